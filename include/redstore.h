@@ -1,0 +1,17 @@
+/*
+ * libredstore: multi-terminal retail point of sale and inventory on Redis, Kafka and PostgreSQL.
+ *
+ * The umbrella header: include this one. Everything it reaches is public API; nothing else is.
+ * Start with redstore/client.h; docs/conventions.md explains naming, ownership, errors and threads.
+ */
+#ifndef REDSTORE_H
+#define REDSTORE_H
+
+#include "redstore/common.h"
+#include "redstore/errors.h"
+#include "redstore/version.h"
+#include "redstore/config.h"
+#include "redstore/client.h"
+#include "redstore/db.h"
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * libredstore: the client, which owns the connections to the three engines.
+ *
+ * A client owns one Redis connection (hiredis), one PostgreSQL connection (libpq) and one Kafka producer
+ * (librdkafka). Each is created lazily by the first call that needs it, with the connect and command
+ * timeouts of the configuration. After a connection fails, the next call reconnects. An engine that
+ * cannot be reached gives REDSTORE_ECONNECT (retriable) within its connect timeout, never a hang.
+ *
+ * Lifecycle:
+ *  1. redstore_client_new() copies the configuration and connects to nothing.
+ *  2. Calls on the client connect what they need, on the calling thread.
+ *  3. redstore_client_free() flushes the Kafka producer (bounded by kafka.delivery_timeout_ms), then closes
+ *     every connection.
+ *
+ * Thread rule: one thread at a time. A program with several threads gives each its own client
+ * (connections are cheap); the Kafka producer of each client is internally thread-safe but is not shared.
+ */
+#ifndef REDSTORE_CLIENT_H
+#define REDSTORE_CLIENT_H
+
+#include "common.h"
+#include "config.h"
+
+REDSTORE_BEGIN_DECLS
+
+typedef struct redstore_client redstore_client;
+
+/**
+ * Creates a client. The configuration is copied; nothing is connected yet.
+ *
+ * @param out  receives the client; free it with redstore_client_free()
+ * @param cfg  the configuration, or NULL for the defaults overridden by the REDSTORE_* environment
+ * @return 0, REDSTORE_ENOMEM, or REDSTORE_EINVALID (a bad REDSTORE_* variable when cfg is NULL)
+ */
+REDSTORE_EXTERN(int) redstore_client_new(redstore_client **out, const redstore_config *cfg);
+
+/** Flushes pending Kafka messages (bounded) and frees the client; NULL is a no-op. */
+REDSTORE_EXTERN(void) redstore_client_free(redstore_client *client);
+
+/**
+ * The client's own copy of the configuration, borrowed from the client.
+ */
+REDSTORE_EXTERN(const redstore_config *) redstore_client_config(const redstore_client *client);
+
+/** The engines a client talks to. */
+typedef enum redstore_engine {
+	REDSTORE_ENGINE_REDIS = 0,
+	REDSTORE_ENGINE_POSTGRES = 1,
+	REDSTORE_ENGINE_KAFKA = 2
+} redstore_engine;
+
+#define REDSTORE_ENGINE_COUNT 3
+
+/** The state of one engine as seen by redstore_client_health(). */
+typedef struct redstore_engine_health {
+	redstore_engine engine;
+	int ok;                /**< 1 when the engine answered */
+	int error;             /**< 0, or the redstore_err of the failed check */
+	int64_t latency_us;    /**< round trip of the check (PING, SELECT 1, metadata), -1 when it failed */
+	char version[64];      /**< the server's version when known, e.g. "7.0.15" */
+	char detail[192];      /**< the failure message, or where it is (host:port) */
+} redstore_engine_health;
+
+/**
+ * Checks every engine: Redis PING, PostgreSQL SELECT 1, Kafka metadata. Connects what is not connected.
+ * One engine's failure does not stop the others' checks.
+ *
+ * @param out  an array of REDSTORE_ENGINE_COUNT entries, indexed by redstore_engine
+ * @return 0 when every engine answered, else the first failing engine's code
+ *         (REDSTORE_ECONNECT, REDSTORE_ETIMEOUT...)
+ */
+REDSTORE_EXTERN(int) redstore_client_health(redstore_engine_health *out, redstore_client *client);
+
+/** The engine's name: "redis", "postgres" or "kafka". Static string. Thread-safe. */
+REDSTORE_EXTERN(const char *) redstore_engine_name(redstore_engine engine);
+
+/**
+ * Drops every connection; the next call reconnects. Useful after a fork() in the child.
+ */
+REDSTORE_EXTERN(void) redstore_client_disconnect(redstore_client *client);
+
+REDSTORE_END_DECLS
+
+#endif

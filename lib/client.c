@@ -1,0 +1,126 @@
+/* The client: a configuration plus lazily created connections to the three engines. */
+#include "client.h"
+
+#include "embedded.h"
+
+#include <stdio.h>
+
+int redstore_client_new(redstore_client **out, const redstore_config *cfg)
+{
+	redstore_client *c;
+	int rc;
+
+	*out = NULL;
+	if (!(c = calloc(1, sizeof(*c))))
+		return redstore__fail(REDSTORE_ENOMEM, "client: out of memory");
+	if (cfg) {
+		rc = redstore_config_dup(&c->cfg, cfg);
+	} else if (!(rc = redstore_config_new(&c->cfg))) {
+		rc = redstore_config_load_env(c->cfg);
+	}
+	if (!rc && (redstore__lua_script_count + 1) &&
+	    !(c->script_sha = calloc((size_t)(redstore__lua_script_count + 1), sizeof(*c->script_sha))))
+		rc = redstore__fail(REDSTORE_ENOMEM, "client: out of memory");
+	if (rc) {
+		redstore_client_free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void redstore_client_disconnect(redstore_client *c)
+{
+	if (!c)
+		return;
+	redstore__redis_drop(c);
+	redstore__pg_drop(c);
+	redstore__kafka_drop(c);
+}
+
+void redstore_client_free(redstore_client *c)
+{
+	if (!c)
+		return;
+	redstore_client_disconnect(c);
+	redstore_config_free(c->cfg);
+	free(c->script_sha);
+	free(c);
+}
+
+const redstore_config *redstore_client_config(const redstore_client *c)
+{
+	return c->cfg;
+}
+
+const char *redstore_engine_name(redstore_engine e)
+{
+	switch (e) {
+	case REDSTORE_ENGINE_REDIS: return "redis";
+	case REDSTORE_ENGINE_POSTGRES: return "postgres";
+	case REDSTORE_ENGINE_KAFKA: return "kafka";
+	}
+	return "unknown";
+}
+
+static void health_fail(redstore_engine_health *h, int rc)
+{
+	h->ok = 0;
+	h->error = rc;
+	h->latency_us = -1;
+	snprintf(h->detail, sizeof(h->detail), "%s", redstore_error_last());
+}
+
+static void redis_health(redstore_engine_health *h, redstore_client *c)
+{
+	redisReply *r = NULL;
+	int64_t t0 = redstore__now_us();
+	int rc = redstore__redis_cmd(&r, c, "PING");
+	if (rc) {
+		health_fail(h, rc);
+		return;
+	}
+	h->latency_us = redstore__now_us() - t0;
+	freeReplyObject(r);
+	h->ok = 1;
+	if (!redstore__redis_cmd(&r, c, "INFO server")) {
+		const char *v = r->type == REDIS_REPLY_STRING ? strstr(r->str, "redis_version:") : NULL;
+		if (v)
+			sscanf(v + 14, "%63[^\r\n]", h->version);
+		freeReplyObject(r);
+	}
+	snprintf(h->detail, sizeof(h->detail), "%s", c->redis->tcp.host ? c->redis->tcp.host : "unix socket");
+}
+
+static void pg_health(redstore_engine_health *h, redstore_client *c)
+{
+	PGresult *res = NULL;
+	int64_t t0 = redstore__now_us();
+	int rc = redstore__pg_exec(&res, c, "SELECT 1", 0, NULL);
+	if (rc) {
+		health_fail(h, rc);
+		return;
+	}
+	h->latency_us = redstore__now_us() - t0;
+	PQclear(res);
+	h->ok = 1;
+	snprintf(h->version, sizeof(h->version), "%d.%d", PQserverVersion(c->pg) / 10000, PQserverVersion(c->pg) % 10000);
+	snprintf(h->detail, sizeof(h->detail), "%s:%s/%s", PQhost(c->pg), PQport(c->pg), PQdb(c->pg));
+}
+
+int redstore_client_health(redstore_engine_health *out, redstore_client *c)
+{
+	for (int i = 0; i < REDSTORE_ENGINE_COUNT; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].engine = (redstore_engine)i;
+	}
+	redis_health(&out[REDSTORE_ENGINE_REDIS], c);
+	pg_health(&out[REDSTORE_ENGINE_POSTGRES], c);
+	if (redstore__kafka_health(&out[REDSTORE_ENGINE_KAFKA], c))
+		health_fail(&out[REDSTORE_ENGINE_KAFKA], redstore_error_last_code());
+	for (int i = 0; i < REDSTORE_ENGINE_COUNT; i++)
+		if (!out[i].ok)
+			return redstore__fail(out[i].error ? out[i].error : REDSTORE_ERROR, "health: %s is down: %s",
+			                      redstore_engine_name((redstore_engine)i), out[i].detail);
+	return 0;
+}

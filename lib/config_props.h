@@ -1,0 +1,51 @@
+/*
+ * The configuration property table: the one place where a key, its type, default, range and
+ * documentation are defined. It drives validation (lib/config.c) and docs/CONFIGURATION.md.
+ *
+ * X(ID, key, type, default, range, check, secret, doc)
+ *   type   STRING, INT, BOOL or ENUM
+ *   range  INT: "min..max"; ENUM: "a|b|c"; STRING: the expected form, shown in errors and docs
+ *   check  a validator for STRING keys (see lib/config.c), or none
+ */
+REDSTORE_CONFIG_PROPERTY(STORE_ID, "store.id", STRING, "", "empty or 1-64 of [A-Za-z0-9_-]", store_id, 0,
+	"The store this process acts for by default (tools and examples). Empty means no default store.")
+REDSTORE_CONFIG_PROPERTY(REDIS_URL, "redis.url", STRING, "redis://127.0.0.1:6379/0",
+	"redis://[user[:password]@]host[:port][/db] or unix:///path/to/socket[?db=N]", redis_url, 1,
+	"Where Redis is. The user and password are sent with AUTH (Redis 6 ACL users).")
+REDSTORE_CONFIG_PROPERTY(REDIS_CONNECT_TIMEOUT_MS, "redis.connect_timeout_ms", INT, "2000", "1..600000", none, 0,
+	"How long to wait for a Redis connection before REDSTORE_ECONNECT.")
+REDSTORE_CONFIG_PROPERTY(REDIS_COMMAND_TIMEOUT_MS, "redis.command_timeout_ms", INT, "5000", "1..600000", none, 0,
+	"How long to wait for a Redis reply before REDSTORE_ETIMEOUT (the connection is then dropped).")
+REDSTORE_CONFIG_PROPERTY(DATABASE_URL, "database.url", STRING, "postgresql://redstore@127.0.0.1:5432/redstore",
+	"a libpq connection URI or key=value string", pg_url, 1,
+	"Where PostgreSQL is: any libpq connection string.")
+REDSTORE_CONFIG_PROPERTY(DATABASE_CONNECT_TIMEOUT_MS, "database.connect_timeout_ms", INT, "5000", "1..600000", none, 0,
+	"How long to wait for a PostgreSQL connection (including authentication) before REDSTORE_ECONNECT.")
+REDSTORE_CONFIG_PROPERTY(DATABASE_COMMAND_TIMEOUT_MS, "database.command_timeout_ms", INT, "30000", "1..3600000", none, 0,
+	"How long one statement may run: sent as statement_timeout, and enforced by the client too.")
+REDSTORE_CONFIG_PROPERTY(KAFKA_BROKERS, "kafka.brokers", STRING, "",
+	"empty, or host:port[,host:port...]", brokers, 0,
+	"The Kafka bootstrap servers. Empty means the embedded default: `scripts/dev-stack up` starts "
+	"redstore-kafka-dev (librdkafka's mock cluster on loopback) and exports its address in "
+	"REDSTORE_KAFKA_BROKERS; with neither, calls that need Kafka fail with REDSTORE_EINVALID.")
+REDSTORE_CONFIG_PROPERTY(KAFKA_TOPIC_PREFIX, "kafka.topic_prefix", STRING, "redstore.",
+	"1-64 of [A-Za-z0-9._-]", topic_prefix, 0,
+	"Prefix of every topic: <prefix>sales, <prefix>inventory, <prefix>catalog, <prefix>shifts, <prefix>audit.")
+REDSTORE_CONFIG_PROPERTY(KAFKA_PARTITIONS, "kafka.partitions", INT, "6", "1..10000", none, 0,
+	"Partitions of each topic the library creates.")
+REDSTORE_CONFIG_PROPERTY(KAFKA_REPLICATION_FACTOR, "kafka.replication_factor", INT, "1", "1..32", none, 0,
+	"Replication factor of each topic the library creates.")
+REDSTORE_CONFIG_PROPERTY(KAFKA_PARTITION_MAP, "kafka.partition.map", STRING, "",
+	"empty, or store=partition[,store=partition...]", partition_map, 0,
+	"Pins named stores to partitions; every other store goes to murmur2(store id) like a Java client.")
+REDSTORE_CONFIG_PROPERTY(KAFKA_CONNECT_TIMEOUT_MS, "kafka.connect_timeout_ms", INT, "5000", "1000..600000", none, 0,
+	"How long to wait for a broker connection or a metadata answer before REDSTORE_ECONNECT.")
+REDSTORE_CONFIG_PROPERTY(KAFKA_DELIVERY_TIMEOUT_MS, "kafka.delivery_timeout_ms", INT, "10000", "100..900000", none, 0,
+	"How long a produced event may wait for the brokers' acknowledgement (acks=all) before the call "
+	"that produced it fails with a retriable error.")
+REDSTORE_CONFIG_PROPERTY(KAFKA_CLIENT_ID, "kafka.client_id", STRING, "redstore", "1-64 printable characters",
+	client_id, 0, "The client.id the producer and consumers present to the brokers.")
+REDSTORE_CONFIG_PROPERTY(SYNC_STREAM_MAXLEN, "sync.stream_maxlen", INT, "100000", "100..100000000", none, 0,
+	"How many changes each store's Redis sync stream keeps; a terminal further behind must resync.")
+REDSTORE_CONFIG_PROPERTY(SALE_MAX_LINES, "sale.max_lines", INT, "500", "1..10000", none, 0,
+	"The most lines one sale may have.")

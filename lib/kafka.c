@@ -1,0 +1,181 @@
+/* The client's Kafka producer: idempotent, acks=all, created lazily; synchronous produce for callers
+ * that must not return before the brokers acknowledged. */
+#include "client.h"
+
+#include <stdio.h>
+
+void redstore__kafka_drop(redstore_client *c)
+{
+	if (c->producer) {
+		rd_kafka_flush(c->producer, (int)redstore__config_int(c->cfg, REDSTORE_CFG_KAFKA_DELIVERY_TIMEOUT_MS));
+		rd_kafka_destroy(c->producer);
+		c->producer = NULL;
+	}
+}
+
+const char *redstore__kafka_topic(char *buf, size_t cap, const redstore_config *cfg, const char *domain)
+{
+	snprintf(buf, cap, "%s%s", redstore__config_str(cfg, REDSTORE_CFG_KAFKA_TOPIC_PREFIX), domain);
+	return buf;
+}
+
+int redstore__kafka_err(rd_kafka_resp_err_t err)
+{
+	switch (err) {
+	case RD_KAFKA_RESP_ERR_NO_ERROR:
+		return 0;
+	case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+	case RD_KAFKA_RESP_ERR__TIMED_OUT:
+	case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+		return REDSTORE_ETIMEOUT;
+	case RD_KAFKA_RESP_ERR__TRANSPORT:
+	case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+	case RD_KAFKA_RESP_ERR__RESOLVE:
+		return REDSTORE_ECONNECT;
+	case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+	case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+	case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+	case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+	case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+	case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+	case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+	case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+	case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+	case RD_KAFKA_RESP_ERR__FATAL:
+		return REDSTORE_EUNAVAILABLE;
+	default:
+		return REDSTORE_EKAFKA;
+	}
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value)
+{
+	char err[256];
+	if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK)
+		return redstore__fail(REDSTORE_EINVALID, "kafka: setting %s=%s: %s", key, value, err);
+	return 0;
+}
+
+int redstore__kafka_conf(rd_kafka_conf_t **out, const redstore_config *cfg)
+{
+	const char *brokers = redstore__config_str(cfg, REDSTORE_CFG_KAFKA_BROKERS);
+	char setup[32];
+	rd_kafka_conf_t *conf;
+	int rc = 0;
+
+	*out = NULL;
+	if (!brokers[0])
+		return redstore__fail(REDSTORE_EINVALID, "kafka.brokers is empty: run `scripts/dev-stack up` (it starts "
+		                      "the embedded cluster and exports REDSTORE_KAFKA_BROKERS) or point it at Kafka");
+	if (!(conf = rd_kafka_conf_new()))
+		return redstore__fail(REDSTORE_ENOMEM, "kafka: out of memory");
+	snprintf(setup, sizeof(setup), "%lld", (long long)redstore__config_int(cfg, REDSTORE_CFG_KAFKA_CONNECT_TIMEOUT_MS));
+	if ((rc = conf_set(conf, "bootstrap.servers", brokers)) ||
+	    (rc = conf_set(conf, "client.id", redstore__config_str(cfg, REDSTORE_CFG_KAFKA_CLIENT_ID))) ||
+	    (rc = conf_set(conf, "socket.connection.setup.timeout.ms", setup)) ||
+	    (rc = conf_set(conf, "log_level", "3"))) {
+		rd_kafka_conf_destroy(conf);
+		return rc;
+	}
+	*out = conf;
+	return 0;
+}
+
+typedef struct delivery {
+	int done;
+	rd_kafka_resp_err_t err;
+} delivery;
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	delivery *d = m->_private;
+	if (d) {
+		d->err = m->err;
+		d->done = 1;
+	}
+}
+
+int redstore__kafka_producer(rd_kafka_t **out, redstore_client *c)
+{
+	rd_kafka_conf_t *conf;
+	char timeout[32], err[512];
+	int rc;
+
+	*out = NULL;
+	if (c->producer) {
+		/* An idempotent producer that hit a fatal error must be replaced. */
+		if (rd_kafka_fatal_error(c->producer, err, sizeof(err)) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			*out = c->producer;
+			return 0;
+		}
+		rd_kafka_destroy(c->producer);
+		c->producer = NULL;
+	}
+	if ((rc = redstore__kafka_conf(&conf, c->cfg)))
+		return rc;
+	snprintf(timeout, sizeof(timeout), "%lld",
+	         (long long)redstore__config_int(c->cfg, REDSTORE_CFG_KAFKA_DELIVERY_TIMEOUT_MS));
+	if ((rc = conf_set(conf, "enable.idempotence", "true")) || (rc = conf_set(conf, "acks", "all")) ||
+	    (rc = conf_set(conf, "message.timeout.ms", timeout)) || (rc = conf_set(conf, "linger.ms", "1")) ||
+	    (rc = conf_set(conf, "partitioner", "murmur2"))) {
+		rd_kafka_conf_destroy(conf);
+		return rc;
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	if (!(c->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
+		rd_kafka_conf_destroy(conf);
+		return redstore__fail(REDSTORE_EKAFKA, "kafka: cannot create producer: %s", err);
+	}
+	*out = c->producer;
+	return 0;
+}
+
+int redstore__kafka_produce_sync(redstore_client *c, const char *topic, const char *key, const void *value,
+                                 size_t len)
+{
+	rd_kafka_t *rk;
+	delivery d = { 0, RD_KAFKA_RESP_ERR_NO_ERROR };
+	rd_kafka_resp_err_t err;
+	int rc;
+
+	if ((rc = redstore__kafka_producer(&rk, c)))
+		return rc;
+	err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+	                        RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	                        RD_KAFKA_V_OPAQUE(&d), RD_KAFKA_V_END);
+	if (err)
+		return redstore__fail(redstore__kafka_err(err), "kafka: cannot produce to %s: %s", topic, rd_kafka_err2str(err));
+	/* librdkafka reports every message within message.timeout.ms: `d` stays valid until then. */
+	while (!d.done)
+		rd_kafka_poll(rk, 100);
+	if (d.err)
+		return redstore__fail(redstore__kafka_err(d.err), "kafka: %s not acknowledged: %s", topic,
+		                      rd_kafka_err2str(d.err));
+	return 0;
+}
+
+int redstore__kafka_health(redstore_engine_health *h, redstore_client *c)
+{
+	rd_kafka_t *rk;
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t err;
+	int64_t t0;
+	int rc;
+
+	if ((rc = redstore__kafka_producer(&rk, c)))
+		return rc;
+	t0 = redstore__now_us();
+	err = rd_kafka_metadata(rk, 0, NULL, &md,
+	                        (int)redstore__config_int(c->cfg, REDSTORE_CFG_KAFKA_CONNECT_TIMEOUT_MS));
+	if (err)
+		return redstore__fail(err == RD_KAFKA_RESP_ERR__TIMED_OUT ? REDSTORE_ECONNECT : redstore__kafka_err(err),
+		                      "kafka %s: no metadata: %s", redstore__config_str(c->cfg, REDSTORE_CFG_KAFKA_BROKERS),
+		                      rd_kafka_err2str(err));
+	h->latency_us = redstore__now_us() - t0;
+	h->ok = 1;
+	snprintf(h->version, sizeof(h->version), "%d brokers", md->broker_cnt);
+	snprintf(h->detail, sizeof(h->detail), "%s (%d topics)", redstore__config_str(c->cfg, REDSTORE_CFG_KAFKA_BROKERS),
+	         md->topic_cnt);
+	rd_kafka_metadata_destroy(md);
+	return 0;
+}

@@ -1,0 +1,201 @@
+/* The client's PostgreSQL connection: connect and run statements, both bounded by deadlines. */
+#include "client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+
+void redstore__pg_drop(redstore_client *c)
+{
+	if (c->pg) {
+		PQfinish(c->pg);
+		c->pg = NULL;
+	}
+}
+
+/* Waits until the socket is ready or the deadline passes: 1 ready, 0 timed out, -1 error. */
+static int wait_socket(int fd, short events, int64_t deadline_us)
+{
+	for (;;) {
+		int64_t left = deadline_us - redstore__now_us();
+		struct pollfd p = { fd, events, 0 };
+		int n;
+		if (left <= 0)
+			return 0;
+		n = poll(&p, 1, (int)((left + 999) / 1000));
+		if (n > 0)
+			return 1;
+		if (n == 0)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/* The server part of the first line of a libpq message, without the trailing newline. */
+static const char *first_line(char *buf, size_t cap, const char *msg)
+{
+	snprintf(buf, cap, "%.*s", (int)strcspn(msg ? msg : "", "\n"), msg ? msg : "");
+	return buf;
+}
+
+static void where(char *buf, size_t cap, PGconn *conn)
+{
+	const char *h = conn ? PQhost(conn) : NULL, *p = conn ? PQport(conn) : NULL;
+	snprintf(buf, cap, "%s:%s", h && *h ? h : "?", p && *p ? p : "?");
+}
+
+int redstore__pg_connect(redstore_client *c)
+{
+	const char *kw[] = { "dbname", "options", "application_name", NULL };
+	char options[64], msg[256], at[300];
+	const char *vals[4];
+	int64_t timeout_ms = redstore__config_int(c->cfg, REDSTORE_CFG_DATABASE_CONNECT_TIMEOUT_MS);
+	int64_t deadline = redstore__now_us() + timeout_ms * 1000;
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+	if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
+		return 0;
+	redstore__pg_drop(c);
+	snprintf(options, sizeof(options), "-c statement_timeout=%lld",
+	         (long long)redstore__config_int(c->cfg, REDSTORE_CFG_DATABASE_COMMAND_TIMEOUT_MS));
+	vals[0] = redstore__config_str(c->cfg, REDSTORE_CFG_DATABASE_URL);
+	vals[1] = options;
+	vals[2] = "redstore";
+	vals[3] = NULL;
+	c->pg = PQconnectStartParams(kw, vals, 1);
+	if (!c->pg)
+		return redstore__fail(REDSTORE_ENOMEM, "postgres: out of memory");
+	if (PQstatus(c->pg) == CONNECTION_BAD)
+		goto failed;
+	for (;;) {
+		int ready;
+		if (st == PGRES_POLLING_OK)
+			break;
+		if (st == PGRES_POLLING_FAILED)
+			goto failed;
+		ready = wait_socket(PQsocket(c->pg), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+		if (ready == 0) {
+			where(at, sizeof(at), c->pg);
+			redstore__pg_drop(c);
+			return redstore__fail(REDSTORE_ECONNECT, "postgres %s: cannot connect: no answer within %lld ms", at,
+			                      (long long)timeout_ms);
+		}
+		if (ready < 0)
+			goto failed;
+		st = PQconnectPoll(c->pg);
+	}
+	PQsetNoticeProcessor(c->pg, NULL, NULL);
+	return 0;
+failed:
+	where(at, sizeof(at), c->pg);
+	first_line(msg, sizeof(msg), PQerrorMessage(c->pg));
+	redstore__pg_drop(c);
+	return redstore__fail(REDSTORE_ECONNECT, "postgres %s: cannot connect: %s", at, msg);
+}
+
+/* Maps a failed result to a redstore code by SQLSTATE. */
+static int result_error(redstore_client *c, PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	char msg[256];
+	int code = REDSTORE_EDB;
+
+	first_line(msg, sizeof(msg), PQresultErrorMessage(res));
+	if (state) {
+		if (!strcmp(state, "23505"))
+			code = REDSTORE_EEXISTS;
+		else if (!strcmp(state, "57014"))
+			code = REDSTORE_ETIMEOUT;
+		else if (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03"))
+			code = REDSTORE_EUNAVAILABLE;
+		else if (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
+		         !strcmp(state, "57P03"))
+			code = REDSTORE_ECONNECT;
+		else if (!strcmp(state, "42501"))
+			code = REDSTORE_EPERM;
+	}
+	if (PQstatus(c->pg) != CONNECTION_OK) {
+		code = REDSTORE_ECONNECT;
+		redstore__pg_drop(c);
+	}
+	return redstore__fail(code, "postgres: %s%s%s", msg, detail ? " " : "", detail ? detail : "");
+}
+
+static int run(PGresult **out, redstore_client *c, const char *sql, int nparams, const char *const *params,
+               bool multi)
+{
+	int64_t deadline;
+	PGresult *res, *keep = NULL, *err = NULL;
+	int rc, sent;
+	char at[300];
+
+	if (out)
+		*out = NULL;
+	if ((rc = redstore__pg_connect(c)))
+		return rc;
+	sent = multi ? PQsendQuery(c->pg, sql) : PQsendQueryParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (!sent) {
+		char msg[256];
+		where(at, sizeof(at), c->pg);
+		first_line(msg, sizeof(msg), PQerrorMessage(c->pg));
+		redstore__pg_drop(c);
+		return redstore__fail(REDSTORE_ECONNECT, "postgres %s: connection lost: %s", at, msg);
+	}
+	/* The server enforces statement_timeout; the client deadline catches a server that stopped answering. */
+	deadline = redstore__now_us() +
+	           (redstore__config_int(c->cfg, REDSTORE_CFG_DATABASE_COMMAND_TIMEOUT_MS) + 2000) * 1000;
+	for (;;) {
+		while (PQisBusy(c->pg)) {
+			int ready = wait_socket(PQsocket(c->pg), POLLIN, deadline);
+			if (ready <= 0 || !PQconsumeInput(c->pg)) {
+				int code = ready == 0 ? REDSTORE_ETIMEOUT : REDSTORE_ECONNECT;
+				char msg[256];
+				where(at, sizeof(at), c->pg);
+				first_line(msg, sizeof(msg), ready == 0 ? "no answer" : PQerrorMessage(c->pg));
+				PQclear(keep);
+				PQclear(err);
+				redstore__pg_drop(c);
+				return redstore__fail(code, "postgres %s: %s", at, msg);
+			}
+		}
+		if (!(res = PQgetResult(c->pg)))
+			break;
+		switch (PQresultStatus(res)) {
+		case PGRES_COMMAND_OK:
+		case PGRES_TUPLES_OK:
+		case PGRES_EMPTY_QUERY:
+			PQclear(keep);
+			keep = res;
+			break;
+		default:
+			if (!err)
+				err = res;
+			else
+				PQclear(res);
+			break;
+		}
+	}
+	if (err) {
+		rc = result_error(c, err);
+		PQclear(err);
+		PQclear(keep);
+		return rc;
+	}
+	if (out)
+		*out = keep;
+	else
+		PQclear(keep);
+	return 0;
+}
+
+int redstore__pg_exec(PGresult **out, redstore_client *c, const char *sql, int nparams, const char *const *params)
+{
+	return run(out, c, sql, nparams, params, false);
+}
+
+int redstore__pg_script(redstore_client *c, const char *sql)
+{
+	return run(NULL, c, sql, 0, NULL, true);
+}
