@@ -68,9 +68,24 @@ static int find_key(const char *key)
 
 /* ---------------------------------------------------------------- validators */
 
+static bool is_secret(const char *key)
+{
+	for (int i = 0; i < REDSTORE_CFG__COUNT; i++)
+		if (strcmp(properties[i].prop.key, key) == 0)
+			return properties[i].prop.secret != 0;
+	return false;
+}
+
+/* The value as it may appear in a message: secret keys (URLs with passwords) are never echoed. */
+static const char *shown(const char *key, const char *value)
+{
+	return is_secret(key) ? "(secret value not shown)" : value;
+}
+
 static int bad(const char *key, const char *value, const char *form)
 {
-	return redstore__fail(REDSTORE_EINVALID, "config %s: invalid value \"%.80s\" (expected %s)", key, value, form);
+	return redstore__fail(REDSTORE_EINVALID, "config %s: invalid value \"%.80s\" (expected %s)", key,
+	                      shown(key, value), form);
 }
 
 static int check_none(const char *key, const char *value, const char *form)
@@ -191,8 +206,8 @@ static int check_pg_url(const char *key, const char *value, const char *form)
 	char *err = NULL;
 	PQconninfoOption *opts = PQconninfoParse(value, &err);
 	if (!opts) {
-		int rc = redstore__fail(REDSTORE_EINVALID, "config %s: invalid connection string (%s): expected %s",
-		                        key, err ? err : "out of memory", form);
+		int rc = redstore__fail(REDSTORE_EINVALID, "config %s: invalid connection string (%.*s): expected %s",
+		                        key, err ? (int)strcspn(err, "\n") : 13, err ? err : "out of memory", form);
 		PQfreemem(err);
 		return rc;
 	}
@@ -298,7 +313,7 @@ static int parse_value(int i, const char *value, char **canon, int64_t *num)
 		v = strtoll(value, &end, 10);
 		if (errno || end == value || *end || v < lo || v > hi)
 			return redstore__fail(REDSTORE_EINVALID, "config %s: invalid value \"%.80s\" (expected an integer in %s)",
-			                      key, value, e->prop.range);
+			                      key, shown(key, value), e->prop.range);
 		*num = v;
 		*canon = redstore__sprintf("%lld", v);
 		break;
@@ -310,7 +325,7 @@ static int parse_value(int i, const char *value, char **canon, int64_t *num)
 			*num = 0;
 		else
 			return redstore__fail(REDSTORE_EINVALID, "config %s: invalid value \"%.80s\" (expected true or false)",
-			                      key, value);
+			                      key, shown(key, value));
 		*canon = redstore__strdup(*num ? "true" : "false");
 		break;
 	case REDSTORE_CONFIG_ENUM: {
@@ -327,7 +342,7 @@ static int parse_value(int i, const char *value, char **canon, int64_t *num)
 		}
 		if (found < 0)
 			return redstore__fail(REDSTORE_EINVALID, "config %s: invalid value \"%.80s\" (expected one of %s)",
-			                      key, value, e->prop.range);
+			                      key, shown(key, value), e->prop.range);
 		*num = found;
 		*canon = redstore__strdup(value);
 		break;

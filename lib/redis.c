@@ -34,9 +34,9 @@ static void server_name(char *buf, size_t cap, const redstore_client *c)
 	if (redstore__redis_url_parse(&u, redstore__config_str(c->cfg, REDSTORE_CFG_REDIS_URL)))
 		snprintf(buf, cap, "(malformed redis.url)");
 	else if (u.path[0])
-		snprintf(buf, cap, "%s", u.path);
+		snprintf(buf, cap, "%.200s", u.path);
 	else
-		snprintf(buf, cap, "%s:%d", u.host, u.port);
+		snprintf(buf, cap, "%.200s:%d", u.host, u.port);
 }
 
 int redstore__redis_io_error(redstore_client *c, const char *what)
