@@ -206,8 +206,9 @@ static int check_pg_url(const char *key, const char *value, const char *form)
 	char *err = NULL;
 	PQconninfoOption *opts = PQconninfoParse(value, &err);
 	if (!opts) {
+		/* libpq quotes the input after the first '"'; keep only the reason, as the URI may hold a password. */
 		int rc = redstore__fail(REDSTORE_EINVALID, "config %s: invalid connection string (%.*s): expected %s",
-		                        key, err ? (int)strcspn(err, "\n") : 13, err ? err : "out of memory", form);
+		                        key, err ? (int)strcspn(err, "\n\"") : 13, err ? err : "out of memory", form);
 		PQfreemem(err);
 		return rc;
 	}

@@ -1,0 +1,49 @@
+/* Helpers shared by the Check suites. */
+#ifndef REDSTORE_TESTUTIL_H
+#define REDSTORE_TESTUTIL_H
+
+#include <check.h>
+#include <redstore.h>
+
+/* Fails the test with the library's last error when `expr` is not 0. */
+#define RS_OK(expr)                                                                                      \
+	do {                                                                                                 \
+		int rs_rc_ = (expr);                                                                             \
+		ck_assert_msg(rs_rc_ == 0, "%s failed: %s (%s)", #expr, redstore_err_name(rs_rc_),              \
+		              redstore_error_last());                                                           \
+	} while (0)
+
+/* Asserts that `expr` fails with exactly `code`. */
+#define RS_FAILS(code, expr)                                                                             \
+	do {                                                                                                 \
+		int rs_rc_ = (expr);                                                                             \
+		ck_assert_msg(rs_rc_ == (code), "%s gave %s, expected %s (%s)", #expr, redstore_err_name(rs_rc_), \
+		              redstore_err_name(code), redstore_error_last());                                  \
+	} while (0)
+
+/* The value of an environment variable that a running dev stack must set; fails the test without it. */
+const char *rs_test_env(const char *name);
+
+/* A configuration from the REDSTORE_* environment (the dev stack's). */
+redstore_config *rs_test_config(void);
+
+/* A client on the dev stack. */
+redstore_client *rs_test_client(void);
+
+/* A loopback TCP port that nothing listens on (asked from the kernel, then released). */
+int rs_test_free_port(void);
+
+/* A loopback listener that accepts connections into its backlog but never answers: a hung server.
+ * Returns the listening fd; *port receives its port. Close the fd to stop it. */
+int rs_test_blackhole(int *port);
+
+/* A name unique to this process and call: prefix-<pid>-<counter>-<random>. */
+const char *rs_test_unique(char *buf, size_t cap, const char *prefix);
+
+/* The dev stack's database URL with another database name. */
+const char *rs_test_db_url(char *buf, size_t cap, const char *base_url, const char *dbname);
+
+/* Runs one Check suite and returns the process exit code. */
+int rs_test_run(Suite *s);
+
+#endif
