@@ -89,7 +89,10 @@ static void redis_health(redstore_engine_health *h, redstore_client *c)
 			sscanf(v + 14, "%63[^\r\n]", h->version);
 		freeReplyObject(r);
 	}
-	snprintf(h->detail, sizeof(h->detail), "%s", c->redis->tcp.host ? c->redis->tcp.host : "unix socket");
+	if (c->redis->connection_type == REDIS_CONN_TCP)
+		snprintf(h->detail, sizeof(h->detail), "%s:%d", c->redis->tcp.host, c->redis->tcp.port);
+	else
+		snprintf(h->detail, sizeof(h->detail), "%s", c->redis->unix_sock.path);
 }
 
 static void pg_health(redstore_engine_health *h, redstore_client *c)

@@ -48,6 +48,16 @@ int redstore__kafka_err(rd_kafka_resp_err_t err)
 	}
 }
 
+/* A library does not write to stderr: librdkafka's logs and error events are dropped here; failures
+ * reach the caller as error codes (delivery reports, metadata answers). */
+static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+}
+
+static void quiet_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+}
+
 static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value)
 {
 	char err[256];
@@ -77,6 +87,8 @@ int redstore__kafka_conf(rd_kafka_conf_t **out, const redstore_config *cfg)
 		rd_kafka_conf_destroy(conf);
 		return rc;
 	}
+	rd_kafka_conf_set_log_cb(conf, quiet_log);
+	rd_kafka_conf_set_error_cb(conf, quiet_error);
 	*out = conf;
 	return 0;
 }

@@ -45,6 +45,11 @@ static void where(char *buf, size_t cap, PGconn *conn)
 	snprintf(buf, cap, "%s:%s", h && *h ? h : "?", p && *p ? p : "?");
 }
 
+/* Server notices ("relation exists, skipping") are not errors; a library must not print them. */
+static void ignore_notice(void *arg, const char *message)
+{
+}
+
 int redstore__pg_connect(redstore_client *c)
 {
 	const char *kw[] = { "dbname", "options", "application_name", NULL };
@@ -85,7 +90,7 @@ int redstore__pg_connect(redstore_client *c)
 			goto failed;
 		st = PQconnectPoll(c->pg);
 	}
-	PQsetNoticeProcessor(c->pg, NULL, NULL);
+	PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
 	return 0;
 failed:
 	where(at, sizeof(at), c->pg);

@@ -1,0 +1,159 @@
+/* Kafka through the real protocol: a round trip on the dev stack's cluster, and faults injected with
+ * the mock cluster's fault API (brokers down, request errors). */
+#include "testutil.h"
+#include "client.h"
+
+#include <librdkafka/rdkafka_mock.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The Produce request's ApiKey in the Kafka protocol (librdkafka keeps its table private). */
+#define KAFKA_API_PRODUCE 0
+
+START_TEST(kafka_produce_then_consume_round_trip)
+{
+	redstore_client *c = rs_test_client();
+	rd_kafka_conf_t *conf;
+	rd_kafka_t *consumer;
+	rd_kafka_topic_partition_list_t *topics;
+	char topic[128], payload[128], group[64], errstr[256];
+	int found = 0;
+	int64_t deadline;
+
+	redstore__kafka_topic(topic, sizeof(topic), redstore_client_config(c), "sales");
+	rs_test_unique(payload, sizeof(payload), "roundtrip");
+	RS_OK(redstore__kafka_produce_sync(c, topic, "store-rt", payload, strlen(payload)));
+
+	RS_OK(redstore__kafka_conf(&conf, redstore_client_config(c)));
+	rs_test_unique(group, sizeof(group), "g");
+	ck_assert_int_eq(rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr)), RD_KAFKA_CONF_OK);
+	ck_assert_int_eq(rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof(errstr)), RD_KAFKA_CONF_OK);
+	consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	ck_assert_msg(consumer != NULL, "%s", errstr);
+	rd_kafka_poll_set_consumer(consumer);
+	topics = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
+	ck_assert_int_eq(rd_kafka_subscribe(consumer, topics), 0);
+	rd_kafka_topic_partition_list_destroy(topics);
+	deadline = redstore__now_us() + 30 * 1000000LL;
+	while (!found && redstore__now_us() < deadline) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(consumer, 200);
+		if (!m)
+			continue;
+		if (!m->err && m->len == strlen(payload) && memcmp(m->payload, payload, m->len) == 0) {
+			ck_assert_int_eq((int)m->key_len, 8);
+			ck_assert(memcmp(m->key, "store-rt", 8) == 0);
+			found = 1;
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consumer_close(consumer);
+	rd_kafka_destroy(consumer);
+	ck_assert_msg(found, "the produced message was not consumed within 30 s");
+	redstore_client_free(c);
+}
+END_TEST
+
+/* An in-process mock cluster with one topic, and a client pointed at it. */
+typedef struct mock {
+	rd_kafka_t *rk;
+	rd_kafka_mock_cluster_t *mc;
+	redstore_client *client;
+} mock;
+
+static void mock_start(mock *m, int delivery_timeout_ms)
+{
+	char err[256], timeout[16];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	redstore_config *cfg;
+	rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
+	m->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+	ck_assert_ptr_nonnull(m->rk);
+	m->mc = rd_kafka_mock_cluster_new(m->rk, 3);
+	ck_assert_ptr_nonnull(m->mc);
+	ck_assert_int_eq(rd_kafka_mock_topic_create(m->mc, "redstore.sales", 4, 3), 0);
+	RS_OK(redstore_config_new(&cfg));
+	RS_OK(redstore_config_set(cfg, "kafka.brokers", rd_kafka_mock_cluster_bootstraps(m->mc)));
+	snprintf(timeout, sizeof(timeout), "%d", delivery_timeout_ms);
+	RS_OK(redstore_config_set(cfg, "kafka.delivery_timeout_ms", timeout));
+	RS_OK(redstore_config_set(cfg, "kafka.connect_timeout_ms", "1000"));
+	RS_OK(redstore_client_new(&m->client, cfg));
+	redstore_config_free(cfg);
+}
+
+static void mock_stop(mock *m)
+{
+	redstore_client_free(m->client);
+	rd_kafka_mock_cluster_destroy(m->mc);
+	rd_kafka_destroy(m->rk);
+}
+
+START_TEST(kafka_brokers_down_gives_a_retriable_error_within_the_timeout_then_recovers)
+{
+	mock m;
+	int64_t t0, took, deadline;
+	int rc;
+	mock_start(&m, 1500);
+	RS_OK(redstore__kafka_produce_sync(m.client, "redstore.sales", "s1", "before", 6));
+	for (int b = 1; b <= 3; b++)
+		rd_kafka_mock_broker_set_down(m.mc, b);
+	t0 = redstore__now_us();
+	rc = redstore__kafka_produce_sync(m.client, "redstore.sales", "s1", "during", 6);
+	took = redstore__now_us() - t0;
+	ck_assert_msg(rc != 0 && redstore_err_is_retriable(rc), "got %s: %s", redstore_err_name(rc), redstore_error_last());
+	ck_assert_int_lt(took, 5000000);
+	for (int b = 1; b <= 3; b++)
+		rd_kafka_mock_broker_set_up(m.mc, b);
+	/* A caller retries a retriable error; the producer reconnects within its backoff (bounded here). */
+	deadline = redstore__now_us() + 30 * 1000000LL;
+	while ((rc = redstore__kafka_produce_sync(m.client, "redstore.sales", "s1", "after", 5)) != 0) {
+		ck_assert_msg(redstore_err_is_retriable(rc), "got %s: %s", redstore_err_name(rc), redstore_error_last());
+		ck_assert_msg(redstore__now_us() < deadline, "no recovery within 30 s: %s", redstore_error_last());
+	}
+	mock_stop(&m);
+}
+END_TEST
+
+START_TEST(kafka_transient_request_errors_are_retried_inside_the_producer)
+{
+	mock m;
+	mock_start(&m, 10000);
+	RS_OK(redstore__kafka_produce_sync(m.client, "redstore.sales", "s1", "warm", 4));
+	rd_kafka_mock_push_request_errors(m.mc, KAFKA_API_PRODUCE, 3, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+	                                  RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+	RS_OK(redstore__kafka_produce_sync(m.client, "redstore.sales", "s1", "retried", 7));
+	mock_stop(&m);
+}
+END_TEST
+
+START_TEST(kafka_permanent_request_error_is_not_retriable)
+{
+	mock m;
+	int rc;
+	mock_start(&m, 5000);
+	RS_OK(redstore__kafka_produce_sync(m.client, "redstore.sales", "s1", "warm", 4));
+	rd_kafka_mock_push_request_errors(m.mc, KAFKA_API_PRODUCE, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+	rc = redstore__kafka_produce_sync(m.client, "redstore.sales", "s1", "denied", 6);
+	ck_assert_msg(rc == REDSTORE_EKAFKA, "got %s: %s", redstore_err_name(rc), redstore_error_last());
+	ck_assert(!redstore_err_is_retriable(rc));
+	mock_stop(&m);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("kafka");
+	TCase *tc = tcase_create("kafka");
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, kafka_produce_then_consume_round_trip);
+	tcase_add_test(tc, kafka_brokers_down_gives_a_retriable_error_within_the_timeout_then_recovers);
+	tcase_add_test(tc, kafka_transient_request_errors_are_retried_inside_the_producer);
+	tcase_add_test(tc, kafka_permanent_request_error_is_not_retriable);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return rs_test_run(suite());
+}
