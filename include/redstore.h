@@ -13,5 +13,6 @@
 #include "redstore/config.h"
 #include "redstore/client.h"
 #include "redstore/db.h"
+#include "redstore/catalog.h"
 
 #endif

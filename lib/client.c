@@ -18,6 +18,8 @@ int redstore_client_new(redstore_client **out, const redstore_config *cfg)
 	} else if (!(rc = redstore_config_new(&c->cfg))) {
 		rc = redstore_config_load_env(c->cfg);
 	}
+	if (!rc && redstore__config_str(c->cfg, REDSTORE_CFG_STORE_ID)[0])
+		snprintf(c->store, sizeof(c->store), "%s", redstore__config_str(c->cfg, REDSTORE_CFG_STORE_ID));
 	if (!rc && (redstore__lua_script_count + 1) &&
 	    !(c->script_sha = calloc((size_t)(redstore__lua_script_count + 1), sizeof(*c->script_sha))))
 		rc = redstore__fail(REDSTORE_ENOMEM, "client: out of memory");
@@ -125,5 +127,51 @@ int redstore_client_health(redstore_engine_health *out, redstore_client *c)
 		if (!out[i].ok)
 			return redstore__fail(out[i].error ? out[i].error : REDSTORE_ERROR, "health: %s is down: %s",
 			                      redstore_engine_name((redstore_engine)i), out[i].detail);
+	return 0;
+}
+
+int redstore_client_use_store(redstore_client *c, const char *store_id)
+{
+	int rc = redstore__check_store_id(store_id, "redstore_client_use_store");
+	if (rc)
+		return rc;
+	snprintf(c->store, sizeof(c->store), "%s", store_id);
+	return 0;
+}
+
+const char *redstore_client_store(const redstore_client *c)
+{
+	return c->store;
+}
+
+int redstore__need_store(const char **out, redstore_client *c, const char *what)
+{
+	*out = c->store;
+	if (!c->store[0])
+		return redstore__fail(REDSTORE_EINVALID, "%s: no store selected (redstore_client_use_store or store.id)", what);
+	return 0;
+}
+
+static int copy_actor(char *dst, size_t cap, const char *v, const char *what)
+{
+	size_t n = v ? strlen(v) : 0;
+	if (n >= cap)
+		return redstore__fail(REDSTORE_EINVALID, "redstore_client_set_actor: %s is longer than %zu characters", what,
+		                      cap - 1);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f || v[i] == '"' || v[i] == '\\')
+			return redstore__fail(REDSTORE_EINVALID, "redstore_client_set_actor: %s has a control or quote character",
+			                      what);
+	return 0;
+}
+
+int redstore_client_set_actor(redstore_client *c, const char *terminal_id, const char *employee_id)
+{
+	int rc;
+	if ((rc = copy_actor(c->terminal, sizeof(c->terminal), terminal_id, "terminal id")) ||
+	    (rc = copy_actor(c->employee, sizeof(c->employee), employee_id, "employee id")))
+		return rc;
+	snprintf(c->terminal, sizeof(c->terminal), "%s", terminal_id ? terminal_id : "");
+	snprintf(c->employee, sizeof(c->employee), "%s", employee_id ? employee_id : "");
 	return 0;
 }

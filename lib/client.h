@@ -15,7 +15,13 @@ struct redstore_client {
 	rd_kafka_t *producer;
 	char (*script_sha)[41];   /* SHA1 of each embedded Lua script once loaded, "" before */
 	int64_t redis_epoch;      /* bumped on every new Redis connection */
+	char store[65];           /* the selected store ("" = none) */
+	char terminal[65];        /* who acts: recorded in events */
+	char employee[65];
 };
+
+/* The selected store, or REDSTORE_EINVALID "no store selected" naming the operation. */
+int redstore__need_store(const char **out, redstore_client *c, const char *what);
 
 /* ------------------------------------------------------------ Redis (lib/redis.c) */
 

@@ -75,6 +75,47 @@ REDSTORE_EXTERN(int) redstore_client_health(redstore_engine_health *out, redstor
 REDSTORE_EXTERN(const char *) redstore_engine_name(redstore_engine engine);
 
 /**
+ * Selects the store that the client's store-scoped calls (catalog, inventory, sales) act on. Initially
+ * the configuration's `store.id`. Store-scoped calls never take the store from their own arguments.
+ *
+ * @return 0 or REDSTORE_EINVALID (malformed store id)
+ */
+REDSTORE_EXTERN(int) redstore_client_use_store(redstore_client *client, const char *store_id);
+
+/** The selected store, borrowed from the client, or "" when none is selected. */
+REDSTORE_EXTERN(const char *) redstore_client_store(const redstore_client *client);
+
+/**
+ * Names the terminal and the employee acting through this client; both are recorded in every event the
+ * client produces. NULL or "" clears a field. The strings are copied.
+ *
+ * @return 0, REDSTORE_EINVALID (longer than 64 characters or not printable)
+ */
+REDSTORE_EXTERN(int) redstore_client_set_actor(redstore_client *client, const char *terminal_id,
+                                               const char *employee_id);
+
+/** Size of a textual UUID plus its NUL: "0190a6f2-7c3e-7b1a-9f00-1234567890ab". */
+#define REDSTORE_ID_SIZE 37
+
+/**
+ * Writes a new UUIDv7 (time-ordered, 74 random bits) in its canonical lower-case form. Terminals use it
+ * for sale ids and every other idempotency key.
+ *
+ * @param out  a buffer of REDSTORE_ID_SIZE bytes
+ * @return 0, or REDSTORE_EIO when the system has no randomness to give
+ * Thread rule: thread-safe.
+ */
+REDSTORE_EXTERN(int) redstore_id_new(char out[REDSTORE_ID_SIZE]);
+
+/**
+ * Checks that `id` is a canonical UUID (any version, lower or upper case hex).
+ *
+ * @return 0 or REDSTORE_EINVALID naming `what`
+ * Thread rule: thread-safe.
+ */
+REDSTORE_EXTERN(int) redstore_id_check(const char *id, const char *what);
+
+/**
  * Drops every connection; the next call reconnects. Useful after a fork() in the child.
  */
 REDSTORE_EXTERN(void) redstore_client_disconnect(redstore_client *client);
