@@ -65,6 +65,10 @@ int redstore__kafka_conf(rd_kafka_conf_t **out, const redstore_config *cfg);
  * message may or may not have been written) or REDSTORE_EKAFKA. */
 int redstore__kafka_produce_sync(redstore_client *c, const char *topic, const char *key, const void *value,
                                  size_t len);
+/* Same, and tells whether a failed message may nevertheless have been written (ambiguous failure:
+ * a timeout after sending) or definitely was not (never sent, or refused). */
+int redstore__kafka_produce_sync2(redstore_client *c, const char *topic, const char *key, const void *value,
+                                  size_t len, bool *maybe_written);
 /* Full topic name: prefix + domain. Writes into buf (size >= 128). */
 const char *redstore__kafka_topic(char *buf, size_t cap, const redstore_config *cfg, const char *domain);
 /* Maps a librdkafka error to a redstore code (retriable ones to ETIMEOUT/EUNAVAILABLE). */

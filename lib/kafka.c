@@ -96,6 +96,7 @@ int redstore__kafka_conf(rd_kafka_conf_t **out, const redstore_config *cfg)
 typedef struct delivery {
 	int done;
 	rd_kafka_resp_err_t err;
+	rd_kafka_msg_status_t status;
 } delivery;
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -103,6 +104,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	delivery *d = m->_private;
 	if (d) {
 		d->err = m->err;
+		d->status = rd_kafka_message_status(m);
 		d->done = 1;
 	}
 }
@@ -145,11 +147,19 @@ int redstore__kafka_producer(rd_kafka_t **out, redstore_client *c)
 int redstore__kafka_produce_sync(redstore_client *c, const char *topic, const char *key, const void *value,
                                  size_t len)
 {
+	return redstore__kafka_produce_sync2(c, topic, key, value, len, NULL);
+}
+
+int redstore__kafka_produce_sync2(redstore_client *c, const char *topic, const char *key, const void *value,
+                                  size_t len, bool *maybe_written)
+{
 	rd_kafka_t *rk;
-	delivery d = { 0, RD_KAFKA_RESP_ERR_NO_ERROR };
+	delivery d = { 0, RD_KAFKA_RESP_ERR_NO_ERROR, RD_KAFKA_MSG_STATUS_NOT_PERSISTED };
 	rd_kafka_resp_err_t err;
 	int rc;
 
+	if (maybe_written)
+		*maybe_written = false;
 	if ((rc = redstore__kafka_producer(&rk, c)))
 		return rc;
 	err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
@@ -160,9 +170,13 @@ int redstore__kafka_produce_sync(redstore_client *c, const char *topic, const ch
 	/* librdkafka reports every message within message.timeout.ms: `d` stays valid until then. */
 	while (!d.done)
 		rd_kafka_poll(rk, 100);
+	if (maybe_written)
+		*maybe_written = d.err != 0 && d.status != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
 	if (d.err)
-		return redstore__fail(redstore__kafka_err(d.err), "kafka: %s not acknowledged: %s", topic,
-		                      rd_kafka_err2str(d.err));
+		return redstore__fail(redstore__kafka_err(d.err), "kafka: %s not acknowledged: %s%s", topic,
+		                      rd_kafka_err2str(d.err),
+		                      d.status == RD_KAFKA_MSG_STATUS_NOT_PERSISTED ? " (definitely not written)"
+		                                                                    : " (may have been written)");
 	return 0;
 }
 

@@ -1,2 +1,2 @@
--- Returns the server time; used by tests to check script loading.
-return redis.call("TIME")
+-- Returns the server time; the client tests use it to check script loading after SCRIPT FLUSH.
+return redis.call('TIME')
