@@ -14,5 +14,6 @@
 #include "redstore/client.h"
 #include "redstore/db.h"
 #include "redstore/catalog.h"
+#include "redstore/inventory.h"
 
 #endif
