@@ -15,5 +15,6 @@
 #include "redstore/db.h"
 #include "redstore/catalog.h"
 #include "redstore/inventory.h"
+#include "redstore/sale.h"
 
 #endif
