@@ -43,6 +43,18 @@ const char *rs_test_unique(char *buf, size_t cap, const char *prefix);
 /* The dev stack's database URL with another database name. */
 const char *rs_test_db_url(char *buf, size_t cap, const char *base_url, const char *dbname);
 
+/* Creates a fresh store (EUR, prices include tax unless `exclusive`, tax classes "standard" 20 % and
+ * "reduced" 5.5 %) with a unique id starting with `prefix`, selects it on the client, and writes its id
+ * into `store` (65 bytes). */
+void rs_test_store(redstore_client *c, const char *prefix, char *store, int exclusive);
+
+/* Creates a product in the client's store and receives `stock` units of it (no receipt when 0). */
+void rs_test_product(redstore_client *c, const char *sku, int64_t price, const char *tax_class,
+                     redstore_stock_policy policy, int64_t stock);
+
+/* The available stock of a SKU in the client's store. */
+int64_t rs_test_available(redstore_client *c, const char *sku);
+
 /* Runs one Check suite and returns the process exit code. */
 int rs_test_run(Suite *s);
 
