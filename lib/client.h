@@ -35,6 +35,10 @@ int redstore__redis_argv(redisReply **out, redstore_client *c, int argc, const c
 /* Runs an embedded Lua script by name with EVALSHA (loading it on NOSCRIPT). */
 int redstore__redis_script(redisReply **out, redstore_client *c, const char *name, int nkeys, int argc,
                            const char **argv, const size_t *lens);
+/* Appends an EVALSHA of an embedded script to the pipeline (loading the script first if needed). A
+ * NOSCRIPT reply (scripts flushed in between) must be retried with redstore__redis_script. */
+int redstore__redis_script_append(redstore_client *c, const char *name, int nkeys, int argc, const char **argv,
+                                  const size_t *lens);
 /* Pipelining: append commands, then read each reply in order. */
 int redstore__redis_append_argv(redstore_client *c, int argc, const char **argv, const size_t *lens);
 int redstore__redis_read(redisReply **out, redstore_client *c);
@@ -55,6 +59,14 @@ int redstore__pg_script(redstore_client *c, const char *sql);
 void redstore__pg_drop(redstore_client *c);
 
 /* ------------------------------------------------------------ Kafka (lib/kafka.c) */
+
+/* The delivery report of one produced message: pass its address as the message's opaque; the
+ * producer's delivery callback fills it (on the thread that polls). */
+typedef struct redstore__delivery {
+	bool done;
+	rd_kafka_resp_err_t err;
+	bool maybe_written;   /* failed, but may nevertheless have been written (ambiguous) */
+} redstore__delivery;
 
 /* Creates the producer lazily (idempotent, acks=all). REDSTORE_EINVALID when kafka.brokers is empty. */
 int redstore__kafka_producer(rd_kafka_t **out, redstore_client *c);

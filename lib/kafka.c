@@ -93,19 +93,13 @@ int redstore__kafka_conf(rd_kafka_conf_t **out, const redstore_config *cfg)
 	return 0;
 }
 
-typedef struct delivery {
-	int done;
-	rd_kafka_resp_err_t err;
-	rd_kafka_msg_status_t status;
-} delivery;
-
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
-	delivery *d = m->_private;
+	redstore__delivery *d = m->_private;
 	if (d) {
 		d->err = m->err;
-		d->status = rd_kafka_message_status(m);
-		d->done = 1;
+		d->maybe_written = m->err && rd_kafka_message_status(m) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
+		d->done = true;
 	}
 }
 
@@ -154,7 +148,7 @@ int redstore__kafka_produce_sync2(redstore_client *c, const char *topic, const c
                                   size_t len, bool *maybe_written)
 {
 	rd_kafka_t *rk;
-	delivery d = { 0, RD_KAFKA_RESP_ERR_NO_ERROR, RD_KAFKA_MSG_STATUS_NOT_PERSISTED };
+	redstore__delivery d = { false, RD_KAFKA_RESP_ERR_NO_ERROR, false };
 	rd_kafka_resp_err_t err;
 	int rc;
 
@@ -171,12 +165,11 @@ int redstore__kafka_produce_sync2(redstore_client *c, const char *topic, const c
 	while (!d.done)
 		rd_kafka_poll(rk, 100);
 	if (maybe_written)
-		*maybe_written = d.err != 0 && d.status != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
+		*maybe_written = d.maybe_written;
 	if (d.err)
 		return redstore__fail(redstore__kafka_err(d.err), "kafka: %s not acknowledged: %s%s", topic,
 		                      rd_kafka_err2str(d.err),
-		                      d.status == RD_KAFKA_MSG_STATUS_NOT_PERSISTED ? " (definitely not written)"
-		                                                                    : " (may have been written)");
+		                      d.maybe_written ? " (may have been written)" : " (definitely not written)");
 	return 0;
 }
 

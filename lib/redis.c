@@ -206,14 +206,49 @@ static int script_load(redstore_client *c, int idx)
 	return 0;
 }
 
-#define SCRIPT_MAX_ARGS 1024
+#define SCRIPT_MAX_ARGS 8192
+
+/* EVALSHA's argument vector: "EVALSHA", sha, nkeys, then the caller's arguments. */
+typedef struct script_call {
+	const char **av;
+	size_t *al;
+	char nk[16];
+} script_call;
+
+static int script_call_init(script_call *sc, const char *sha, int nkeys, int argc, const char **argv,
+                            const size_t *lens)
+{
+	sc->av = malloc((size_t)(argc + 3) * sizeof(*sc->av));
+	sc->al = malloc((size_t)(argc + 3) * sizeof(*sc->al));
+	if (!sc->av || !sc->al) {
+		free(sc->av);
+		free(sc->al);
+		return redstore__fail(REDSTORE_ENOMEM, "redis: out of memory");
+	}
+	snprintf(sc->nk, sizeof(sc->nk), "%d", nkeys);
+	sc->av[0] = "EVALSHA";
+	sc->al[0] = 7;
+	sc->av[1] = sha;
+	sc->al[1] = 40;
+	sc->av[2] = sc->nk;
+	sc->al[2] = strlen(sc->nk);
+	for (int i = 0; i < argc; i++) {
+		sc->av[i + 3] = argv[i];
+		sc->al[i + 3] = lens ? lens[i] : strlen(argv[i]);
+	}
+	return 0;
+}
+
+static void script_call_free(script_call *sc)
+{
+	free(sc->av);
+	free(sc->al);
+}
 
 int redstore__redis_script(redisReply **out, redstore_client *c, const char *name, int nkeys, int argc,
                            const char **argv, const size_t *lens)
 {
-	const char *av[SCRIPT_MAX_ARGS + 3];
-	size_t al[SCRIPT_MAX_ARGS + 3];
-	char nk[16];
+	script_call sc;
 	int idx = script_index(name), rc;
 
 	if (out)
@@ -225,31 +260,48 @@ int redstore__redis_script(redisReply **out, redstore_client *c, const char *nam
 		                      SCRIPT_MAX_ARGS);
 	if (!c->script_sha[idx][0] && (rc = script_load(c, idx)))
 		return rc;
-	snprintf(nk, sizeof(nk), "%d", nkeys);
-	av[0] = "EVALSHA";
-	al[0] = 7;
-	av[1] = c->script_sha[idx];
-	al[1] = 40;
-	av[2] = nk;
-	al[2] = strlen(nk);
-	for (int i = 0; i < argc; i++) {
-		av[i + 3] = argv[i];
-		al[i + 3] = lens ? lens[i] : strlen(argv[i]);
-	}
+	/* av[1] points at the cached SHA, which a reload rewrites in place. */
+	if ((rc = script_call_init(&sc, c->script_sha[idx], nkeys, argc, argv, lens)))
+		return rc;
+	rc = redstore__fail(REDSTORE_EREDIS, "redis: script %s could not be loaded", name);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		redisReply *r;
 		if ((rc = redstore__redis_connect(c)))
-			return rc;
-		r = redisCommandArgv(c->redis, argc + 3, av, al);
-		if (!r)
-			return redstore__redis_io_error(c, name);
+			break;
+		r = redisCommandArgv(c->redis, argc + 3, sc.av, sc.al);
+		if (!r) {
+			rc = redstore__redis_io_error(c, name);
+			break;
+		}
 		if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 && attempt == 0) {
 			freeReplyObject(r);
 			if ((rc = script_load(c, idx)))
-				return rc;
+				break;
 			continue;
 		}
-		return check_reply(out, c, r, name);
+		rc = check_reply(out, c, r, name);
+		break;
 	}
-	return redstore__fail(REDSTORE_EREDIS, "redis: script %s could not be loaded", name);
+	script_call_free(&sc);
+	return rc;
+}
+
+int redstore__redis_script_append(redstore_client *c, const char *name, int nkeys, int argc, const char **argv,
+                                  const size_t *lens)
+{
+	script_call sc;
+	int idx = script_index(name), rc;
+
+	if (idx < 0)
+		return redstore__fail(REDSTORE_ERROR, "redis: no embedded Lua script named %s", name);
+	if (argc > SCRIPT_MAX_ARGS)
+		return redstore__fail(REDSTORE_ELIMIT, "redis: script %s called with %d arguments (max %d)", name, argc,
+		                      SCRIPT_MAX_ARGS);
+	if (!c->script_sha[idx][0] && (rc = script_load(c, idx)))
+		return rc;
+	if ((rc = script_call_init(&sc, c->script_sha[idx], nkeys, argc, argv, lens)))
+		return rc;
+	rc = redstore__redis_append_argv(c, argc + 3, sc.av, sc.al);
+	script_call_free(&sc);
+	return rc;
 }

@@ -1,9 +1,11 @@
-/* The shared write path of every stock operation (see stockop.h). */
+/* The shared write path of every stock operation (see stockop.h), for one operation or a batch. */
 #include "stockop.h"
 #include "event.h"
 #include "keys.h"
 
 #include <stdio.h>
+
+#define MAX_ITEMS 500
 
 void redstore__stock_outcome_clear(redstore__stock_outcome *out)
 {
@@ -15,6 +17,26 @@ typedef struct op_keys {
 	char onhand[REDSTORE_KEY_MAX], reserved[REDSTORE_KEY_MAX], op[REDSTORE_KEY_MAX], stream[REDSTORE_KEY_MAX],
 		aux[REDSTORE_KEY_MAX], resvexp[REDSTORE_KEY_MAX], channel[REDSTORE_KEY_MAX];
 } op_keys;
+
+/* Everything one operation of a batch needs while it is in flight. */
+typedef struct op_state {
+	const redstore__stock_op *op;
+	redstore__stock_item *items;
+	size_t n;
+	const char *store;
+	op_keys k;
+	char *event;              /* the envelope this run produced, or NULL */
+	const char *to_produce;   /* the event to produce now (own or stored), or NULL */
+	size_t to_produce_len;
+	redisReply *reply;        /* the apply reply (owns to_produce when stored) */
+	const char **argv;
+	char (*nums)[2][24];
+	size_t argc;
+	int rc;
+	bool produce;             /* produce to_produce, then settle */
+	redstore__delivery dr;    /* the event's delivery report */
+	char maxlen[24], expiry[24], count[24];
+} op_state;
 
 static void build_keys(op_keys *k, const char *store, const redstore__stock_op *op)
 {
@@ -30,42 +52,12 @@ static void build_keys(op_keys *k, const char *store, const redstore__stock_op *
 	redstore__key(k->channel, store, "changes");
 }
 
-/* Settles this attempt: "confirm", "undo" or "abandon" (see stock_settle.lua). */
-static int settle(redstore_client *c, const op_keys *k, const redstore__stock_op *op, const char *how)
+/* Settles one attempt: "undo" or "abandon" (see stock_settle.lua). */
+static int settle(redstore_client *c, const op_state *s, const char *how)
 {
-	char maxlen[24];
-	const char *argv[10] = { k->onhand, k->reserved, k->op, k->stream, k->aux, k->resvexp, op->id, how, maxlen,
-		                     k->channel };
-	snprintf(maxlen, sizeof(maxlen), "%lld", (long long)redstore__config_int(c->cfg, REDSTORE_CFG_SYNC_STREAM_MAXLEN));
+	const char *argv[10] = { s->k.onhand, s->k.reserved, s->k.op, s->k.stream, s->k.aux, s->k.resvexp, s->op->id, how,
+		                     s->maxlen, s->k.channel };
 	return redstore__redis_script(NULL, c, "stock_settle", 6, 10, argv, NULL);
-}
-
-/* Produces the operation's event text and settles the record accordingly. */
-static int publish(redstore_client *c, const op_keys *k, const redstore__stock_op *op, const char *store,
-                   const char *event, size_t len)
-{
-	char topic[160], saved[512];
-	bool maybe_written = false;
-	int rc, code;
-
-	if (!op->domain || !event || !len)
-		return settle(c, k, op, "confirm"), 0;
-	redstore__kafka_topic(topic, sizeof(topic), c->cfg, op->domain);
-	rc = redstore__kafka_produce_sync2(c, topic, store, event, len, &maybe_written);
-	if (!rc) {
-		/* The event is durable: the operation happened, even if recording "done" fails now (a retry
-		 * would find it pending, re-produce the same event and confirm). */
-		settle(c, k, op, "confirm");
-		return 0;
-	}
-	code = rc;
-	snprintf(saved, sizeof(saved), "%s", redstore_error_last());
-	if (settle(c, k, op, maybe_written ? "abandon" : "undo") == 0)
-		return redstore__fail(code, "%s %s: %s; %s", op->type, op->id, saved,
-		                      maybe_written ? "the operation is pending: retry with the same id"
-		                                    : "nothing was changed: retry with the same id");
-	return redstore__fail(code, "%s %s: %s; the operation is pending: retry with the same id", op->type, op->id,
-	                      saved);
 }
 
 static long long reply_int(const redisReply *r)
@@ -77,114 +69,280 @@ static long long reply_int(const redisReply *r)
 	return 0;
 }
 
-int redstore__stock_run(redstore__stock_outcome *out, redstore_client *c, const redstore__stock_op *op,
-                        redstore__stock_item *items, size_t n)
+/* Prepares the event and the script arguments of one operation. */
+static int prepare(op_state *s, redstore_client *c, const redstore__stock_op *op, redstore__stock_item *items,
+                   size_t n)
 {
-	const char *store = op->store ? op->store : c->store;
-	op_keys k;
-	char *event = NULL, ttl[] = REDSTORE_OP_TTL_S, maxlen[24], expiry[24], count[24];
-	char (*nums)[2][24] = NULL;
-	const char **argv = NULL;
-	size_t argc = 0;
-	redisReply *r = NULL;
-	int rc;
+	static const char ttl[] = REDSTORE_OP_TTL_S;
 
-	memset(out, 0, sizeof(*out));
-	if (!store[0])
+	memset(s, 0, sizeof(*s));
+	s->op = op;
+	s->items = items;
+	s->n = n;
+	s->store = op->store ? op->store : c->store;
+	if (!s->store[0])
 		return redstore__fail(REDSTORE_EINVALID, "%s: no store selected", op->type);
-	if (n > 500)
-		return redstore__fail(REDSTORE_ELIMIT, "%s: %zu items (max 500)", op->type, n);
-	build_keys(&k, store, op);
+	if (n < 1 || n > MAX_ITEMS)
+		return redstore__fail(REDSTORE_ELIMIT, "%s: %zu items (expected 1..%d)", op->type, n, MAX_ITEMS);
+	build_keys(&s->k, s->store, op);
 	if (op->domain) {
 		char saved[65];
 		/* The envelope names the store whose stock changed. */
 		snprintf(saved, sizeof(saved), "%s", c->store);
-		snprintf(c->store, sizeof(c->store), "%s", store);
-		event = redstore__event_encode(c, op->id, op->type, redstore__wall_ms(), op->payload);
+		snprintf(c->store, sizeof(c->store), "%s", s->store);
+		s->event = redstore__event_encode(c, op->id, op->type, redstore__wall_ms(), op->payload);
 		snprintf(c->store, sizeof(c->store), "%s", saved);
-		if (!event)
+		if (!s->event)
 			return REDSTORE_ENOMEM;
 	}
-	argv = calloc(16 + 6 * n, sizeof(*argv));
-	nums = calloc(n ? n : 1, sizeof(*nums));
-	if (!argv || !nums) {
-		rc = redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", op->type);
-		goto done;
-	}
-	snprintf(maxlen, sizeof(maxlen), "%lld", (long long)redstore__config_int(c->cfg, REDSTORE_CFG_SYNC_STREAM_MAXLEN));
-	snprintf(expiry, sizeof(expiry), "%lld", (long long)op->aux_expiry_ms);
-	snprintf(count, sizeof(count), "%zu", n);
-	argv[argc++] = k.onhand;
-	argv[argc++] = k.reserved;
-	argv[argc++] = k.op;
-	argv[argc++] = k.stream;
-	argv[argc++] = k.aux;
-	argv[argc++] = k.resvexp;
-	argv[argc++] = op->id;
-	argv[argc++] = op->type;
-	argv[argc++] = op->result ? op->result : "";
-	argv[argc++] = event ? event : "";
-	argv[argc++] = ttl;
-	argv[argc++] = maxlen;
-	argv[argc++] = k.channel;
-	argv[argc++] = op->aux_mode ? op->aux_mode : "";
-	argv[argc++] = expiry;
-	argv[argc++] = count;
+	s->argv = calloc(16 + 6 * n, sizeof(*s->argv));
+	s->nums = calloc(n, sizeof(*s->nums));
+	if (!s->argv || !s->nums)
+		return redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", op->type);
+	snprintf(s->maxlen, sizeof(s->maxlen), "%lld", (long long)redstore__config_int(c->cfg, REDSTORE_CFG_SYNC_STREAM_MAXLEN));
+	snprintf(s->expiry, sizeof(s->expiry), "%lld", (long long)op->aux_expiry_ms);
+	snprintf(s->count, sizeof(s->count), "%zu", n);
+	s->argv[s->argc++] = s->k.onhand;
+	s->argv[s->argc++] = s->k.reserved;
+	s->argv[s->argc++] = s->k.op;
+	s->argv[s->argc++] = s->k.stream;
+	s->argv[s->argc++] = s->k.aux;
+	s->argv[s->argc++] = s->k.resvexp;
+	s->argv[s->argc++] = op->id;
+	s->argv[s->argc++] = op->type;
+	s->argv[s->argc++] = op->result ? op->result : "";
+	s->argv[s->argc++] = s->event ? s->event : "";
+	s->argv[s->argc++] = ttl;
+	s->argv[s->argc++] = s->maxlen;
+	s->argv[s->argc++] = s->k.channel;
+	s->argv[s->argc++] = op->aux_mode ? op->aux_mode : "";
+	s->argv[s->argc++] = s->expiry;
+	s->argv[s->argc++] = s->count;
 	for (size_t i = 0; i < n; i++) {
-		snprintf(nums[i][0], sizeof(nums[i][0]), "%lld", (long long)items[i].qty);
-		snprintf(nums[i][1], sizeof(nums[i][1]), "%lld", (long long)items[i].low);
-		argv[argc++] = items[i].sku;
-		argv[argc++] = items[i].mode;
-		argv[argc++] = nums[i][0];
-		argv[argc++] = items[i].deny ? "1" : "0";
-		argv[argc++] = nums[i][1];
-		argv[argc++] = items[i].field ? items[i].field : "";
+		snprintf(s->nums[i][0], sizeof(s->nums[i][0]), "%lld", (long long)items[i].qty);
+		snprintf(s->nums[i][1], sizeof(s->nums[i][1]), "%lld", (long long)items[i].low);
+		s->argv[s->argc++] = items[i].sku;
+		s->argv[s->argc++] = items[i].mode;
+		s->argv[s->argc++] = s->nums[i][0];
+		s->argv[s->argc++] = items[i].deny ? "1" : "0";
+		s->argv[s->argc++] = s->nums[i][1];
+		s->argv[s->argc++] = items[i].field ? items[i].field : "";
 	}
-	if ((rc = redstore__redis_script(&r, c, "stock_apply", 6, (int)argc, argv, NULL)))
-		goto done;
+	return 0;
+}
+
+/* Reads the apply reply of one operation: decides its result or that its event must be produced. */
+static void classify(op_state *s, redstore__stock_outcome *out)
+{
+	redisReply *r = s->reply;
+	const char *type = s->op->type;
+
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || r->element[0]->type != REDIS_REPLY_STRING) {
-		rc = redstore__fail(REDSTORE_EREDIS, "%s: unexpected reply from stock_apply", op->type);
-		goto done;
-	}
-	if (!strcmp(r->element[0]->str, "short")) {
-		rc = redstore__fail(REDSTORE_EOUT_OF_STOCK, "out of stock: SKU %s has %s available", r->element[1]->str,
-		                    r->elements > 2 ? r->element[2]->str : "?");
+		s->rc = redstore__fail(REDSTORE_EREDIS, "%s: unexpected reply from stock_apply", type);
+	} else if (!strcmp(r->element[0]->str, "short")) {
+		s->rc = redstore__fail(REDSTORE_EOUT_OF_STOCK, "out of stock: SKU %s has %s available", r->element[1]->str,
+		                       r->elements > 2 ? r->element[2]->str : "?");
 	} else if (!strcmp(r->element[0]->str, "bad")) {
-		rc = redstore__fail(REDSTORE_EINVALID, "%s: %s", op->type, r->element[1]->str);
+		s->rc = redstore__fail(REDSTORE_EINVALID, "%s: %s", type, r->element[1]->str);
 	} else if (!strcmp(r->element[0]->str, "dup")) {
 		const redisReply *state = r->element[1];
 		const redisReply *result = r->elements > 2 ? r->element[2] : NULL;
 		const redisReply *ev = r->elements > 3 ? r->element[3] : NULL;
+		bool has = result && result->type == REDIS_REPLY_STRING;
 		out->duplicate = true;
-		out->result = redstore__strndup(result && result->type == REDIS_REPLY_STRING ? result->str : "",
-		                                result && result->type == REDIS_REPLY_STRING ? result->len : 0);
-		if (!out->result) {
-			rc = redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", op->type);
+		if (!(out->result = redstore__strndup(has ? result->str : "", has ? result->len : 0))) {
+			s->rc = redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", type);
 		} else if (state->type == REDIS_REPLY_STRING && !strcmp(state->str, "pending")) {
 			/* An earlier attempt may or may not have reached Kafka: produce the very same event again. */
-			rc = publish(c, &k, op, store, ev && ev->type == REDIS_REPLY_STRING ? ev->str : NULL,
-			             ev && ev->type == REDIS_REPLY_STRING ? ev->len : 0);
-			if (rc)
-				redstore__stock_outcome_clear(out);
+			s->produce = true;
+			if (ev && ev->type == REDIS_REPLY_STRING && ev->len) {
+				s->to_produce = ev->str;
+				s->to_produce_len = ev->len;
+			}
 		}
-	} else if (!strcmp(r->element[0]->str, "ok") && r->elements == 2 + 4 * n) {
+	} else if (!strcmp(r->element[0]->str, "ok") && r->elements == 2 + 4 * s->n) {
 		snprintf(out->stream_id, sizeof(out->stream_id), "%s",
 		         r->element[1]->type == REDIS_REPLY_STRING ? r->element[1]->str : "");
-		for (size_t i = 0; i < n; i++) {
-			items[i].on_hand = reply_int(r->element[2 + 4 * i]);
-			items[i].reserved = reply_int(r->element[3 + 4 * i]);
-			items[i].delta = reply_int(r->element[4 + 4 * i]);
-			items[i].low_crossed = reply_int(r->element[5 + 4 * i]) != 0;
+		for (size_t i = 0; i < s->n; i++) {
+			s->items[i].on_hand = reply_int(r->element[2 + 4 * i]);
+			s->items[i].reserved = reply_int(r->element[3 + 4 * i]);
+			s->items[i].delta = reply_int(r->element[4 + 4 * i]);
+			s->items[i].low_crossed = reply_int(r->element[5 + 4 * i]) != 0;
 		}
-		rc = publish(c, &k, op, store, event, event ? strlen(event) : 0);
+		s->produce = true;
+		if (s->event) {
+			s->to_produce = s->event;
+			s->to_produce_len = strlen(s->event);
+		}
 	} else {
-		rc = redstore__fail(REDSTORE_EREDIS, "%s: unexpected reply from stock_apply", op->type);
+		s->rc = redstore__fail(REDSTORE_EREDIS, "%s: unexpected reply from stock_apply", type);
 	}
-done:
-	if (r)
-		freeReplyObject(r);
-	free(event);
-	free(argv);
-	free(nums);
+}
+
+/* Produces every pending event asynchronously and waits for all delivery reports (each bounded by
+ * kafka.delivery_timeout_ms inside librdkafka). */
+static int produce_all(redstore_client *c, op_state *st, size_t n)
+{
+	rd_kafka_t *rk = NULL;
+	size_t waiting = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (st[i].produce && st[i].to_produce && st[i].op->domain)
+			waiting++;
+	if (!waiting)
+		return 0;
+	if ((rc = redstore__kafka_producer(&rk, c)))
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		op_state *s = &st[i];
+		char topic[160];
+		rd_kafka_resp_err_t err;
+		if (!(s->produce && s->to_produce && s->op->domain))
+			continue;
+		redstore__kafka_topic(topic, sizeof(topic), c->cfg, s->op->domain);
+		for (;;) {
+			err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(s->store, strlen(s->store)),
+			                        RD_KAFKA_V_VALUE((void *)s->to_produce, s->to_produce_len),
+			                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&s->dr), RD_KAFKA_V_END);
+			if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+				break;
+			rd_kafka_poll(rk, 10);
+		}
+		if (err) {
+			/* Never handed to librdkafka: definitely not written. */
+			s->dr.done = true;
+			s->dr.err = err;
+			s->dr.maybe_written = false;
+			waiting--;
+		}
+	}
+	while (waiting) {
+		rd_kafka_poll(rk, 100);
+		waiting = 0;
+		for (size_t i = 0; i < n; i++)
+			if (st[i].produce && st[i].to_produce && st[i].op->domain && !st[i].dr.done)
+				waiting++;
+	}
+	return 0;
+}
+
+/* Confirms the acknowledged operations: one script call per run of operations of the same store. */
+static void confirm_all(redstore_client *c, op_state *st, size_t n)
+{
+	const char **keys = calloc(n, sizeof(*keys));
+	size_t k = 0;
+	const char *store = NULL;
+
+	for (size_t i = 0; i <= n; i++) {
+		bool ok = i < n && st[i].produce && !st[i].rc && (!st[i].op->domain || !st[i].to_produce || !st[i].dr.err);
+		if (keys && k && (i == n || (ok && strcmp(store, st[i].store) != 0))) {
+			/* The event is durable: the operation happened, even if recording "done" fails now (a retry
+			 * would find it pending, re-produce the same event and confirm). */
+			redstore__redis_script(NULL, c, "stock_confirm", (int)k, (int)k, keys, NULL);
+			k = 0;
+		}
+		if (ok && keys) {
+			store = st[i].store;
+			keys[k++] = st[i].k.op;
+		}
+	}
+	free(keys);
+}
+
+int redstore__stock_run_many(redstore__stock_outcome *outs, int *rcs, redstore_client *c,
+                             const redstore__stock_op *ops, redstore__stock_item *const *items, const size_t *counts,
+                             size_t n)
+{
+	op_state *st = calloc(n ? n : 1, sizeof(*st));
+	size_t appended = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&outs[i], 0, sizeof(outs[i]));
+		rcs[i] = 0;
+	}
+	if (!st)
+		rc = redstore__fail(REDSTORE_ENOMEM, "stock operations: out of memory");
+	for (size_t i = 0; !rc && i < n; i++)
+		st[i].rc = prepare(&st[i], c, &ops[i], items[i], counts[i]);
+	/* 1. apply: every script in one pipelined round trip. */
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (st[i].rc)
+			continue;
+		if ((rc = redstore__redis_script_append(c, "stock_apply", 6, (int)st[i].argc, st[i].argv, NULL))) {
+			/* Commands already queued would answer someone else's next call: discard the connection. */
+			if (appended)
+				redstore__redis_drop(c);
+			break;
+		}
+		appended++;
+	}
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (st[i].rc)
+			continue;
+		if ((rc = redstore__redis_read(&st[i].reply, c)))
+			break;
+		if (st[i].reply->type == REDIS_REPLY_ERROR) {
+			if (!strncmp(st[i].reply->str, "NOSCRIPT", 8)) {
+				/* Scripts were flushed between load and run: run this one alone (it reloads). */
+				freeReplyObject(st[i].reply);
+				st[i].reply = NULL;
+				st[i].rc = redstore__redis_script(&st[i].reply, c, "stock_apply", 6, (int)st[i].argc, st[i].argv,
+				                                   NULL);
+				if (st[i].rc)
+					continue;
+			} else {
+				st[i].rc = redstore__fail(REDSTORE_EREDIS, "%s: %s", ops[i].type, st[i].reply->str);
+				continue;
+			}
+		}
+		classify(&st[i], &outs[i]);
+	}
+	/* 2. produce every event that must go out, and wait for all acknowledgements. */
+	if (!rc)
+		rc = produce_all(c, st, n);
+	/* 3. settle: confirm the acknowledged ones together; undo or abandon the others one by one. */
+	if (!rc) {
+		confirm_all(c, st, n);
+		for (size_t i = 0; i < n; i++) {
+			op_state *s = &st[i];
+			int code;
+			char saved[512];
+			if (s->rc || !s->produce || !s->op->domain || !s->to_produce || !s->dr.err)
+				continue;
+			code = redstore__kafka_err(s->dr.err);
+			snprintf(saved, sizeof(saved), "kafka: not acknowledged: %s", rd_kafka_err2str(s->dr.err));
+			if (settle(c, s, s->dr.maybe_written ? "abandon" : "undo") == 0 && !s->dr.maybe_written)
+				s->rc = redstore__fail(code, "%s %s: %s (definitely not written); nothing was changed: retry with the "
+				                       "same id", s->op->type, s->op->id, saved);
+			else
+				s->rc = redstore__fail(code, "%s %s: %s; the operation is pending: retry with the same id",
+				                       s->op->type, s->op->id, saved);
+			redstore__stock_outcome_clear(&outs[i]);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		rcs[i] = rc ? rc : (st ? st[i].rc : rc);
+		if (rcs[i])
+			redstore__stock_outcome_clear(&outs[i]);
+		if (st) {
+			if (st[i].reply)
+				freeReplyObject(st[i].reply);
+			free(st[i].event);
+			free(st[i].argv);
+			free(st[i].nums);
+		}
+	}
+	free(st);
+	(void)appended;
 	return rc;
+}
+
+int redstore__stock_run(redstore__stock_outcome *out, redstore_client *c, const redstore__stock_op *op,
+                        redstore__stock_item *items, size_t n)
+{
+	int one = 0;
+	int rc = redstore__stock_run_many(out, &one, c, op, &items, &n, 1);
+	return rc ? rc : one;
 }

@@ -58,6 +58,14 @@ int redstore__stock_run(redstore__stock_outcome *out, redstore_client *c, const 
                         redstore__stock_item *items, size_t n);
 void redstore__stock_outcome_clear(redstore__stock_outcome *out);
 
+/* The same for n operations at once: one pipelined round trip of scripts, the events produced together
+ * and awaited together, one confirmation call. rcs[i] receives each operation's own result (as
+ * redstore__stock_run would return it). Returns 0, or an error that stopped the whole batch (then every
+ * rcs[i] holds it too). */
+int redstore__stock_run_many(redstore__stock_outcome *outs, int *rcs, redstore_client *c,
+                             const redstore__stock_op *ops, redstore__stock_item *const *items, const size_t *counts,
+                             size_t n);
+
 /* Idempotency records live this long (seconds): a retry after that is a new operation. */
 #define REDSTORE_OP_TTL_S "604800"
 

@@ -1,9 +1,11 @@
 -- Settles one attempt of a pending operation after its event was produced (or definitely not).
 --
 -- KEYS: 1 onhand, 2 reserved, 3 op record, 4 stream, 5 aux (as recorded), 6 reservation expiry ZSET
--- ARGV: 1 op id, 2 "confirm" | "undo", 3 stream maxlen, 4 pub/sub channel
+-- ARGV: 1 op id, 2 "confirm" | "undo" | "abandon", 3 stream maxlen, 4 pub/sub channel
 --
 -- confirm: the event is in Kafka: state := done.
+-- abandon: this attempt ended not knowing whether its event reached Kafka: the operation stays pending
+--   (its stock stays taken) until a retry with the same id re-produces the event and confirms.
 -- undo: this attempt's event definitely never reached Kafka. When no other attempt is in flight and none
 --   confirmed, every change of the operation is reversed and its record deleted, so a retry with the
 --   same id starts afresh.
@@ -19,6 +21,10 @@ end
 if st[1] == 'done' then
   redis.call('HSET', KEYS[3], 'inflight', inflight)
   return 'done'
+end
+if ARGV[2] == 'abandon' then
+  redis.call('HSET', KEYS[3], 'inflight', inflight)
+  return 'pending'
 end
 if inflight > 0 then
   redis.call('HSET', KEYS[3], 'inflight', inflight)
