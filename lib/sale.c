@@ -518,6 +518,31 @@ static int undo_sale(redstore_receipt **out, redstore_client *c, const undo_req 
 	if ((rc = check_free_text(q->reference, 64, "refund tender reference")) ||
 	    (rc = check_free_text(q->reason, 500, "void reason")))
 		return rc;
+	/* A retry of an operation that exists answers from its record, whatever is left to refund now. */
+	if (q->id) {
+		char key[REDSTORE_KEY_MAX];
+		redisReply *ex;
+		if ((rc = redstore__redis_cmd(&ex, c, "EXISTS %s", redstore__key_id(key, store, "op", id))))
+			return rc;
+		rc = ex->integer ? 1 : 0;
+		freeReplyObject(ex);
+		if (rc) {
+			redstore__stock_item none = { .sku = "-", .mode = "none", .qty = 1, .field = "-" };
+			memset(&op, 0, sizeof(op));
+			op.id = id;
+			op.type = q->type;
+			op.domain = REDSTORE_DOMAIN_SALES;
+			op.aux_kind = "rf";
+			op.aux_id = q->sale_id;
+			op.aux_mode = "dup_only";
+			if ((rc = redstore__stock_run(&oc, c, &op, &none, 1)))
+				return rc;
+			rc = oc.duplicate ? receipt_of_duplicate(out, oc.result)
+			                  : redstore__fail(REDSTORE_ERROR, "%s %s: record vanished", q->what, id);
+			redstore__stock_outcome_clear(&oc);
+			return rc;
+		}
+	}
 	if ((rc = redstore_receipt_get(&sale, c, q->sale_id)))
 		return rc;
 	if (strcmp(sale->kind, "sale") != 0) {

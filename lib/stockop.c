@@ -137,7 +137,11 @@ static void classify(op_state *s, redstore__stock_outcome *out)
 	redisReply *r = s->reply;
 	const char *type = s->op->type;
 
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || r->element[0]->type != REDIS_REPLY_STRING) {
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->type != REDIS_REPLY_STRING) {
+		s->rc = redstore__fail(REDSTORE_EREDIS, "%s: unexpected reply from stock_apply", type);
+	} else if (!strcmp(r->element[0]->str, "gone")) {
+		s->rc = redstore__fail(REDSTORE_ENOTFOUND, "%s %s: no such operation", type, s->op->id);
+	} else if (r->elements < 2) {
 		s->rc = redstore__fail(REDSTORE_EREDIS, "%s: unexpected reply from stock_apply", type);
 	} else if (!strcmp(r->element[0]->str, "short")) {
 		s->rc = redstore__fail(REDSTORE_EOUT_OF_STOCK, "out of stock: SKU %s has %s available", r->element[1]->str,

@@ -14,7 +14,8 @@
 --   units; it may not pass aux["s"..field] sold), xin_add (units in transit +qty), xin_take (-qty, may not
 --   go below 0), resv_add (held +qty, "_exp" := expiry), resv_take (held -qty, not below 0)
 --
--- Returns {"dup", state, result, event} | {"short", sku, available} | {"bad", message} |
+-- aux mode "dup_only": answer for an existing operation, never apply anything.
+-- Returns {"dup", state, result, event} | {"gone"} | {"short", sku, available} | {"bad", message} |
 --         {"ok", stream id, on_hand1, reserved1, delta1, low1, ...}
 
 local op = redis.call('HMGET', KEYS[3], 'state', 'result', 'event')
@@ -22,11 +23,14 @@ if op[1] then
   if op[1] == 'pending' then redis.call('HINCRBY', KEYS[3], 'inflight', 1) end
   return {'dup', op[1], op[2], op[3]}
 end
+-- A caller that only wants an existing operation's answer never creates one.
+if ARGV[8] == 'dup_only' then return {'gone'} end
 
 local n = tonumber(ARGV[10])
 local auxmode = ARGV[8]
 local items = {}
 local on, res = {}, {}      -- running values per sku, so repeated skus aggregate
+local avail0 = {}           -- available before this operation, for the refusal message
 local auxv = {}             -- running aux values per field
 
 local function num(v) return tonumber(v) or 0 end
@@ -41,11 +45,12 @@ for i = 1, n do
     on[s] = num(redis.call('HGET', KEYS[1], s))
     res[s] = num(redis.call('HGET', KEYS[2], s))
     it.before_avail = on[s] - res[s]
+    avail0[s] = it.before_avail
   end
   it.start_on = on[s]
   local q = it.qty
   if it.mode == 'sell' then
-    if it.deny and on[s] - res[s] < q then return {'short', s, tostring(on[s] - res[s])} end
+    if it.deny and on[s] - res[s] < q then return {'short', s, tostring(avail0[s])} end
     on[s] = on[s] - q
   elseif it.mode == 'add' then
     on[s] = on[s] + q
@@ -55,7 +60,7 @@ for i = 1, n do
   elseif it.mode == 'count' then
     on[s] = q
   elseif it.mode == 'reserve' then
-    if on[s] - res[s] < q then return {'short', s, tostring(on[s] - res[s])} end
+    if on[s] - res[s] < q then return {'short', s, tostring(avail0[s])} end
     res[s] = res[s] + q
   elseif it.mode == 'unreserve' then
     if res[s] < q then return {'bad', 'cannot release ' .. q .. ' of ' .. s .. ': only ' .. res[s] .. ' reserved'} end
