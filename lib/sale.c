@@ -216,48 +216,24 @@ int redstore_sale_set_occurred_at(redstore_sale *s, int64_t ms)
 
 /* ------------------------------------------------------------------ pricing */
 
-/* Prices the sale from the catalog into a receipt; items receives the resolved products. */
-static int price_sale(redstore_receipt **out, redstore__item **items_out, redstore_client *c, const redstore_sale *s)
+/* Prices a sale whose products were resolved already (items[i] for line i): no I/O. */
+static int price_resolved(redstore_receipt **out, redstore_client *c, const redstore_sale *s,
+                          const redstore__store_meta *meta, const redstore__item *items)
 {
-	redstore__store_meta meta;
-	redstore__item *items = NULL;
 	redstore__price_line *pl = NULL;
 	redstore__price_order po;
 	redstore_receipt *r = NULL;
-	const char **codes = NULL;
-	bool *by_barcode = NULL;
-	const char *store;
-	int64_t cash = 0, other = 0;
-	int rc;
+	int64_t other = 0;
+	int rc = 0;
 
 	*out = NULL;
-	if (items_out)
-		*items_out = NULL;
-	if ((rc = redstore__need_store(&store, c, "sale")))
-		return rc;
-	if (s->nlines == 0)
-		return redstore__fail(REDSTORE_EINVALID, "sale %s has no lines", s->id);
-	if ((int64_t)s->nlines > redstore__config_int(c->cfg, REDSTORE_CFG_SALE_MAX_LINES))
-		return redstore__fail(REDSTORE_ELIMIT, "sale %s has %zu lines (sale.max_lines is %lld)", s->id, s->nlines,
-		                      (long long)redstore__config_int(c->cfg, REDSTORE_CFG_SALE_MAX_LINES));
-	if ((rc = redstore__store_meta_get(&meta, c)))
-		return rc;
-	items = calloc(s->nlines, sizeof(*items));
 	pl = calloc(s->nlines, sizeof(*pl));
-	codes = calloc(s->nlines, sizeof(*codes));
-	by_barcode = calloc(s->nlines, sizeof(*by_barcode));
 	r = calloc(1, sizeof(*r));
-	if (!items || !pl || !codes || !by_barcode || !r || !(r->lines = calloc(s->nlines, sizeof(*r->lines))) ||
+	if (!pl || !r || !(r->lines = calloc(s->nlines, sizeof(*r->lines))) ||
 	    !(r->tenders = calloc(s->ntenders + 1, sizeof(*r->tenders)))) {
 		rc = redstore__fail(REDSTORE_ENOMEM, "sale: out of memory");
 		goto done;
 	}
-	for (size_t i = 0; i < s->nlines; i++) {
-		codes[i] = s->lines[i].code;
-		by_barcode[i] = s->lines[i].by_barcode;
-	}
-	if ((rc = redstore__catalog_resolve(items, c, s->nlines, codes, by_barcode)))
-		goto done;
 	for (size_t i = 0; i < s->nlines; i++) {
 		if (!items[i].active) {
 			rc = redstore__fail(REDSTORE_EINACTIVE, "sale line %zu: product %s is deactivated", i + 1, items[i].sku);
@@ -272,20 +248,20 @@ static int price_sale(redstore_receipt **out, redstore__item **items_out, redsto
 	memset(&po, 0, sizeof(po));
 	po.disc_kind = s->disc_kind;
 	po.disc_value = s->disc_value;
-	po.prices_include_tax = meta.prices_include_tax ? 1 : 0;
+	po.prices_include_tax = meta->prices_include_tax ? 1 : 0;
 	if ((rc = redstore__price(&po, pl, s->nlines)))
 		goto done;
 
 	snprintf(r->sale_id, sizeof(r->sale_id), "%s", s->id);
 	snprintf(r->kind, sizeof(r->kind), "sale");
-	snprintf(r->store_id, sizeof(r->store_id), "%s", store);
-	snprintf(r->store_name, sizeof(r->store_name), "%s", meta.name);
+	snprintf(r->store_id, sizeof(r->store_id), "%s", c->store);
+	snprintf(r->store_name, sizeof(r->store_name), "%s", meta->name);
 	snprintf(r->terminal_id, sizeof(r->terminal_id), "%s", c->terminal);
 	snprintf(r->employee_id, sizeof(r->employee_id), "%s", c->employee);
-	snprintf(r->currency, sizeof(r->currency), "%s", meta.currency);
+	snprintf(r->currency, sizeof(r->currency), "%s", meta->currency);
 	snprintf(r->customer_ref, sizeof(r->customer_ref), "%s", s->customer);
 	snprintf(r->note, sizeof(r->note), "%s", s->note);
-	r->prices_include_tax = meta.prices_include_tax;
+	r->prices_include_tax = meta->prices_include_tax;
 	r->occurred_at_ms = s->occurred_at_ms;
 	r->line_count = s->nlines;
 	for (size_t i = 0; i < s->nlines; i++) {
@@ -310,9 +286,7 @@ static int price_sale(redstore_receipt **out, redstore__item **items_out, redsto
 	for (size_t i = 0; i < s->ntenders; i++) {
 		r->tenders[i] = s->tenders[i];
 		r->tendered += s->tenders[i].amount;
-		if (s->tenders[i].kind == REDSTORE_TENDER_CASH)
-			cash += s->tenders[i].amount;
-		else
+		if (s->tenders[i].kind != REDSTORE_TENDER_CASH)
 			other += s->tenders[i].amount;
 	}
 	if (other > r->total) {
@@ -321,17 +295,47 @@ static int price_sale(redstore_receipt **out, redstore__item **items_out, redsto
 		goto done;
 	}
 	r->change_due = r->tendered > r->total ? r->tendered - r->total : 0;
-	(void)cash;
 	*out = r;
 	r = NULL;
-	if (items_out) {
-		*items_out = items;
-		items = NULL;
-	}
 done:
 	redstore_receipt_free(r);
-	free(items);
 	free(pl);
+	return rc;
+}
+
+static int check_sale_shape(redstore_client *c, const redstore_sale *s)
+{
+	if (s->nlines == 0)
+		return redstore__fail(REDSTORE_EINVALID, "sale %s has no lines", s->id);
+	if ((int64_t)s->nlines > redstore__config_int(c->cfg, REDSTORE_CFG_SALE_MAX_LINES))
+		return redstore__fail(REDSTORE_ELIMIT, "sale %s has %zu lines (sale.max_lines is %lld)", s->id, s->nlines,
+		                      (long long)redstore__config_int(c->cfg, REDSTORE_CFG_SALE_MAX_LINES));
+	return 0;
+}
+
+/* Resolves the products of n sales in one round trip into items (sum of lines). */
+static int resolve_sales(redstore__item *items, redstore_client *c, const redstore_sale *const *sales, size_t n)
+{
+	size_t total = 0, k = 0;
+	const char **codes;
+	bool *by_barcode;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		total += sales[i]->nlines;
+	codes = calloc(total ? total : 1, sizeof(*codes));
+	by_barcode = calloc(total ? total : 1, sizeof(*by_barcode));
+	if (!codes || !by_barcode) {
+		free(codes);
+		free(by_barcode);
+		return redstore__fail(REDSTORE_ENOMEM, "sale: out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t l = 0; l < sales[i]->nlines; l++, k++) {
+			codes[k] = sales[i]->lines[l].code;
+			by_barcode[k] = sales[i]->lines[l].by_barcode;
+		}
+	rc = redstore__catalog_resolve(items, c, total, codes, by_barcode);
 	free(codes);
 	free(by_barcode);
 	return rc;
@@ -339,7 +343,21 @@ done:
 
 int redstore_sale_quote(redstore_receipt **out, redstore_client *c, const redstore_sale *s)
 {
-	return price_sale(out, NULL, c, s);
+	redstore__store_meta meta;
+	redstore__item *items;
+	const char *store;
+	int rc;
+
+	*out = NULL;
+	if ((rc = redstore__need_store(&store, c, "sale")) || (rc = check_sale_shape(c, s)) ||
+	    (rc = redstore__store_meta_get(&meta, c)))
+		return rc;
+	if (!(items = calloc(s->nlines, sizeof(*items))))
+		return redstore__fail(REDSTORE_ENOMEM, "sale: out of memory");
+	if (!(rc = resolve_sales(items, c, &s, 1)))
+		rc = price_resolved(out, c, s, &meta, items);
+	free(items);
+	return rc;
 }
 
 /* Takes the stored result of a duplicate operation as the receipt to return. */
@@ -351,71 +369,155 @@ static int receipt_of_duplicate(redstore_receipt **out, const char *json)
 	return rc;
 }
 
-int redstore_sale_commit(redstore_receipt **out, redstore_client *c, const redstore_sale *s)
+/* One sale of a batch on its way through the stock operation. */
+typedef struct pending_sale {
+	const redstore_sale *s;
+	redstore__item *items;       /* borrowed from the batch's array */
+	redstore_receipt *receipt;
+	redstore__stock_item *it;
+	char (*fields)[24];
+	cJSON *payload;
+	char *json;
+} pending_sale;
+
+static int prepare_sale(pending_sale *p, redstore__stock_op *op, redstore_client *c, const redstore__store_meta *meta)
 {
-	redstore_receipt *r = NULL;
-	redstore__item *items = NULL;
-	redstore__stock_item *it = NULL;
-	char (*fields)[24] = NULL;
-	redstore__stock_outcome oc;
-	redstore__stock_op op;
-	cJSON *payload = NULL;
-	char *json = NULL;
+	const redstore_sale *s = p->s;
 	int rc;
 
-	*out = NULL;
-	memset(&oc, 0, sizeof(oc));
-	if ((rc = price_sale(&r, &items, c, s)))
+	if ((rc = price_resolved(&p->receipt, c, s, meta, p->items)))
 		return rc;
-	if (r->tendered < r->total) {
-		rc = redstore__fail(REDSTORE_EINVALID, "sale %s: tenders (%lld) do not cover the total (%lld)", s->id,
-		                    (long long)r->tendered, (long long)r->total);
-		goto done;
-	}
-	if (!(payload = redstore__receipt_to_cjson(r)) || !(json = cJSON_PrintUnformatted(payload)) ||
-	    !(it = calloc(s->nlines, sizeof(*it))) || !(fields = calloc(s->nlines, sizeof(*fields)))) {
-		rc = redstore__fail(REDSTORE_ENOMEM, "sale %s: out of memory", s->id);
-		goto done;
-	}
+	if (p->receipt->tendered < p->receipt->total)
+		return redstore__fail(REDSTORE_EINVALID, "sale %s: tenders (%lld) do not cover the total (%lld)", s->id,
+		                      (long long)p->receipt->tendered, (long long)p->receipt->total);
+	if (!(p->payload = redstore__receipt_to_cjson(p->receipt)) || !(p->json = cJSON_PrintUnformatted(p->payload)) ||
+	    !(p->it = calloc(s->nlines, sizeof(*p->it))) || !(p->fields = calloc(s->nlines, sizeof(*p->fields))))
+		return redstore__fail(REDSTORE_ENOMEM, "sale %s: out of memory", s->id);
 	for (size_t i = 0; i < s->nlines; i++) {
-		snprintf(fields[i], sizeof(fields[i]), "%zu", i);
-		it[i].sku = items[i].sku;
-		it[i].mode = "sell";
-		it[i].qty = s->lines[i].qty;
-		it[i].deny = items[i].policy == REDSTORE_STOCK_DENY;
-		it[i].low = items[i].low_stock_threshold;
-		it[i].field = fields[i];
+		snprintf(p->fields[i], sizeof(p->fields[i]), "%zu", i);
+		p->it[i].sku = p->items[i].sku;
+		p->it[i].mode = "sell";
+		p->it[i].qty = s->lines[i].qty;
+		p->it[i].deny = p->items[i].policy == REDSTORE_STOCK_DENY;
+		p->it[i].low = p->items[i].low_stock_threshold;
+		p->it[i].field = p->fields[i];
 	}
-	memset(&op, 0, sizeof(op));
-	op.id = s->id;
-	op.type = "sale.completed";
-	op.domain = REDSTORE_DOMAIN_SALES;
-	op.aux_kind = "rf";
-	op.aux_id = s->id;
-	op.aux_mode = "sold";
-	op.result = json;
-	op.payload = payload;
-	if ((rc = redstore__stock_run(&oc, c, &op, it, s->nlines))) {
-		if (rc == REDSTORE_EOUT_OF_STOCK)
-			redstore__fail_wrap(rc, "sale %s", s->id);
-		goto done;
+	memset(op, 0, sizeof(*op));
+	op->id = s->id;
+	op->type = "sale.completed";
+	op->domain = REDSTORE_DOMAIN_SALES;
+	op->aux_kind = "rf";
+	op->aux_id = s->id;
+	op->aux_mode = "sold";
+	op->result = p->json;
+	op->payload = p->payload;
+	return 0;
+}
+
+int redstore_sale_commit_many(redstore_receipt **out, int *results, redstore_client *c, size_t n,
+                              const redstore_sale *const *sales)
+{
+	redstore__store_meta meta;
+	redstore__item *items = NULL;
+	pending_sale *ps = NULL;
+	redstore__stock_op *ops = NULL;
+	redstore__stock_item **its = NULL;
+	redstore__stock_outcome *outs = NULL;
+	size_t *counts = NULL, *slot = NULL, total = 0, k = 0, ready = 0;
+	int *rcs = NULL;
+	const char *store;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		out[i] = NULL;
+		results[i] = 0;
 	}
-	if (oc.duplicate) {
-		rc = receipt_of_duplicate(out, oc.result);
-		goto done;
+	if (n == 0)
+		return 0;
+	if (n > 4096)
+		return redstore__fail(REDSTORE_ELIMIT, "sale_commit_many: %zu sales (max 4096)", n);
+	if ((rc = redstore__need_store(&store, c, "sale")) || (rc = redstore__store_meta_get(&meta, c)))
+		goto fail_all;
+	for (size_t i = 0; i < n; i++)
+		total += sales[i]->nlines;
+	items = calloc(total ? total : 1, sizeof(*items));
+	ps = calloc(n, sizeof(*ps));
+	ops = calloc(n, sizeof(*ops));
+	its = calloc(n, sizeof(*its));
+	outs = calloc(n, sizeof(*outs));
+	counts = calloc(n, sizeof(*counts));
+	slot = calloc(n, sizeof(*slot));
+	rcs = calloc(n, sizeof(*rcs));
+	if (!items || !ps || !ops || !its || !outs || !counts || !slot || !rcs) {
+		rc = redstore__fail(REDSTORE_ENOMEM, "sale_commit_many: out of memory");
+		goto fail_all;
 	}
-	snprintf(r->stream_id, sizeof(r->stream_id), "%s", oc.stream_id);
-	*out = r;
-	r = NULL;
+	/* One round trip for every product of every sale; an unknown code sends that batch the slow way. */
+	if ((rc = resolve_sales(items, c, sales, n)) == REDSTORE_ENOTFOUND) {
+		for (size_t i = 0, at = 0; i < n; at += sales[i]->nlines, i++)
+			if ((results[i] = check_sale_shape(c, sales[i])) == 0)
+				results[i] = resolve_sales(items + at, c, &sales[i], 1);
+		rc = 0;
+	} else if (rc) {
+		goto fail_all;
+	}
+	for (size_t i = 0; i < n; k += sales[i]->nlines, i++) {
+		ps[i].s = sales[i];
+		ps[i].items = items + k;
+		if (results[i] || (results[i] = check_sale_shape(c, sales[i])) ||
+		    (results[i] = prepare_sale(&ps[i], &ops[ready], c, &meta)))
+			continue;
+		its[ready] = ps[i].it;
+		counts[ready] = sales[i]->nlines;
+		slot[ready] = i;
+		ready++;
+	}
+	if (ready && (rc = redstore__stock_run_many(outs, rcs, c, ops, its, counts, ready)))
+		goto fail_all;
+	for (size_t j = 0; j < ready; j++) {
+		size_t i = slot[j];
+		if ((results[i] = rcs[j]))
+			continue;
+		if (outs[j].duplicate) {
+			results[i] = receipt_of_duplicate(&out[i], outs[j].result);
+		} else {
+			snprintf(ps[i].receipt->stream_id, sizeof(ps[i].receipt->stream_id), "%s", outs[j].stream_id);
+			out[i] = ps[i].receipt;
+			ps[i].receipt = NULL;
+		}
+	}
+	goto done;
+fail_all:
+	for (size_t i = 0; i < n; i++)
+		results[i] = rc;
 done:
-	redstore__stock_outcome_clear(&oc);
-	redstore_receipt_free(r);
-	cJSON_Delete(payload);
-	free(json);
+	for (size_t i = 0; ps && i < n; i++) {
+		redstore_receipt_free(ps[i].receipt);
+		cJSON_Delete(ps[i].payload);
+		free(ps[i].json);
+		free(ps[i].it);
+		free(ps[i].fields);
+	}
+	for (size_t j = 0; outs && j < ready; j++)
+		redstore__stock_outcome_clear(&outs[j]);
 	free(items);
-	free(it);
-	free(fields);
+	free(ps);
+	free(ops);
+	free(its);
+	free(outs);
+	free(counts);
+	free(slot);
+	free(rcs);
 	return rc;
+}
+
+int redstore_sale_commit(redstore_receipt **out, redstore_client *c, const redstore_sale *s)
+{
+	int one = 0;
+	int rc = redstore_sale_commit_many(out, &one, c, 1, &s);
+	if (!rc && one == REDSTORE_EOUT_OF_STOCK)
+		redstore__fail_wrap(one, "sale %s", s->id);
+	return rc ? rc : one;
 }
 
 /* ------------------------------------------------------------------ voids and refunds */

@@ -165,6 +165,20 @@ REDSTORE_EXTERN(int) redstore_sale_quote(redstore_receipt **out, redstore_client
 REDSTORE_EXTERN(int) redstore_sale_commit(redstore_receipt **out, redstore_client *client, const redstore_sale *sale);
 
 /**
+ * Commits several sales of the selected store at once, each exactly once by its own id, with the
+ * guarantees of redstore_sale_commit(). It is the same work in fewer round trips: one catalog lookup,
+ * one pipelined batch of Redis scripts, every event produced together and awaited together. A server
+ * that takes sales from many terminals commits them this way ("pipelining across terminals").
+ *
+ * @param out      an array of n receipt pointers: out[i] receives sale i's receipt, or NULL
+ * @param results  an array of n codes: results[i] is what redstore_sale_commit would have returned
+ * @return 0 when every sale got its own result (look at results[]), or an error that stopped the whole
+ *         batch (then every results[i] holds it too), e.g. REDSTORE_ECONNECT, REDSTORE_ELIMIT (n > 4096)
+ */
+REDSTORE_EXTERN(int) redstore_sale_commit_many(redstore_receipt **out, int *results, redstore_client *client,
+                                               size_t n, const redstore_sale *const *sales);
+
+/**
  * Voids a whole sale: every unit not yet refunded goes back to stock, and the full remaining amount is
  * returned with the sale's first tender kind. Exactly once by void_id (NULL: new); a sale is voided once.
  *
