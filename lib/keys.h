@@ -5,7 +5,8 @@
  *   rs:{s:S}:meta          HASH  store settings: name, currency, tz, incl (1 = prices include tax)
  *   rs:{s:S}:tax           HASH  tax class code -> rate in parts per million
  *   rs:{s:S}:p:<sku>       HASH  cached product: sku barcode name brand category price currency tax
- *                                policy (deny|allow) low active fav custom ver
+ *                                policy (deny|allow) low active fav custom ver upd (ms of the last change);
+ *                                written only by lib/lua/catalog_put.lua, which never replaces a newer ver
  *   rs:{s:S}:bc            HASH  barcode -> sku
  *   rs:{s:S}:onhand        HASH  sku -> units on hand
  *   rs:{s:S}:reserved      HASH  sku -> units reserved

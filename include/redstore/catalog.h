@@ -9,6 +9,11 @@
  * Products belong to the client's selected store (redstore_client_use_store); no call here takes a
  * store id for product data.
  *
+ * When a change is saved but its event cannot be produced, the call returns the producer's retriable
+ * error (REDSTORE_ETIMEOUT, REDSTORE_EUNAVAILABLE...): the change is already in PostgreSQL and in the
+ * cache. Retrying is safe: store_create, set_tax_class, product_update and product_deactivate are
+ * idempotent; a retried product_create gives REDSTORE_EEXISTS, and product_update then emits the event.
+ *
  * Thread rule: the functions follow their client's rule (one thread at a time per client). Product
  * objects are plain values: one thread at a time.
  */
@@ -160,6 +165,13 @@ typedef struct redstore_import_report {
  * tax_class, stock_policy (deny|allow), low_stock_threshold, active (0|1), favourite (0|1), custom_json
  * are optional. Existing SKUs are updated. The file is applied in one database transaction: with bad
  * rows, nothing changes unless REDSTORE_IMPORT_SKIP_BAD_ROWS is given.
+ *
+ * Prices are integers in minor units. An empty cell takes the column's default (barcode, brand,
+ * category, tax_class: none; stock_policy: deny; low_stock_threshold: 0; active: 1; favourite: 0;
+ * custom_json: {}); a column absent from the header keeps its value on existing products. A SKU or
+ * barcode repeated in the file makes the later line bad; a barcode may move from one product of the
+ * file to another. The report lists the first 1000 bad rows, then one line counting the others. One
+ * catalog.imported event is emitted for the whole file.
  *
  * @param out  receives the report (also on REDSTORE_EINVALID, to show the bad rows); free it with
  *             redstore_import_report_free()
