@@ -9,7 +9,11 @@ int cli_fail(const char *what);
 /* A client configured from the REDSTORE_* environment; returns 0 or 1 after printing why. */
 int cli_client(redstore_client **out);
 
+/* seed-demo (seed.c): the demo store and its catalog. */
+int cmd_seed_demo(int argc, char **argv);
+
 /* Commands implemented in other files, appended to the table in main.c. */
-#define CLI_EXTRA_COMMANDS
+#define CLI_EXTRA_COMMANDS \
+	{ "seed-demo", cmd_seed_demo, "create or update the demo store and its catalog (--store ID, default demo)" },
 
 #endif
