@@ -410,6 +410,7 @@ static int prepare_sale(pending_sale *p, redstore__stock_op *op, redstore_client
 	op->aux_id = s->id;
 	op->aux_mode = "sold";
 	op->result = p->json;
+	op->result_is_payload = true;
 	op->payload = p->payload;
 	return 0;
 }
@@ -527,18 +528,27 @@ int redstore_receipt_get(redstore_receipt **out, redstore_client *c, const char 
 	char key[REDSTORE_KEY_MAX];
 	const char *store;
 	redisReply *r;
+	cJSON *env = NULL;
+	char *json = NULL;
 	int rc;
 
 	*out = NULL;
 	if ((rc = redstore__need_store(&store, c, "receipt_get")) || (rc = redstore_id_check(sale_id, "receipt_get")))
 		return rc;
-	if ((rc = redstore__redis_cmd(&r, c, "HMGET %s result type", redstore__key_id(key, store, "op", sale_id))))
+	if ((rc = redstore__redis_cmd(&r, c, "HMGET %s type event", redstore__key_id(key, store, "op", sale_id))))
 		return rc;
 	if (r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
-	    strncmp(r->element[1]->str, "sale.", 5) != 0)
+	    strncmp(r->element[0]->str, "sale.", 5) != 0) {
 		rc = redstore__fail(REDSTORE_ENOTFOUND, "receipt_get: no sale %s in store %s", sale_id, store);
-	else
-		rc = redstore__receipt_from_json(out, r->element[0]->str);
+	} else {
+		/* The receipt is the payload of the operation's event. */
+		env = cJSON_ParseWithLength(r->element[1]->str, r->element[1]->len);
+		json = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(env, "payload"));
+		rc = json ? redstore__receipt_from_json(out, json)
+		          : redstore__fail(REDSTORE_EDECODE, "receipt_get: sale %s: stored event has no payload", sale_id);
+	}
+	free(json);
+	cJSON_Delete(env);
 	freeReplyObject(r);
 	return rc;
 }
@@ -750,6 +760,7 @@ static int undo_sale(redstore_receipt **out, redstore_client *c, const undo_req 
 	op.aux_id = q->sale_id;
 	op.aux_mode = "refund";
 	op.result = json;
+	op.result_is_payload = true;
 	op.payload = payload;
 	if ((rc = redstore__stock_run(&oc, c, &op, it, k))) {
 		/* A concurrent refund or void took the units first. */

@@ -110,7 +110,8 @@ static int prepare(op_state *s, redstore_client *c, const redstore__stock_op *op
 	s->argv[s->argc++] = s->k.resvexp;
 	s->argv[s->argc++] = op->id;
 	s->argv[s->argc++] = op->type;
-	s->argv[s->argc++] = op->result ? op->result : "";
+	/* A result equal to the event's payload is not stored twice (see redstore__stock_op.result). */
+	s->argv[s->argc++] = op->result && !op->result_is_payload ? op->result : "";
 	s->argv[s->argc++] = s->event ? s->event : "";
 	s->argv[s->argc++] = ttl;
 	s->argv[s->argc++] = s->maxlen;
@@ -152,9 +153,17 @@ static void classify(op_state *s, redstore__stock_outcome *out)
 		const redisReply *state = r->element[1];
 		const redisReply *result = r->elements > 2 ? r->element[2] : NULL;
 		const redisReply *ev = r->elements > 3 ? r->element[3] : NULL;
-		bool has = result && result->type == REDIS_REPLY_STRING;
+		bool has = result && result->type == REDIS_REPLY_STRING && result->len > 0;
 		out->duplicate = true;
-		if (!(out->result = redstore__strndup(has ? result->str : "", has ? result->len : 0))) {
+		if (!has && ev && ev->type == REDIS_REPLY_STRING && ev->len > 0) {
+			/* The result was not stored apart: it is the payload of the stored event. */
+			cJSON *env = cJSON_ParseWithLength(ev->str, ev->len);
+			cJSON *payload = cJSON_GetObjectItemCaseSensitive(env, "payload");
+			out->result = payload ? cJSON_PrintUnformatted(payload) : NULL;
+			cJSON_Delete(env);
+			if (!out->result)
+				s->rc = redstore__fail(REDSTORE_EDECODE, "%s %s: stored event has no payload", type, s->op->id);
+		} else if (!(out->result = redstore__strndup(has ? result->str : "", has ? result->len : 0))) {
 			s->rc = redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", type);
 		} else if (state->type == REDIS_REPLY_STRING && !strcmp(state->str, "pending")) {
 			/* An earlier attempt may or may not have reached Kafka: produce the very same event again. */

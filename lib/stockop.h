@@ -42,6 +42,7 @@ typedef struct redstore__stock_op {
 	const char *aux_mode;   /* "" or an aux mode of stock_apply.lua */
 	int64_t aux_expiry_ms;
 	const char *result;     /* stored and returned to duplicates */
+	bool result_is_payload; /* result is the event's payload: store it once, inside the event */
 	const cJSON *payload;   /* the event's payload */
 } redstore__stock_op;
 
