@@ -335,7 +335,7 @@ int redstore__catalog_cache_put(redstore_client *c, const char *store, const red
 		size_t batch = n - at < REDSTORE__PG_CHUNK ? n - at : REDSTORE__PG_CHUNK;
 		for (int attempt = 0;; attempt++) {
 			bool noscript = false;
-			const char *sha;
+			const char *sha = NULL;
 			int rc;
 			if ((rc = put_script_sha(&sha, c, attempt > 0)))
 				return rc;

@@ -12,8 +12,18 @@ int cli_client(redstore_client **out);
 /* seed-demo (seed.c): the demo store and its catalog. */
 int cmd_seed_demo(int argc, char **argv);
 
+/* stock, receive, sell, import (store_ops.c): the write path from the command line. */
+int cmd_stock(int argc, char **argv);
+int cmd_receive(int argc, char **argv);
+int cmd_sell(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+
 /* Commands implemented in other files, appended to the table in main.c. */
 #define CLI_EXTRA_COMMANDS \
-	{ "seed-demo", cmd_seed_demo, "create or update the demo store and its catalog (--store ID, default demo)" },
+	{ "seed-demo", cmd_seed_demo, "create or update the demo store and its catalog (--store ID, default demo)" }, \
+	{ "stock", cmd_stock, "show stock: --store S [SKU...] (every product when none is named)" }, \
+	{ "receive", cmd_receive, "receive goods: --store S [--ref SUPPLIER-REF] SKU:QTY[:UNIT-COST]..." }, \
+	{ "sell", cmd_sell, "commit a sale and print its receipt: --store S [--card REF] SKU:QTY..." }, \
+	{ "import", cmd_import, "import products from CSV: --store S [--skip-bad-rows] FILE" },
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * redstore-cli seed-demo [--store ID]: a demo store (default "demo") with the catalog of a small coffee
  * shop and grocery. Idempotent: a second run updates the store, its tax classes and every product.
- * Public API only. Stock is not touched.
+ * Public API only. A product created by this run receives its opening stock (four times its low-stock
+ * threshold); the stock of products that existed already is left as it is.
  */
 #include "cli.h"
 
@@ -133,8 +134,12 @@ int cmd_seed_demo(int argc, char **argv)
 		if (rc == REDSTORE_EEXISTS) {
 			rc = redstore_product_update(c, &p);
 			updated += rc == 0;
-		} else {
-			created += rc == 0;
+		} else if (rc == 0) {
+			redstore_stock_line opening = { d->sku, d->low * 4, d->price / 3 };
+			redstore_stock_result *r = NULL;
+			created++;
+			rc = redstore_stock_receive(&r, c, NULL, "opening stock", 1, &opening);
+			redstore_stock_result_free(r);
 		}
 		if (rc) {
 			snprintf(what, sizeof(what), "seed-demo: product %s", d->sku);
