@@ -175,10 +175,13 @@ typedef struct text {
 static void row(text *t, const char *left, const char *right)
 {
 	int lw = (int)strlen(left), rw = (int)strlen(right);
-	int room = t->width - rw - 1;
+	int room = rw ? t->width - rw - 1 : t->width;
 	if (lw > room)
 		lw = room > 0 ? room : 0;
-	fprintf(t->f, "%.*s%*s%s\n", lw, left, t->width - lw - rw, "", right);
+	if (!rw)
+		fprintf(t->f, "%.*s\n", lw, left);
+	else
+		fprintf(t->f, "%.*s%*s%s\n", lw, left, t->width - lw - rw, "", right);
 }
 
 static void center(text *t, const char *s)
@@ -201,8 +204,25 @@ static const char *money(char *buf, const text *t, int64_t v)
 	return redstore__money_format(buf, REDSTORE__MONEY_BUF, v, t->exponent);
 }
 
+/* A rate in parts per million as a percentage without trailing zeros: 200000 -> "20", 55000 -> "5.5". */
+static const char *percent(char *buf, int64_t ppm)
+{
+	int frac = (int)(ppm % 10000), digits = 4;
+	if (!frac) {
+		snprintf(buf, 24, "%lld", (long long)(ppm / 10000));
+		return buf;
+	}
+	while (frac % 10 == 0) {
+		frac /= 10;
+		digits--;
+	}
+	snprintf(buf, 24, "%lld.%0*d", (long long)(ppm / 10000), digits, frac);
+	return buf;
+}
+
 int redstore_receipt_render_text(char **out, const redstore_receipt *r, int width)
 {
+	char pct[24];
 	char *buf = NULL, a[REDSTORE__MONEY_BUF], b[REDSTORE__MONEY_BUF], line[256], when[32];
 	size_t len = 0;
 	text t;
@@ -268,8 +288,7 @@ int redstore_receipt_render_text(char **out, const redstore_receipt *r, int widt
 				base += r->lines[j].net - (r->prices_include_tax ? r->lines[j].tax : 0);
 				tax += r->lines[j].tax;
 			}
-		snprintf(line, sizeof(line), "  %s %lld.%04lld%% on %s%s", r->lines[i].tax_class,
-		         (long long)(r->lines[i].tax_rate_ppm / 10000), (long long)(r->lines[i].tax_rate_ppm % 10000),
+		snprintf(line, sizeof(line), "  %s %s%% on %s%s", r->lines[i].tax_class, percent(pct, r->lines[i].tax_rate_ppm),
 		         money(b, &t, base), r->prices_include_tax ? " (incl.)" : "");
 		row(&t, line, money(a, &t, tax));
 	}
