@@ -146,9 +146,13 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("kafka");
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, kafka_produce_then_consume_round_trip);
-	tcase_add_test(tc, kafka_brokers_down_gives_a_retriable_error_within_the_timeout_then_recovers);
 	tcase_add_test(tc, kafka_transient_request_errors_are_retried_inside_the_producer);
 	tcase_add_test(tc, kafka_permanent_request_error_is_not_retriable);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("timing");
+	tcase_set_tags(tc, "timing");
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, kafka_brokers_down_gives_a_retriable_error_within_the_timeout_then_recovers);
 	suite_add_tcase(s, tc);
 	return s;
 }
