@@ -135,8 +135,15 @@ int redstore_client_use_store(redstore_client *c, const char *store_id)
 	int rc = redstore__check_store_id(store_id, "redstore_client_use_store");
 	if (rc)
 		return rc;
-	snprintf(c->store, sizeof(c->store), "%s", store_id);
+	redstore__set_store(c, store_id);
 	return 0;
+}
+
+void redstore__set_store(redstore_client *c, const char *store)
+{
+	char copy[sizeof(c->store)];
+	snprintf(copy, sizeof(copy), "%s", store);
+	memcpy(c->store, copy, sizeof(copy));
 }
 
 const char *redstore_client_store(const redstore_client *c)

@@ -20,6 +20,9 @@ struct redstore_client {
 	char employee[65];
 };
 
+/* Selects `store` (already validated); safe when `store` points into c->store itself. */
+void redstore__set_store(redstore_client *c, const char *store);
+
 /* The selected store, or REDSTORE_EINVALID "no store selected" naming the operation. */
 int redstore__need_store(const char **out, redstore_client *c, const char *what);
 

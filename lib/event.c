@@ -14,8 +14,8 @@ const char *redstore__rfc3339(char *buf, size_t cap, int64_t ms)
 	return buf;
 }
 
-char *redstore__event_encode(redstore_client *c, const char *id, const char *type, int64_t occurred_at_ms,
-                             const cJSON *payload)
+char *redstore__event_encode(redstore_client *c, const char *store, const char *id, const char *type,
+                             int64_t occurred_at_ms, const cJSON *payload)
 {
 	char occurred[32], recorded[32];
 	cJSON *env = cJSON_CreateObject();
@@ -27,7 +27,7 @@ char *redstore__event_encode(redstore_client *c, const char *id, const char *typ
 	redstore__rfc3339(recorded, sizeof(recorded), redstore__wall_ms());
 	if (!cJSON_AddStringToObject(env, "id", id) || !cJSON_AddStringToObject(env, "type", type) ||
 	    !cJSON_AddNumberToObject(env, "schema_version", REDSTORE_EVENT_SCHEMA_VERSION) ||
-	    !cJSON_AddStringToObject(env, "store_id", c->store) ||
+	    !cJSON_AddStringToObject(env, "store_id", store ? store : c->store) ||
 	    !cJSON_AddStringToObject(env, "terminal_id", c->terminal) ||
 	    !cJSON_AddStringToObject(env, "employee_id", c->employee) ||
 	    !cJSON_AddStringToObject(env, "occurred_at", occurred) ||
@@ -48,13 +48,19 @@ oom:
 int redstore__event_emit(redstore_client *c, const char *domain, const char *id, const char *type,
                          const cJSON *payload)
 {
+	return redstore__event_emit_for(c, c->store, domain, id, type, payload);
+}
+
+int redstore__event_emit_for(redstore_client *c, const char *store, const char *domain, const char *id,
+                             const char *type, const cJSON *payload)
+{
 	char topic[160];
-	char *text = redstore__event_encode(c, id, type, redstore__wall_ms(), payload);
+	char *text = redstore__event_encode(c, store, id, type, redstore__wall_ms(), payload);
 	int rc;
 	if (!text)
 		return REDSTORE_ENOMEM;
 	redstore__kafka_topic(topic, sizeof(topic), c->cfg, domain);
-	rc = redstore__kafka_produce_sync(c, topic, c->store, text, strlen(text));
+	rc = redstore__kafka_produce_sync(c, topic, store, text, strlen(text));
 	free(text);
 	if (rc)
 		return redstore__fail_wrap(rc, "event %s %s", type, id);

@@ -245,9 +245,9 @@ static int run_op(redstore_stock_result **out, redstore_client *c, const inv_op 
 	if (o->store) {
 		/* Resolve the products in the store whose keys change. */
 		snprintf(saved, sizeof(saved), "%s", c->store);
-		snprintf(c->store, sizeof(c->store), "%s", o->store);
+		redstore__set_store(c, o->store);
 		rc = check_lines(&prod, c, o->what, n, lines, o->min_qty);
-		snprintf(c->store, sizeof(c->store), "%s", saved);
+		redstore__set_store(c, saved);
 	} else {
 		rc = check_lines(&prod, c, o->what, n, lines, o->min_qty);
 	}
@@ -376,9 +376,9 @@ static int store_exists(redstore_client *c, const char *store, const char *what)
 	char saved[65];
 	int rc;
 	snprintf(saved, sizeof(saved), "%s", c->store);
-	snprintf(c->store, sizeof(c->store), "%s", store);
+	redstore__set_store(c, store);
 	rc = redstore__store_meta_get(&meta, c);
-	snprintf(c->store, sizeof(c->store), "%s", saved);
+	redstore__set_store(c, saved);
 	if (rc == REDSTORE_ENOTFOUND)
 		return redstore__fail(REDSTORE_ENOTFOUND, "%s: store %s does not exist", what, store);
 	return rc;
@@ -411,9 +411,9 @@ int redstore_transfer_send(redstore_stock_result **out, redstore_client *c, cons
 		redstore__item *dest;
 		char saved[65];
 		snprintf(saved, sizeof(saved), "%s", c->store);
-		snprintf(c->store, sizeof(c->store), "%s", to_store);
+		redstore__set_store(c, to_store);
 		rc = check_lines(&dest, c, "transfer_send: at the destination", n, lines, 1);
-		snprintf(c->store, sizeof(c->store), "%s", saved);
+		redstore__set_store(c, saved);
 		if (rc)
 			return rc;
 		free(dest);

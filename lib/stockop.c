@@ -86,12 +86,8 @@ static int prepare(op_state *s, redstore_client *c, const redstore__stock_op *op
 		return redstore__fail(REDSTORE_ELIMIT, "%s: %zu items (expected 1..%d)", op->type, n, MAX_ITEMS);
 	build_keys(&s->k, s->store, op);
 	if (op->domain) {
-		char saved[65];
 		/* The envelope names the store whose stock changed. */
-		snprintf(saved, sizeof(saved), "%s", c->store);
-		snprintf(c->store, sizeof(c->store), "%s", s->store);
-		s->event = redstore__event_encode(c, op->id, op->type, redstore__wall_ms(), op->payload);
-		snprintf(c->store, sizeof(c->store), "%s", saved);
+		s->event = redstore__event_encode(c, s->store, op->id, op->type, redstore__wall_ms(), op->payload);
 		if (!s->event)
 			return REDSTORE_ENOMEM;
 	}
@@ -263,6 +259,38 @@ static void confirm_all(redstore_client *c, op_state *st, size_t n)
 	free(keys);
 }
 
+/* Emits one inventory.low_stock event for an operation that took SKUs to their threshold. The operation
+ * is already durable; its event id is derived from the operation's so a retry cannot double it. A failure
+ * here does not fail the operation: the crossing stays in the stream entry and the caller's result. */
+static void emit_low_stock(redstore_client *c, const op_state *s)
+{
+	cJSON *payload = NULL, *skus;
+	char id[REDSTORE_ID_SIZE];
+	size_t crossed = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		crossed += s->items[i].low_crossed;
+	if (!crossed || !(payload = cJSON_CreateObject()) || !(skus = cJSON_AddArrayToObject(payload, "items")))
+		goto done;
+	cJSON_AddStringToObject(payload, "op_id", s->op->id);
+	cJSON_AddStringToObject(payload, "op_type", s->op->type);
+	for (size_t i = 0; i < s->n; i++) {
+		cJSON *it;
+		if (!s->items[i].low_crossed || !(it = cJSON_CreateObject()))
+			continue;
+		cJSON_AddItemToArray(skus, it);
+		cJSON_AddStringToObject(it, "sku", s->items[i].sku);
+		cJSON_AddNumberToObject(it, "available", (double)(s->items[i].on_hand - s->items[i].reserved));
+		cJSON_AddNumberToObject(it, "threshold", (double)s->items[i].low);
+	}
+	/* The operation's id with its last hex digit changed: stable across retries, distinct from the op. */
+	snprintf(id, sizeof(id), "%s", s->op->id);
+	id[35] = id[35] == '0' ? '1' : '0';
+	redstore__event_emit_for(c, s->store, REDSTORE_DOMAIN_INVENTORY, id, "inventory.low_stock", payload);
+done:
+	cJSON_Delete(payload);
+}
+
 int redstore__stock_run_many(redstore__stock_outcome *outs, int *rcs, redstore_client *c,
                              const redstore__stock_op *ops, redstore__stock_item *const *items, const size_t *counts,
                              size_t n)
@@ -318,6 +346,9 @@ int redstore__stock_run_many(redstore__stock_outcome *outs, int *rcs, redstore_c
 	/* 3. settle: confirm the acknowledged ones together; undo or abandon the others one by one. */
 	if (!rc) {
 		confirm_all(c, st, n);
+		for (size_t i = 0; i < n; i++)
+			if (!st[i].rc && st[i].produce && !outs[i].duplicate && (!st[i].op->domain || !st[i].dr.err))
+				emit_low_stock(c, &st[i]);
 		for (size_t i = 0; i < n; i++) {
 			op_state *s = &st[i];
 			int code;

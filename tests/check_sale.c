@@ -226,6 +226,65 @@ START_TEST(sale_commit_rejects_duplicate_id_returning_the_first_receipt)
 }
 END_TEST
 
+START_TEST(sale_crossing_the_low_stock_threshold_emits_an_inventory_low_stock_event)
+{
+	redstore_client *c = rs_test_client();
+	redstore_sale *s;
+	redstore_receipt *r;
+	redstore_product p;
+	rs_test_watch *w;
+	char store[65];
+	rs_test_store(c, "lowsale", store, 0);
+	memset(&p, 0, sizeof(p));
+	p.sku = "LOWSKU";
+	p.name = "Low";
+	p.price = 100;
+	p.low_stock_threshold = 3;
+	p.active = 1;
+	RS_OK(redstore_product_create(c, &p));
+	{
+		redstore_stock_line in = { "LOWSKU", 5, 0 };
+		redstore_stock_result *res;
+		RS_OK(redstore_stock_receive(&res, c, NULL, NULL, 1, &in));
+		redstore_stock_result_free(res);
+	}
+	w = rs_test_watch_start(redstore_client_config(c), "inventory");
+	RS_OK(redstore_sale_new(&s, NULL));
+	RS_OK(redstore_sale_add_line(s, "LOWSKU", 2, NULL)); /* 5 -> 3: at the threshold */
+	RS_OK(redstore_sale_add_tender(s, REDSTORE_TENDER_CASH, 200, NULL));
+	RS_OK(redstore_sale_commit(&r, c, s));
+	ck_assert_msg(rs_test_watch_find(w, "inventory.low_stock", store, 30000),
+	              "no inventory.low_stock event for store %s within 30 s", store);
+	redstore_receipt_free(r);
+	redstore_sale_free(s);
+	redstore_client_free(c);
+}
+END_TEST
+
+START_TEST(sale_completed_event_is_acknowledged_with_its_store_terminal_and_id)
+{
+	redstore_client *c = rs_test_client();
+	redstore_sale *s;
+	redstore_receipt *r;
+	rs_test_watch *w;
+	char store[65], needle[160];
+	rs_test_store(c, "event", store, 0);
+	rs_test_product(c, "EV", 100, "", REDSTORE_STOCK_DENY, 5);
+	RS_OK(redstore_client_set_actor(c, "till-9", "emp-3"));
+	w = rs_test_watch_start(redstore_client_config(c), "sales");
+	RS_OK(redstore_sale_new(&s, NULL));
+	RS_OK(redstore_sale_add_line(s, "EV", 1, NULL));
+	RS_OK(redstore_sale_add_tender(s, REDSTORE_TENDER_CASH, 100, NULL));
+	RS_OK(redstore_sale_commit(&r, c, s));
+	snprintf(needle, sizeof(needle), "\"store_id\":\"%s\",\"terminal_id\":\"till-9\",\"employee_id\":\"emp-3\"", store);
+	ck_assert_msg(rs_test_watch_find(w, redstore_sale_id(s), needle, 30000),
+	              "no sale.completed event with %s within 30 s", needle);
+	redstore_receipt_free(r);
+	redstore_sale_free(s);
+	redstore_client_free(c);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ concurrency */
 
 typedef struct seller {
@@ -697,6 +756,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, sale_bad_input_gives_clear_errors_and_changes_nothing);
 	tcase_add_test(tc, sale_out_of_stock_names_the_sku_and_takes_no_line);
 	tcase_add_test(tc, sale_allow_policy_may_go_negative);
+	tcase_add_test(tc, sale_crossing_the_low_stock_threshold_emits_an_inventory_low_stock_event);
+	tcase_add_test(tc, sale_completed_event_is_acknowledged_with_its_store_terminal_and_id);
 	tcase_add_test(tc, sale_commit_rejects_duplicate_id_returning_the_first_receipt);
 	tcase_add_test(tc, sale_concurrent_duplicate_commits_have_one_effect_and_one_receipt);
 	tcase_add_test(tc, sale_kafka_down_restores_stock_then_the_retry_commits_once);

@@ -55,6 +55,13 @@ void rs_test_product(redstore_client *c, const char *sku, int64_t price, const c
 /* The available stock of a SKU in the client's store. */
 int64_t rs_test_available(redstore_client *c, const char *sku);
 
+/* A consumer of <kafka.topic_prefix><domain> that starts at each partition's end as of this call, so it
+ * sees exactly the events produced afterwards. */
+typedef struct rs_test_watch rs_test_watch;
+rs_test_watch *rs_test_watch_start(const redstore_config *cfg, const char *domain);
+/* Reads until an event whose JSON contains both needles arrives (1) or timeout_ms passes (0); frees w. */
+int rs_test_watch_find(rs_test_watch *w, const char *needle1, const char *needle2, int timeout_ms);
+
 /* Runs one Check suite and returns the process exit code. */
 int rs_test_run(Suite *s);
 
