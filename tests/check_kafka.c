@@ -3,12 +3,9 @@
 #include "testutil.h"
 #include "client.h"
 
-#include <librdkafka/rdkafka_mock.h>
 #include <stdio.h>
 #include <string.h>
 
-/* The Produce request's ApiKey in the Kafka protocol (librdkafka keeps its table private). */
-#define KAFKA_API_PRODUCE 0
 
 START_TEST(kafka_produce_then_consume_round_trip)
 {
@@ -54,89 +51,53 @@ START_TEST(kafka_produce_then_consume_round_trip)
 }
 END_TEST
 
-/* An in-process mock cluster with one topic, and a client pointed at it. */
-typedef struct mock {
-	rd_kafka_t *rk;
-	rd_kafka_mock_cluster_t *mc;
-	redstore_client *client;
-} mock;
-
-static void mock_start(mock *m, int delivery_timeout_ms)
-{
-	char err[256], timeout[16];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	redstore_config *cfg;
-	rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
-	m->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-	ck_assert_ptr_nonnull(m->rk);
-	m->mc = rd_kafka_mock_cluster_new(m->rk, 3);
-	ck_assert_ptr_nonnull(m->mc);
-	ck_assert_int_eq(rd_kafka_mock_topic_create(m->mc, "redstore.sales", 4, 3), 0);
-	RS_OK(redstore_config_new(&cfg));
-	RS_OK(redstore_config_set(cfg, "kafka.brokers", rd_kafka_mock_cluster_bootstraps(m->mc)));
-	snprintf(timeout, sizeof(timeout), "%d", delivery_timeout_ms);
-	RS_OK(redstore_config_set(cfg, "kafka.delivery_timeout_ms", timeout));
-	RS_OK(redstore_config_set(cfg, "kafka.connect_timeout_ms", "1000"));
-	RS_OK(redstore_client_new(&m->client, cfg));
-	redstore_config_free(cfg);
-}
-
-static void mock_stop(mock *m)
-{
-	redstore_client_free(m->client);
-	rd_kafka_mock_cluster_destroy(m->mc);
-	rd_kafka_destroy(m->rk);
-}
-
 START_TEST(kafka_brokers_down_gives_a_retriable_error_within_the_timeout_then_recovers)
 {
-	mock m;
+	rs_test_mock m;
 	int64_t t0, took, deadline;
 	int rc;
-	mock_start(&m, 1500);
+	rs_test_mock_start(&m, 1500);
 	RS_OK(redstore__kafka_produce_sync(m.client, "redstore.sales", "s1", "before", 6));
-	for (int b = 1; b <= 3; b++)
-		rd_kafka_mock_broker_set_down(m.mc, b);
+	rs_test_mock_brokers(&m, 0);
 	t0 = redstore__now_us();
 	rc = redstore__kafka_produce_sync(m.client, "redstore.sales", "s1", "during", 6);
 	took = redstore__now_us() - t0;
 	ck_assert_msg(rc != 0 && redstore_err_is_retriable(rc), "got %s: %s", redstore_err_name(rc), redstore_error_last());
 	ck_assert_int_lt(took, 5000000);
-	for (int b = 1; b <= 3; b++)
-		rd_kafka_mock_broker_set_up(m.mc, b);
+	rs_test_mock_brokers(&m, 1);
 	/* A caller retries a retriable error; the producer reconnects within its backoff (bounded here). */
 	deadline = redstore__now_us() + 30 * 1000000LL;
 	while ((rc = redstore__kafka_produce_sync(m.client, "redstore.sales", "s1", "after", 5)) != 0) {
 		ck_assert_msg(redstore_err_is_retriable(rc), "got %s: %s", redstore_err_name(rc), redstore_error_last());
 		ck_assert_msg(redstore__now_us() < deadline, "no recovery within 30 s: %s", redstore_error_last());
 	}
-	mock_stop(&m);
+	rs_test_mock_stop(&m);
 }
 END_TEST
 
 START_TEST(kafka_transient_request_errors_are_retried_inside_the_producer)
 {
-	mock m;
-	mock_start(&m, 10000);
+	rs_test_mock m;
+	rs_test_mock_start(&m, 10000);
 	RS_OK(redstore__kafka_produce_sync(m.client, "redstore.sales", "s1", "warm", 4));
-	rd_kafka_mock_push_request_errors(m.mc, KAFKA_API_PRODUCE, 3, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+	rd_kafka_mock_push_request_errors(m.mc, RS_TEST_KAFKA_API_PRODUCE, 3, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
 	                                  RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
 	RS_OK(redstore__kafka_produce_sync(m.client, "redstore.sales", "s1", "retried", 7));
-	mock_stop(&m);
+	rs_test_mock_stop(&m);
 }
 END_TEST
 
 START_TEST(kafka_permanent_request_error_is_not_retriable)
 {
-	mock m;
+	rs_test_mock m;
 	int rc;
-	mock_start(&m, 5000);
+	rs_test_mock_start(&m, 5000);
 	RS_OK(redstore__kafka_produce_sync(m.client, "redstore.sales", "s1", "warm", 4));
-	rd_kafka_mock_push_request_errors(m.mc, KAFKA_API_PRODUCE, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+	rd_kafka_mock_push_request_errors(m.mc, RS_TEST_KAFKA_API_PRODUCE, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
 	rc = redstore__kafka_produce_sync(m.client, "redstore.sales", "s1", "denied", 6);
 	ck_assert_msg(rc == REDSTORE_EKAFKA, "got %s: %s", redstore_err_name(rc), redstore_error_last());
 	ck_assert(!redstore_err_is_retriable(rc));
-	mock_stop(&m);
+	rs_test_mock_stop(&m);
 }
 END_TEST
 

@@ -3,7 +3,6 @@
 #include "testutil.h"
 #include "client.h"
 
-#include <librdkafka/rdkafka_mock.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -505,52 +504,15 @@ END_TEST
 
 /* ------------------------------------------------------------------ Kafka faults */
 
-typedef struct mock {
-	rd_kafka_t *rk;
-	rd_kafka_mock_cluster_t *mc;
-	redstore_client *client;
-} mock;
-
-static void mock_start(mock *m, const char *prefix, char *store)
+static void mock_start(rs_test_mock *m, const char *prefix, char *store)
 {
-	static const char *const topics[] = { "redstore.sales", "redstore.inventory", "redstore.catalog" };
-	char err[256];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	redstore_config *cfg = rs_test_config();
-	rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
-	m->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-	ck_assert_ptr_nonnull(m->rk);
-	m->mc = rd_kafka_mock_cluster_new(m->rk, 3);
-	ck_assert_ptr_nonnull(m->mc);
-	for (size_t i = 0; i < 3; i++)
-		ck_assert_int_eq(rd_kafka_mock_topic_create(m->mc, topics[i], 4, 3), 0);
-	RS_OK(redstore_config_set(cfg, "kafka.brokers", rd_kafka_mock_cluster_bootstraps(m->mc)));
-	RS_OK(redstore_config_set(cfg, "kafka.topic_prefix", "redstore."));
-	RS_OK(redstore_config_set(cfg, "kafka.delivery_timeout_ms", "1500"));
-	RS_OK(redstore_client_new(&m->client, cfg));
-	redstore_config_free(cfg);
+	rs_test_mock_start(m, 1500);
 	rs_test_store(m->client, prefix, store, 0);
-}
-
-static void mock_stop(mock *m)
-{
-	redstore_client_free(m->client);
-	rd_kafka_mock_cluster_destroy(m->mc);
-	rd_kafka_destroy(m->rk);
-}
-
-static void brokers(mock *m, bool up)
-{
-	for (int b = 1; b <= 3; b++)
-		if (up)
-			rd_kafka_mock_broker_set_up(m->mc, b);
-		else
-			rd_kafka_mock_broker_set_down(m->mc, b);
 }
 
 START_TEST(sale_kafka_down_restores_stock_then_the_retry_commits_once)
 {
-	mock m;
+	rs_test_mock m;
 	char store[65];
 	redstore_sale *s;
 	redstore_receipt *r = NULL;
@@ -561,14 +523,14 @@ START_TEST(sale_kafka_down_restores_stock_then_the_retry_commits_once)
 	RS_OK(redstore_sale_new(&s, NULL));
 	RS_OK(redstore_sale_add_line(s, "K", 4, NULL));
 	RS_OK(redstore_sale_add_tender(s, REDSTORE_TENDER_CASH, 400, NULL));
-	brokers(&m, false);
+	rs_test_mock_brokers(&m, 0);
 	t0 = redstore__now_us();
 	rc = redstore_sale_commit(&r, m.client, s);
 	ck_assert_msg(rc != 0 && redstore_err_is_retriable(rc), "%s: %s", redstore_err_name(rc), redstore_error_last());
 	ck_assert_int_lt(redstore__now_us() - t0, 5000000);
 	ck_assert_ptr_null(r);
 	ck_assert_int_eq(rs_test_available(m.client, "K"), 10);
-	brokers(&m, true);
+	rs_test_mock_brokers(&m, 1);
 	/* The terminal retries the same sale until the cluster takes it. */
 	for (int i = 0; (rc = redstore_sale_commit(&r, m.client, s)) != 0; i++) {
 		ck_assert_msg(redstore_err_is_retriable(rc) && i < 30, "%s: %s", redstore_err_name(rc), redstore_error_last());
@@ -581,13 +543,13 @@ START_TEST(sale_kafka_down_restores_stock_then_the_retry_commits_once)
 	ck_assert_int_eq(rs_test_available(m.client, "K"), 6);
 	redstore_receipt_free(r);
 	redstore_sale_free(s);
-	mock_stop(&m);
+	rs_test_mock_stop(&m);
 }
 END_TEST
 
 START_TEST(sale_kafka_transient_errors_are_absorbed_and_permanent_ones_restore_stock)
 {
-	mock m;
+	rs_test_mock m;
 	char store[65];
 	redstore_sale *s;
 	redstore_receipt *r = NULL;
@@ -596,7 +558,7 @@ START_TEST(sale_kafka_transient_errors_are_absorbed_and_permanent_ones_restore_s
 	RS_OK(redstore_sale_new(&s, NULL));
 	RS_OK(redstore_sale_add_line(s, "K", 1, NULL));
 	RS_OK(redstore_sale_add_tender(s, REDSTORE_TENDER_CASH, 100, NULL));
-	rd_kafka_mock_push_request_errors(m.mc, 0 /* Produce */, 2, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+	rd_kafka_mock_push_request_errors(m.mc, RS_TEST_KAFKA_API_PRODUCE, 2, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
 	                                  RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
 	RS_OK(redstore_sale_commit(&r, m.client, s));
 	ck_assert_int_eq(rs_test_available(m.client, "K"), 9);
@@ -613,7 +575,7 @@ START_TEST(sale_kafka_transient_errors_are_absorbed_and_permanent_ones_restore_s
 	/* The refused sale took nothing: its stock is back. */
 	ck_assert_int_eq(rs_test_available(m.client, "K"), 9);
 	redstore_sale_free(s);
-	mock_stop(&m);
+	rs_test_mock_stop(&m);
 }
 END_TEST
 

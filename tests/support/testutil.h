@@ -3,6 +3,8 @@
 #define REDSTORE_TESTUTIL_H
 
 #include <check.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 #include <redstore.h>
 
 /* Fails the test with the library's last error when `expr` is not 0. */
@@ -61,6 +63,23 @@ typedef struct rs_test_watch rs_test_watch;
 rs_test_watch *rs_test_watch_start(const redstore_config *cfg, const char *domain);
 /* Reads until an event whose JSON contains both needles arrives (1) or timeout_ms passes (0); frees w. */
 int rs_test_watch_find(rs_test_watch *w, const char *needle1, const char *needle2, int timeout_ms);
+
+/* An in-process mock Kafka cluster of 3 brokers (topics redstore.sales, .inventory, .catalog with 4
+ * partitions) and a client of the dev stack's Redis and PostgreSQL whose Kafka is that cluster. Its fault
+ * API (rd_kafka_mock_*) injects broker outages and request errors. */
+typedef struct rs_test_mock {
+	rd_kafka_t *rk;
+	rd_kafka_mock_cluster_t *mc;
+	redstore_client *client;
+} rs_test_mock;
+
+/* The Produce request's ApiKey in the Kafka protocol (librdkafka keeps its table private). */
+#define RS_TEST_KAFKA_API_PRODUCE 0
+
+void rs_test_mock_start(rs_test_mock *m, int delivery_timeout_ms);
+/* Takes every broker down (up = 0) or brings them back (up = 1). */
+void rs_test_mock_brokers(rs_test_mock *m, int up);
+void rs_test_mock_stop(rs_test_mock *m);
 
 /* Runs one Check suite and returns the process exit code. */
 int rs_test_run(Suite *s);
