@@ -211,20 +211,13 @@ void redstore__pg_rollback(redstore_client *c)
 
 int redstore__catalog_emit(redstore_client *c, const char *store, const char *type, const cJSON *payload)
 {
-	char id[REDSTORE_ID_SIZE], selected[sizeof(c->store)];
+	char id[REDSTORE_ID_SIZE];
 	int rc;
 
 	if ((rc = redstore_id_new(id)))
 		return rc;
-	/* The envelope and the message key carry the client's store: administration of another store
-	 * borrows that slot for the one call (the client is used by one thread at a time). */
-	if (store == c->store || !strcmp(store, c->store))
-		return redstore__event_emit(c, REDSTORE_DOMAIN_CATALOG, id, type, payload);
-	memcpy(selected, c->store, sizeof(selected));
-	snprintf(c->store, sizeof(c->store), "%s", store);
-	rc = redstore__event_emit(c, REDSTORE_DOMAIN_CATALOG, id, type, payload);
-	memcpy(c->store, selected, sizeof(selected));
-	return rc;
+	/* The envelope and the message key carry the store the change belongs to. */
+	return redstore__event_emit_for(c, store, REDSTORE_DOMAIN_CATALOG, id, type, payload);
 }
 
 /* ------------------------------------------------------------ cache writes */
@@ -721,9 +714,14 @@ static int resolve_pg(resolve_state *s, redstore__item *items, redstore_client *
 	}
 	{
 		const char *params[3] = { store, sku_arr, bc_arr };
+		/* One index probe per code, whatever the statistics say about the store (OFFSET 0 keeps each
+		 * LATERAL subquery from being flattened into a scan of the whole store). */
 		if ((rc = redstore__pg_exec(&res, c,
-		                            "SELECT " REDSTORE__PRODUCT_COLS " FROM products p WHERE p.store_id = $1"
-		                            " AND (p.sku = ANY($2::text[]) OR p.barcode = ANY($3::text[]))",
+		                            "SELECT " REDSTORE__PRODUCT_COLS " FROM unnest($2::text[]) AS u(code),"
+		                            " LATERAL (SELECT * FROM products WHERE store_id = $1 AND sku = u.code OFFSET 0) AS p"
+		                            " UNION ALL"
+		                            " SELECT " REDSTORE__PRODUCT_COLS " FROM unnest($3::text[]) AS u(code),"
+		                            " LATERAL (SELECT * FROM products WHERE store_id = $1 AND barcode = u.code OFFSET 0) AS p",
 		                            3, params)))
 			goto done;
 	}

@@ -87,6 +87,7 @@ typedef struct import {
 	char **tax;           /* the store's tax classes */
 	size_t ntax;
 	rowmap by_sku, by_barcode;
+	char **old_barcode;   /* per row, once written: the barcode its product had before ("" for new ones) */
 } import;
 
 /* ------------------------------------------------------------ small helpers */
@@ -510,8 +511,10 @@ static int owner_cmp(const void *a, const void *b)
  * old barcode, which may make another row bad: repeated until nothing changes. */
 static int check_existing_barcodes(import *imp)
 {
-	static const char sql[] = "SELECT p.barcode, p.sku FROM products p WHERE p.store_id = $1"
-	                          " AND p.barcode = ANY($2::text[])";
+	/* A probe per barcode (OFFSET 0: see refresh_cache). */
+	static const char sql[] = "SELECT p.barcode, p.sku FROM unnest($2::text[]) AS u(barcode),"
+	                          " LATERAL (SELECT barcode, sku FROM products"
+	                          "          WHERE store_id = $1 AND barcode = u.barcode OFFSET 0) AS p";
 	const char **list = NULL;
 	struct owner *owners = NULL;
 	size_t nowners = 0, owners_cap = 0, *work = NULL, nwork = 0;
@@ -612,25 +615,54 @@ static int tx_exec(PGresult **out, import *imp, const char *sql, int n, const ch
 }
 
 typedef struct applied {
-	const char **skus;  /* borrowed from the file buffer */
-	char **old_barcode; /* the barcode before the import ("" for new products) */
+	uint32_t *rows;     /* the rows written, as indexes in imp->rows */
 	size_t n, cap, created, updated;
 } applied;
 
-static void applied_free(applied *a)
+/* The SKU of a written row. */
+static const char *applied_sku(const import *imp, const applied *a, size_t i)
 {
-	for (size_t i = 0; i < a->n; i++)
-		free(a->old_barcode[i]);
-	free(a->skus);
-	free(a->old_barcode);
+	return cell(imp, &imp->rows[a->rows[i]], C_SKU);
+}
+
+/* Records the barcodes that the products of a chunk have before it is written (the cache's barcode index
+ * drops them after the commit). */
+static int read_old_barcodes(import *imp, const size_t *ri, size_t n, const char **skus)
+{
+	/* A probe per SKU (OFFSET 0: see refresh_cache). */
+	static const char sql[] = "SELECT p.sku, coalesce(p.barcode, '') FROM unnest($2::text[]) AS u(sku),"
+	                          " LATERAL (SELECT sku, barcode FROM products"
+	                          "          WHERE store_id = $1 AND sku = u.sku OFFSET 0) AS p";
+	char *arr;
+	PGresult *res;
+	int rc = 0;
+
+	if (!imp->old_barcode && !(imp->old_barcode = calloc(imp->nrows, sizeof(*imp->old_barcode))))
+		return oom();
+	for (size_t i = 0; i < n; i++)
+		skus[i] = cell(imp, &imp->rows[ri[i]], C_SKU);
+	if (!(arr = redstore__pg_text_array(skus, n)))
+		return REDSTORE_ENOMEM;
+	{
+		const char *params[2] = { imp->store, arr };
+		rc = tx_exec(&res, imp, sql, 2, params);
+	}
+	free(arr);
+	if (rc)
+		return rc;
+	for (int i = 0; i < PQntuples(res) && !rc; i++) {
+		long fi = rowmap_find(imp, &imp->by_sku, PQgetvalue(res, i, 0), 0, false, &rc);
+		if (fi >= 0 && !imp->old_barcode[fi] && !(imp->old_barcode[fi] = redstore__strdup(PQgetvalue(res, i, 1))))
+			rc = oom();
+	}
+	PQclear(res);
+	return rc;
 }
 
 static int upsert_chunk(import *imp, applied *a, const size_t *ri, size_t n)
 {
 	static const char sql[] =
-		"WITH old AS (SELECT sku, coalesce(barcode, '') AS barcode FROM products"
-		"             WHERE store_id = $1 AND sku = ANY($3::text[]))"
-		" INSERT INTO products AS p (store_id, sku, barcode, name, brand, category, price, currency, tax_class,"
+		"INSERT INTO products AS p (store_id, sku, barcode, name, brand, category, price, currency, tax_class,"
 		"  stock_policy, low_stock_threshold, active, favourite, custom)"
 		" SELECT $1, t.sku, nullif(t.barcode, ''), t.name, coalesce(t.brand, ''), coalesce(t.category, ''),"
 		"  t.price::bigint, $2, nullif(t.tax_class, ''), coalesce(t.stock_policy, 'deny'),"
@@ -652,7 +684,7 @@ static int upsert_chunk(import *imp, applied *a, const size_t *ri, size_t n)
 		"  favourite = CASE WHEN $22::boolean THEN EXCLUDED.favourite ELSE p.favourite END,"
 		"  custom = CASE WHEN $23::boolean THEN EXCLUDED.custom ELSE p.custom END,"
 		"  version = p.version + 1, updated_at = now()"
-		" RETURNING p.sku, p.xmax = 0, coalesce((SELECT o.barcode FROM old o WHERE o.sku = p.sku), '')";
+		" RETURNING p.sku, p.xmax = 0";
 	const char *params[23], **cells;
 	char *arrays[C__COUNT] = { 0 };
 	PGresult *res = NULL;
@@ -660,6 +692,10 @@ static int upsert_chunk(import *imp, applied *a, const size_t *ri, size_t n)
 
 	if (!(cells = malloc(sizeof(*cells) * n)))
 		return oom();
+	if ((rc = read_old_barcodes(imp, ri, n, cells))) {
+		free(cells);
+		return rc;
+	}
 	for (int col = 0; col < C__COUNT && !rc; col++) {
 		size_t k = imp->col_of[col] < 0 ? 0 : n; /* an absent column: an empty array, NULLs to unnest */
 		for (size_t i = 0; i < k; i++)
@@ -681,26 +717,17 @@ static int upsert_chunk(import *imp, applied *a, const size_t *ri, size_t n)
 		free(arrays[col]);
 	if (rc)
 		return rc;
-	if ((rc = grow((void **)&a->skus, &a->cap, a->n + (size_t)PQntuples(res), sizeof(*a->skus)))) {
+	if ((rc = grow((void **)&a->rows, &a->cap, a->n + (size_t)PQntuples(res), sizeof(*a->rows)))) {
 		PQclear(res);
 		return rc;
 	}
-	{
-		char **ob = realloc(a->old_barcode, a->cap * sizeof(*ob));
-		if (!ob) {
-			PQclear(res);
-			return oom();
-		}
-		a->old_barcode = ob;
-	}
 	for (int i = 0; i < PQntuples(res); i++) {
-		/* The SKU strings of the file outlive the import; the result's do not. */
 		long fi = rowmap_find(imp, &imp->by_sku, PQgetvalue(res, i, 0), 0, false, &rc);
-		if (fi < 0 || !(a->old_barcode[a->n] = redstore__strdup(PQgetvalue(res, i, 2)))) {
-			rc = fi < 0 ? redstore__fail(REDSTORE_ERROR, "catalog import: PostgreSQL returned an unknown SKU") : oom();
+		if (fi < 0) {
+			rc = redstore__fail(REDSTORE_ERROR, "catalog import: PostgreSQL returned an unknown SKU");
 			break;
 		}
-		a->skus[a->n++] = cell(imp, &imp->rows[fi], C_SKU);
+		a->rows[a->n++] = (uint32_t)fi;
 		if (PQgetvalue(res, i, 1)[0] == 't')
 			a->created++;
 		else
@@ -744,26 +771,37 @@ static int write_rows(import *imp, applied *a)
 /* Reads the imported products back and writes them to the cache, a chunk at a time. */
 static int refresh_cache(import *imp, const applied *a)
 {
-	static const char sql[] = "SELECT " REDSTORE__PRODUCT_COLS ", u.old FROM products p"
-	                          " JOIN unnest($2::text[], $3::text[]) AS u(sku, old) ON p.sku = u.sku"
-	                          " WHERE p.store_id = $1";
+	/* One primary-key probe per SKU. Right after a large import the statistics still describe the store
+	 * as small, and a plain join is planned as a hash of the whole store for every chunk; OFFSET 0 keeps
+	 * the LATERAL subquery from being flattened into such a join. */
+	static const char sql[] = "SELECT " REDSTORE__PRODUCT_COLS ", u.old"
+	                          " FROM unnest($2::text[], $3::text[]) AS u(sku, old),"
+	                          " LATERAL (SELECT * FROM products WHERE store_id = $1 AND sku = u.sku OFFSET 0) AS p";
 	redstore__prow *rows = NULL;
-	const char **old = NULL;
+	const char **old = NULL, **skus = NULL, **olds = NULL;
 	int rc = 0;
 
-	if (!(rows = malloc(sizeof(*rows) * REDSTORE__PG_CHUNK)) || !(old = malloc(sizeof(*old) * REDSTORE__PG_CHUNK))) {
-		free(rows);
-		return oom();
+	if (!(rows = malloc(sizeof(*rows) * REDSTORE__PG_CHUNK)) || !(old = malloc(sizeof(*old) * REDSTORE__PG_CHUNK)) ||
+	    !(skus = malloc(sizeof(*skus) * (a->n ? a->n : 1))) || !(olds = malloc(sizeof(*olds) * REDSTORE__PG_CHUNK))) {
+		rc = oom();
+		goto done;
 	}
+	for (size_t i = 0; i < a->n; i++)
+		skus[i] = applied_sku(imp, a, i);
 	for (size_t at = 0; at < a->n && !rc; at += REDSTORE__PG_CHUNK) {
 		size_t n = a->n - at < REDSTORE__PG_CHUNK ? a->n - at : REDSTORE__PG_CHUNK;
-		char *skus = redstore__pg_text_array(a->skus + at, n);
-		char *olds = redstore__pg_text_array((const char *const *)a->old_barcode + at, n);
+		char *sku_arr, *old_arr;
 		PGresult *res = NULL;
-		if (!skus || !olds) {
+		for (size_t i = 0; i < n; i++) {
+			const char *ob = imp->old_barcode ? imp->old_barcode[a->rows[at + i]] : NULL;
+			olds[i] = ob ? ob : "";
+		}
+		sku_arr = redstore__pg_text_array(skus + at, n);
+		old_arr = redstore__pg_text_array(olds, n);
+		if (!sku_arr || !old_arr) {
 			rc = REDSTORE_ENOMEM;
 		} else {
-			const char *params[3] = { imp->store, skus, olds };
+			const char *params[3] = { imp->store, sku_arr, old_arr };
 			if (!(rc = redstore__pg_exec(&res, imp->c, sql, 3, params))) {
 				int m = PQntuples(res);
 				for (int i = 0; i < m; i++) {
@@ -774,16 +812,19 @@ static int refresh_cache(import *imp, const applied *a)
 			}
 		}
 		PQclear(res);
-		free(skus);
-		free(olds);
+		free(sku_arr);
+		free(old_arr);
 	}
+	if (rc && skus) {
+		redstore__catalog_cache_forget(imp->c, imp->store, skus, a->n);
+		redstore__fail_wrap(rc, "catalog import: saved, but the cache could not be refreshed");
+	}
+done:
 	free(rows);
 	free(old);
-	if (rc) {
-		redstore__catalog_cache_forget(imp->c, imp->store, a->skus, a->n);
-		return redstore__fail_wrap(rc, "catalog import: saved, but the cache could not be refreshed");
-	}
-	return 0;
+	free(skus);
+	free(olds);
+	return rc;
 }
 
 static int emit_imported(import *imp, const applied *a, const char *path)
@@ -804,7 +845,7 @@ static int emit_imported(import *imp, const applied *a, const char *path)
 	}
 	cJSON_AddItemToObject(o, "skus", skus);
 	for (size_t i = 0; i < a->n && i < EVENT_MAX_SKUS; i++) {
-		cJSON *s = cJSON_CreateString(a->skus[i]);
+		cJSON *s = cJSON_CreateString(applied_sku(imp, a, i));
 		if (!s) {
 			cJSON_Delete(o);
 			return oom();
@@ -921,6 +962,10 @@ static void import_free(import *imp)
 	free(imp->tax);
 	free(imp->by_sku.slot);
 	free(imp->by_barcode.slot);
+	if (imp->old_barcode)
+		for (size_t i = 0; i < imp->nrows; i++)
+			free(imp->old_barcode[i]);
+	free(imp->old_barcode);
 }
 
 int redstore_catalog_import_csv(redstore_import_report **out, redstore_client *c, const char *path, unsigned flags)
@@ -989,7 +1034,7 @@ finish:
 	rep = NULL;
 done:
 	redstore_import_report_free(rep);
-	applied_free(&a);
+	free(a.rows);
 	import_free(&imp);
 	return rc;
 }
