@@ -16,5 +16,6 @@
 #include "redstore/catalog.h"
 #include "redstore/inventory.h"
 #include "redstore/sale.h"
+#include "redstore/events.h"
 
 #endif

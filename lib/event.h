@@ -6,7 +6,7 @@
 
 #include <cjson/cJSON.h>
 
-#define REDSTORE_EVENT_SCHEMA_VERSION 1
+#define REDSTORE_EVENT_SCHEMA_VERSION REDSTORE_EVENT_SCHEMA
 
 /* Topic domains: the topic is kafka.topic_prefix + domain. */
 #define REDSTORE_DOMAIN_SALES "sales"

@@ -103,6 +103,23 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	}
 }
 
+/* The store-affinity partitioner (redstore_store_partition); the topic's opaque is the configuration. */
+static int32_t store_partitioner(const rd_kafka_topic_t *rkt, const void *key, size_t keylen, int32_t partition_cnt,
+                                 void *rkt_opaque, void *msg_opaque)
+{
+	char store[65];
+	int32_t p;
+	if (key && keylen > 0 && keylen < sizeof(store)) {
+		memcpy(store, key, keylen);
+		store[keylen] = '\0';
+		if (redstore_store_partition(&p, rkt_opaque, store, partition_cnt) == 0)
+			return p;
+	}
+	/* Not a store id: what the Java client does with any key. */
+	return (int32_t)(((uint32_t)redstore_murmur2(key ? key : "", key ? keylen : 0) & 0x7fffffffu) %
+	                 (uint32_t)(partition_cnt > 0 ? partition_cnt : 1));
+}
+
 int redstore__kafka_producer(rd_kafka_t **out, redstore_client *c)
 {
 	rd_kafka_conf_t *conf;
@@ -124,10 +141,19 @@ int redstore__kafka_producer(rd_kafka_t **out, redstore_client *c)
 	snprintf(timeout, sizeof(timeout), "%lld",
 	         (long long)redstore__config_int(c->cfg, REDSTORE_CFG_KAFKA_DELIVERY_TIMEOUT_MS));
 	if ((rc = conf_set(conf, "enable.idempotence", "true")) || (rc = conf_set(conf, "acks", "all")) ||
-	    (rc = conf_set(conf, "message.timeout.ms", timeout)) || (rc = conf_set(conf, "linger.ms", "1")) ||
-	    (rc = conf_set(conf, "partitioner", "murmur2"))) {
+	    (rc = conf_set(conf, "message.timeout.ms", timeout)) || (rc = conf_set(conf, "linger.ms", "1"))) {
 		rd_kafka_conf_destroy(conf);
 		return rc;
+	}
+	{
+		rd_kafka_topic_conf_t *tconf = rd_kafka_topic_conf_new();
+		if (!tconf) {
+			rd_kafka_conf_destroy(conf);
+			return redstore__fail(REDSTORE_ENOMEM, "kafka: out of memory");
+		}
+		rd_kafka_topic_conf_set_partitioner_cb(tconf, store_partitioner);
+		rd_kafka_topic_conf_set_opaque(tconf, c->cfg);
+		rd_kafka_conf_set_default_topic_conf(conf, tconf);
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	if (!(c->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {

@@ -1,0 +1,72 @@
+/*
+ * libredstore: business events on Kafka.
+ *
+ * Every event travels in one JSON envelope: {id, type, schema_version, store_id, terminal_id,
+ * employee_id, occurred_at, recorded_at, payload}. Topics are one per domain (<kafka.topic_prefix>sales,
+ * inventory, catalog, shifts, audit) and the message key is the store id, so one store's events are
+ * totally ordered. The partition of a store is Java-compatible murmur2 of its id (any Java, kafkajs or
+ * kcat producer agrees), unless `kafka.partition.map` pins the store to a partition.
+ *
+ * Thread rule: the functions here are thread-safe; an event object is used by one thread at a time.
+ */
+#ifndef REDSTORE_EVENTS_H
+#define REDSTORE_EVENTS_H
+
+#include "common.h"
+#include "config.h"
+
+REDSTORE_BEGIN_DECLS
+
+/** The envelope schema version this library writes and the only one it reads. */
+#define REDSTORE_EVENT_SCHEMA 1
+
+/** The largest event the decoder accepts, in bytes. */
+#define REDSTORE_EVENT_MAX_BYTES (1024 * 1024)
+
+/**
+ * Kafka's murmur2 hash exactly as the Java client computes it (seed 0x9747b28c), as a signed 32-bit
+ * value: redstore_murmur2("21", 2) == -973932308.
+ */
+REDSTORE_EXTERN(int32_t) redstore_murmur2(const void *data, size_t len);
+
+/**
+ * The partition a store's events go to: the partition pinned by `kafka.partition.map` when that names
+ * the store and the partition exists, else (murmur2(store id) & 0x7fffffff) % partition_count — what
+ * Kafka's Java DefaultPartitioner does for a keyed record.
+ *
+ * @param cfg  the configuration holding kafka.partition.map (NULL: no map)
+ * @return 0, or REDSTORE_EINVALID (bad store id, partition_count < 1)
+ */
+REDSTORE_EXTERN(int) redstore_store_partition(int32_t *out, const redstore_config *cfg, const char *store_id,
+                                              int32_t partition_count);
+
+/** A decoded event. Strings are NUL-terminated; payload_json is the payload object as compact JSON. */
+typedef struct redstore_event {
+	char id[37];
+	char type[64];            /**< "<domain>.<what>", e.g. "sale.completed" */
+	int schema_version;
+	char store_id[65];
+	char terminal_id[65];
+	char employee_id[65];
+	int64_t occurred_at_ms;   /**< the terminal's clock */
+	int64_t recorded_at_ms;   /**< the server's clock */
+	char *payload_json;       /**< owned by the event */
+} redstore_event;
+
+/**
+ * Decodes one envelope, strictly: every field present with its type, nothing else at the top level, a
+ * UUID id, a known schema version, a valid store id, RFC 3339 UTC times, an object payload. Nothing is
+ * returned for an event that fails any check.
+ *
+ * @param out  receives the event (free with redstore_event_free), or NULL on failure
+ * @return 0, REDSTORE_EDECODE (the message names the field and the reason), REDSTORE_ELIMIT (larger
+ *         than REDSTORE_EVENT_MAX_BYTES)
+ */
+REDSTORE_EXTERN(int) redstore_event_decode(redstore_event **out, const void *data, size_t len);
+
+/** Frees a decoded event; NULL is a no-op. */
+REDSTORE_EXTERN(void) redstore_event_free(redstore_event *event);
+
+REDSTORE_END_DECLS
+
+#endif
