@@ -208,6 +208,59 @@ START_TEST(events_decoder_rejects_malformed_events_with_a_reason)
 }
 END_TEST
 
+START_TEST(events_topics_present_are_checked_against_the_configuration)
+{
+	redstore_config *cfg = rs_test_config();
+	redstore_client *c;
+	redstore_topic_status st[REDSTORE_TOPIC_COUNT];
+	/* The dev stack's cluster has every topic, with 6 partitions. */
+	RS_OK(redstore_config_set(cfg, "kafka.partitions", "6"));
+	RS_OK(redstore_client_new(&c, cfg));
+	RS_OK(redstore_events_ensure_topics(st, c, 5000));
+	for (int i = 0; i < REDSTORE_TOPIC_COUNT; i++) {
+		ck_assert_msg(st[i].existed, "%s missing", st[i].name);
+		ck_assert_int_eq(st[i].created, 0);
+		ck_assert_msg(st[i].warning[0] == '\0', "%s: %s", st[i].name, st[i].warning);
+	}
+	ck_assert_str_eq(st[0].name, "redstore.sales");
+	redstore_client_free(c);
+	RS_OK(redstore_config_set(cfg, "kafka.partitions", "12"));
+	RS_OK(redstore_client_new(&c, cfg));
+	RS_OK(redstore_events_ensure_topics(st, c, 5000));
+	ck_assert_ptr_nonnull(strstr(st[0].warning, "fewer than kafka.partitions (12)"));
+	redstore_client_free(c);
+	redstore_config_free(cfg);
+}
+END_TEST
+
+START_TEST(events_topics_creation_unanswered_ends_in_bounded_time_with_a_warning)
+{
+	rs_test_mock m;
+	redstore_config *cfg;
+	redstore_client *c;
+	redstore_topic_status st[REDSTORE_TOPIC_COUNT];
+	char prefix[64];
+	int64_t t0;
+	rs_test_mock_start(&m, 5000);
+	RS_OK(redstore_config_dup(&cfg, redstore_client_config(m.client)));
+	snprintf(prefix, sizeof(prefix), "fresh%d.", (int)(redstore__now_us() % 100000));
+	RS_OK(redstore_config_set(cfg, "kafka.topic_prefix", prefix));
+	RS_OK(redstore_client_new(&c, cfg));
+	t0 = redstore__now_us();
+	RS_OK(redstore_events_ensure_topics(st, c, 1500));
+	ck_assert_int_lt(redstore__now_us() - t0, 5000000);
+	for (int i = 0; i < REDSTORE_TOPIC_COUNT; i++) {
+		ck_assert_int_eq(st[i].existed, 0);
+		/* librdkafka 2.0's mock cluster does not answer CreateTopics; a real cluster creates them. */
+		ck_assert_msg(st[i].created || strstr(st[i].warning, "CreateTopics"), "%s: %s", st[i].name, st[i].warning);
+	}
+	RS_FAILS(REDSTORE_EINVALID, redstore_events_ensure_topics(st, c, 10));
+	redstore_client_free(c);
+	redstore_config_free(cfg);
+	rs_test_mock_stop(&m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("events");
@@ -219,6 +272,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, events_producer_places_each_store_on_its_partition);
 	tcase_add_test(tc, events_decoder_reads_what_the_encoder_writes);
 	tcase_add_test(tc, events_decoder_rejects_malformed_events_with_a_reason);
+	tcase_add_test(tc, events_topics_present_are_checked_against_the_configuration);
+	tcase_add_test(tc, events_topics_creation_unanswered_ends_in_bounded_time_with_a_warning);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,6 +3,7 @@
  *
  *   redstore-cli migrate                 apply the embedded schema migrations
  *   redstore-cli health                  check Redis, PostgreSQL and Kafka
+ *   redstore-cli topics                  create the missing Kafka topics and check the others
  *   redstore-cli config                  print the effective configuration (secrets masked)
  *   redstore-cli config-doc              print docs/CONFIGURATION.md from the property table
  *
@@ -64,6 +65,24 @@ static int cmd_health(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+static int cmd_topics(int argc, char **argv)
+{
+	redstore_client *c;
+	redstore_topic_status st[REDSTORE_TOPIC_COUNT];
+	if (cli_client(&c))
+		return 1;
+	if (redstore_events_ensure_topics(st, c, 10000)) {
+		redstore_client_free(c);
+		return cli_fail("topics");
+	}
+	for (int i = 0; i < REDSTORE_TOPIC_COUNT; i++)
+		printf("%-28s %-8s %3d partitions%s%s\n", st[i].name,
+		       st[i].created ? "created" : (st[i].existed ? "exists" : "MISSING"), st[i].partitions,
+		       st[i].warning[0] ? "  warning: " : "", st[i].warning);
+	redstore_client_free(c);
+	return 0;
+}
+
 static int cmd_config(int argc, char **argv)
 {
 	redstore_client *c;
@@ -98,6 +117,7 @@ static const struct command {
 } commands[] = {
 	{ "migrate", cmd_migrate, "apply the embedded schema migrations" },
 	{ "health", cmd_health, "check Redis, PostgreSQL and Kafka" },
+	{ "topics", cmd_topics, "create the missing Kafka topics and check the others" },
 	{ "config", cmd_config, "print the effective configuration" },
 	{ "config-doc", cmd_config_doc, "print the configuration reference (docs/CONFIGURATION.md)" },
 	CLI_EXTRA_COMMANDS

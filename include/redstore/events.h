@@ -13,6 +13,7 @@
 #define REDSTORE_EVENTS_H
 
 #include "common.h"
+#include "client.h"
 #include "config.h"
 
 REDSTORE_BEGIN_DECLS
@@ -66,6 +67,34 @@ REDSTORE_EXTERN(int) redstore_event_decode(redstore_event **out, const void *dat
 
 /** Frees a decoded event; NULL is a no-op. */
 REDSTORE_EXTERN(void) redstore_event_free(redstore_event *event);
+
+/** The topics of libredstore: <prefix>sales, inventory, catalog, shifts, audit, deadletter. */
+#define REDSTORE_TOPIC_COUNT 6
+
+/** What redstore_events_ensure_topics() found or did for one topic. */
+typedef struct redstore_topic_status {
+	char name[160];
+	int existed;          /**< 1: the topic was there already */
+	int created;          /**< 1: this call created it */
+	int partitions;       /**< its partitions as the cluster reports them (0 when unknown) */
+	char warning[240];    /**< "" or what is wrong (fewer partitions than configured, creation refused or
+	                           unanswered...) */
+} redstore_topic_status;
+
+/**
+ * Makes sure every libredstore topic exists: reads the cluster's metadata, creates the missing topics
+ * with kafka.partitions and kafka.replication_factor (Kafka admin API), and checks the existing ones.
+ * A cluster that refuses or never answers CreateTopics (librdkafka 2.0's mock cluster does not answer
+ * it) does not make this fail: the call ends within `timeout_ms` and says so in the topic's warning.
+ *
+ * @param out         an array of REDSTORE_TOPIC_COUNT entries
+ * @param timeout_ms  the bound on the whole call (1000..600000)
+ * @return 0 (look at the warnings), REDSTORE_ECONNECT (no metadata: the brokers cannot be reached),
+ *         REDSTORE_EINVALID
+ * Thread rule: as the client.
+ */
+REDSTORE_EXTERN(int) redstore_events_ensure_topics(redstore_topic_status *out, redstore_client *client,
+                                                   int timeout_ms);
 
 REDSTORE_END_DECLS
 
