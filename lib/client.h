@@ -84,6 +84,9 @@ int redstore__kafka_produce_sync(redstore_client *c, const char *topic, const ch
  * a timeout after sending) or definitely was not (never sent, or refused). */
 int redstore__kafka_produce_sync2(redstore_client *c, const char *topic, const char *key, const void *value,
                                   size_t len, bool *maybe_written);
+/* The general form: any key bytes, optional headers (taken over by librdkafka, freed on failure too). */
+int redstore__kafka_produce_with(redstore_client *c, const char *topic, const void *key, size_t keylen,
+                                 const void *value, size_t len, rd_kafka_headers_t *headers, bool *maybe_written);
 /* Full topic name: prefix + domain. Writes into buf (size >= 128). */
 const char *redstore__kafka_topic(char *buf, size_t cap, const redstore_config *cfg, const char *domain);
 /* Maps a librdkafka error to a redstore code (retriable ones to ETIMEOUT/EUNAVAILABLE). */

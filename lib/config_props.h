@@ -45,6 +45,9 @@ REDSTORE_CONFIG_PROPERTY(KAFKA_DELIVERY_TIMEOUT_MS, "kafka.delivery_timeout_ms",
 	"that produced it fails with a retriable error.")
 REDSTORE_CONFIG_PROPERTY(KAFKA_CLIENT_ID, "kafka.client_id", STRING, "redstore", "1-64 printable characters",
 	client_id, 0, "The client.id the producer and consumers present to the brokers.")
+REDSTORE_CONFIG_PROPERTY(KAFKA_METADATA_REFRESH_MS, "kafka.metadata_refresh_ms", INT, "5000", "1000..3600000", none, 0,
+	"How often consumers refresh the cluster's metadata, and so how soon a pattern subscription sees a new "
+	"topic.")
 REDSTORE_CONFIG_PROPERTY(SYNC_STREAM_MAXLEN, "sync.stream_maxlen", INT, "100000", "100..100000000", none, 0,
 	"How many changes each store's Redis sync stream keeps; a terminal further behind must resync.")
 REDSTORE_CONFIG_PROPERTY(SALE_MAX_LINES, "sale.max_lines", INT, "500", "1..10000", none, 0,

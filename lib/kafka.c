@@ -173,6 +173,12 @@ int redstore__kafka_produce_sync(redstore_client *c, const char *topic, const ch
 int redstore__kafka_produce_sync2(redstore_client *c, const char *topic, const char *key, const void *value,
                                   size_t len, bool *maybe_written)
 {
+	return redstore__kafka_produce_with(c, topic, key, key ? strlen(key) : 0, value, len, NULL, maybe_written);
+}
+
+int redstore__kafka_produce_with(redstore_client *c, const char *topic, const void *key, size_t keylen,
+                                 const void *value, size_t len, rd_kafka_headers_t *headers, bool *maybe_written)
+{
 	rd_kafka_t *rk;
 	redstore__delivery d = { false, RD_KAFKA_RESP_ERR_NO_ERROR, false };
 	rd_kafka_resp_err_t err;
@@ -182,9 +188,14 @@ int redstore__kafka_produce_sync2(redstore_client *c, const char *topic, const c
 		*maybe_written = false;
 	if ((rc = redstore__kafka_producer(&rk, c)))
 		return rc;
-	err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-	                        RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-	                        RD_KAFKA_V_OPAQUE(&d), RD_KAFKA_V_END);
+	err = headers ? rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
+	                                  RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	                                  RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(&d), RD_KAFKA_V_END)
+	              : rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
+	                                  RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	                                  RD_KAFKA_V_OPAQUE(&d), RD_KAFKA_V_END);
+	if (err && headers)
+		rd_kafka_headers_destroy(headers); /* not taken: still ours */
 	if (err)
 		return redstore__fail(redstore__kafka_err(err), "kafka: cannot produce to %s: %s", topic, rd_kafka_err2str(err));
 	/* librdkafka reports every message within message.timeout.ms: `d` stays valid until then. */

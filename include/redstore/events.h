@@ -96,6 +96,86 @@ typedef struct redstore_topic_status {
 REDSTORE_EXTERN(int) redstore_events_ensure_topics(redstore_topic_status *out, redstore_client *client,
                                                    int timeout_ms);
 
+/**
+ * A consumer group member that reads libredstore's topics and hands decoded events to handlers.
+ *
+ * Lifecycle:
+ *  1. redstore_consumer_new() joins nothing yet; register handlers with redstore_consumer_on() and/or
+ *     redstore_consumer_on_batch().
+ *  2. Each redstore_consumer_poll() call (from one thread) fetches up to batch_max events, decodes them
+ *     and runs the handlers. The offsets of events whose handlers succeeded are stored, and committed by
+ *     redstore_consumer_commit(), at every rebalance (before partitions are given up) and at close.
+ *  3. A failing batch handler makes the batch run again one event at a time; an event whose handlers keep
+ *     failing goes to the dead-letter topic (<prefix>deadletter) with the error after max_attempts, and its
+ *     partition moves on. An event that cannot be decoded goes there at once. Nothing is dropped silently.
+ *  4. redstore_consumer_free() commits what was processed and leaves the group cleanly.
+ *
+ * Thread rule: one thread at a time (the polling thread); handlers run on that thread.
+ */
+typedef struct redstore_consumer redstore_consumer;
+
+/** Options of a consumer; zero fields take the defaults. Strings are copied. */
+typedef struct redstore_consumer_options {
+	const char *group_id;     /**< required: one group per downstream concern ("projector", "alerts"...) */
+	const char *pattern;      /**< topic regex; NULL: "^" + escaped kafka.topic_prefix + ".*" */
+	size_t batch_max;         /**< events per poll, default 500 (1..100000) */
+	int max_attempts;         /**< attempts before dead-lettering, default 5 (1..1000) */
+} redstore_consumer_options;
+
+/** Handles one event; returns 0, or a non-zero code to have it retried (then dead-lettered). */
+typedef int (*redstore_event_cb)(const redstore_event *event, void *payload);
+/** Handles a batch (in partition order per partition); 0, or non-zero to retry event by event. */
+typedef int (*redstore_batch_cb)(const redstore_event *const *events, size_t n, void *payload);
+
+/**
+ * Creates a consumer from the client's configuration (brokers, prefix). The client is only read here.
+ *
+ * @return 0, REDSTORE_EINVALID (no group id, bad options, no brokers), REDSTORE_EKAFKA
+ */
+REDSTORE_EXTERN(int) redstore_consumer_new(redstore_consumer **out, const redstore_client *client,
+                                           const redstore_consumer_options *options);
+
+/** Runs `cb` for every event whose type equals `type` ("*": every type). Up to 64 handlers. */
+REDSTORE_EXTERN(int) redstore_consumer_on(redstore_consumer *consumer, const char *type, redstore_event_cb cb,
+                                          void *payload);
+
+/** Runs `cb` once per polled batch, before the per-type handlers. One batch handler at most. */
+REDSTORE_EXTERN(int) redstore_consumer_on_batch(redstore_consumer *consumer, redstore_batch_cb cb, void *payload);
+
+/**
+ * Fetches and handles one batch, waiting at most timeout_ms for the first event.
+ *
+ * @param handled  optional: events handled (successfully or dead-lettered) by this call
+ * @return 0, or REDSTORE_EKAFKA / REDSTORE_EUNAVAILABLE for a consumer-level failure
+ */
+REDSTORE_EXTERN(int) redstore_consumer_poll(redstore_consumer *consumer, int timeout_ms, size_t *handled);
+
+/** Commits the offsets of every handled event now (synchronously). */
+REDSTORE_EXTERN(int) redstore_consumer_commit(redstore_consumer *consumer);
+
+/** The lag of one assigned partition. */
+typedef struct redstore_partition_lag {
+	char topic[160];
+	int32_t partition;
+	int64_t position;    /**< next offset this member will handle (-1 when unknown) */
+	int64_t high;        /**< the partition's end offset as last seen */
+	int64_t lag;         /**< high - position (0 when unknown) */
+} redstore_partition_lag;
+
+/**
+ * The lag of each partition assigned to this member.
+ *
+ * @param out  an array of `cap` entries; *count receives how many were filled
+ */
+REDSTORE_EXTERN(int) redstore_consumer_lag(redstore_partition_lag *out, size_t cap, size_t *count,
+                                           redstore_consumer *consumer);
+
+/** Events dead-lettered by this consumer since it was created. */
+REDSTORE_EXTERN(uint64_t) redstore_consumer_dead_lettered(const redstore_consumer *consumer);
+
+/** Commits, leaves the group and frees the consumer; NULL is a no-op. */
+REDSTORE_EXTERN(void) redstore_consumer_free(redstore_consumer *consumer);
+
 REDSTORE_END_DECLS
 
 #endif
