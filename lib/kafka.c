@@ -140,11 +140,8 @@ int redstore__kafka_producer(rd_kafka_t **out, redstore_client *c)
 		return rc;
 	snprintf(timeout, sizeof(timeout), "%lld",
 	         (long long)redstore__config_int(c->cfg, REDSTORE_CFG_KAFKA_DELIVERY_TIMEOUT_MS));
-	if ((rc = conf_set(conf, "enable.idempotence", "true")) || (rc = conf_set(conf, "acks", "all")) ||
-	    (rc = conf_set(conf, "message.timeout.ms", timeout)) || (rc = conf_set(conf, "linger.ms", "1"))) {
-		rd_kafka_conf_destroy(conf);
-		return rc;
-	}
+	/* The partitioner lives in the default topic configuration. Installing one REPLACES the topic
+	 * properties set so far (message.timeout.ms, acks), so it goes first and they are set after it. */
 	{
 		rd_kafka_topic_conf_t *tconf = rd_kafka_topic_conf_new();
 		if (!tconf) {
@@ -155,6 +152,12 @@ int redstore__kafka_producer(rd_kafka_t **out, redstore_client *c)
 		rd_kafka_topic_conf_set_opaque(tconf, c->cfg);
 		rd_kafka_conf_set_default_topic_conf(conf, tconf);
 	}
+	if ((rc = conf_set(conf, "enable.idempotence", "true")) || (rc = conf_set(conf, "acks", "all")) ||
+	    (rc = conf_set(conf, "message.timeout.ms", timeout)) || (rc = conf_set(conf, "linger.ms", "1"))) {
+		rd_kafka_conf_destroy(conf);
+		return rc;
+	}
+
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	if (!(c->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
 		rd_kafka_conf_destroy(conf);

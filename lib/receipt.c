@@ -32,6 +32,7 @@ cJSON *redstore__receipt_to_cjson(const redstore_receipt *r)
 	     cJSON_AddStringToObject(o, "employee_id", r->employee_id) &&
 	     cJSON_AddStringToObject(o, "currency", r->currency) &&
 	     cJSON_AddBoolToObject(o, "prices_include_tax", r->prices_include_tax) &&
+	     cJSON_AddBoolToObject(o, "restock", r->restocked) &&
 	     add_int(o, "occurred_at_ms", r->occurred_at_ms) && add_int(o, "gross", r->gross) &&
 	     add_int(o, "discount", r->discount) && add_int(o, "tax", r->tax) && add_int(o, "total", r->total) &&
 	     add_int(o, "tendered", r->tendered) && add_int(o, "change_due", r->change_due) &&
@@ -125,6 +126,8 @@ int redstore__receipt_from_json(redstore_receipt **out, const char *json)
 		goto done;
 	}
 	r->prices_include_tax = cJSON_IsTrue(incl);
+	/* absent in receipts of sales: false */
+	r->restocked = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "restock"));
 	if ((rc = get_str(r->sale_id, sizeof(r->sale_id), o, "id")) || (rc = get_str(r->kind, sizeof(r->kind), o, "kind")) ||
 	    (rc = get_str(r->ref_sale_id, sizeof(r->ref_sale_id), o, "ref_sale_id")) ||
 	    (rc = get_str(r->store_id, sizeof(r->store_id), o, "store_id")) ||

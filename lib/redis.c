@@ -263,7 +263,7 @@ int redstore__redis_script(redisReply **out, redstore_client *c, const char *nam
 	/* av[1] points at the cached SHA, which a reload rewrites in place. */
 	if ((rc = script_call_init(&sc, c->script_sha[idx], nkeys, argc, argv, lens)))
 		return rc;
-	rc = redstore__fail(REDSTORE_EREDIS, "redis: script %s could not be loaded", name);
+	rc = REDSTORE_EREDIS;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		redisReply *r;
 		if ((rc = redstore__redis_connect(c)))
@@ -273,8 +273,12 @@ int redstore__redis_script(redisReply **out, redstore_client *c, const char *nam
 			rc = redstore__redis_io_error(c, name);
 			break;
 		}
-		if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 && attempt == 0) {
+		if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
 			freeReplyObject(r);
+			if (attempt == 1) {
+				rc = redstore__fail(REDSTORE_EREDIS, "redis: script %s is not loaded even after SCRIPT LOAD", name);
+				break;
+			}
 			if ((rc = script_load(c, idx)))
 				break;
 			continue;

@@ -712,6 +712,7 @@ static int undo_sale(redstore_receipt **out, redstore_client *c, const undo_req 
 	r->gross = r->discount = r->tax = r->total = r->tendered = r->change_due = 0;
 	r->duplicate = 0;
 	r->stream_id[0] = '\0';
+	r->restocked = q->restock;
 	for (size_t i = 0; i < (q->lines ? q->n : sale->line_count); i++) {
 		size_t L = q->lines ? q->lines[i].line : i;
 		int64_t qty = q->lines ? q->lines[i].qty : sale->lines[L].qty - done[L];

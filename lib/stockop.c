@@ -169,7 +169,8 @@ static void classify(op_state *s, redstore__stock_outcome *out)
 				s->to_produce_len = ev->len;
 			}
 		}
-	} else if (!strcmp(r->element[0]->str, "ok") && r->elements == 2 + 4 * s->n) {
+	} else if (!strcmp(r->element[0]->str, "ok") &&
+	           (r->elements == 2 + 4 * s->n || r->elements == 3 + 4 * s->n)) {
 		snprintf(out->stream_id, sizeof(out->stream_id), "%s",
 		         r->element[1]->type == REDIS_REPLY_STRING ? r->element[1]->str : "");
 		for (size_t i = 0; i < s->n; i++) {
@@ -179,7 +180,11 @@ static void classify(op_state *s, redstore__stock_outcome *out)
 			s->items[i].low_crossed = reply_int(r->element[5 + 4 * i]) != 0;
 		}
 		s->produce = true;
-		if (s->event) {
+		if (r->elements == 3 + 4 * s->n && r->element[2 + 4 * s->n]->type == REDIS_REPLY_STRING) {
+			/* The script completed the event (a count's deltas): produce that one. */
+			s->to_produce = r->element[2 + 4 * s->n]->str;
+			s->to_produce_len = r->element[2 + 4 * s->n]->len;
+		} else if (s->event) {
 			s->to_produce = s->event;
 			s->to_produce_len = strlen(s->event);
 		}

@@ -68,6 +68,21 @@ REDSTORE_EXTERN(int) redstore_event_decode(redstore_event **out, const void *dat
 /** Frees a decoded event; NULL is a no-op. */
 REDSTORE_EXTERN(void) redstore_event_free(redstore_event *event);
 
+/**
+ * Projects a batch of events into PostgreSQL in ONE transaction, each event exactly once (by event id,
+ * through the processed_events table): sales, refunds and voids with their lines and tenders, the
+ * append-only stock ledger (one row per movement, with reason and reference), the projected stock
+ * levels and the per-hour sales rollups. Events of other types are recorded as processed. On any error
+ * nothing of the batch is written.
+ *
+ * @param applied  optional: how many events were new (the others had been projected before)
+ * @return 0, REDSTORE_EDECODE (an event's payload is malformed: names it), or a PostgreSQL error
+ *         (REDSTORE_ECONNECT / REDSTORE_ETIMEOUT / REDSTORE_EUNAVAILABLE are retriable)
+ * Thread rule: as the client.
+ */
+REDSTORE_EXTERN(int) redstore_projector_apply(redstore_client *client, const redstore_event *const *events,
+                                              size_t n, size_t *applied);
+
 /** The topics of libredstore: <prefix>sales, inventory, catalog, shifts, audit, deadletter. */
 #define REDSTORE_TOPIC_COUNT 6
 

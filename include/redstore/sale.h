@@ -141,6 +141,7 @@ typedef struct redstore_receipt {
 	char note[501];
 	int duplicate;          /**< 1 when this call found the operation already committed */
 	char stream_id[48];     /**< the sync stream entry of the stock change ("" for duplicates) */
+	int restocked;          /**< refunds and voids: 1 when the units went back on hand */
 } redstore_receipt;
 
 /** Frees a receipt; NULL is a no-op. */

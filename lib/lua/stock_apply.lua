@@ -16,7 +16,9 @@
 --
 -- aux mode "dup_only": answer for an existing operation, never apply anything.
 -- Returns {"dup", state, result, event} | {"gone"} | {"short", sku, available} | {"bad", message} |
---         {"ok", stream id, on_hand1, reserved1, delta1, low1, ...}
+--         {"ok", stream id, on_hand1, reserved1, delta1, low1, ... [, event]}
+-- An operation with a "count" item sets stock absolutely: its delta is known only here, so the event's
+-- payload gets "changes" ([sku, on_hand, reserved, delta]...) and the final event is returned last.
 
 local op = redis.call('HMGET', KEYS[3], 'state', 'result', 'event')
 if op[1] then
@@ -140,11 +142,22 @@ for i = 1, n do
   out[#out + 1] = crossed
 end
 
+local event = ARGV[4]
+local patched = false
+for i = 1, n do
+  if items[i].mode == 'count' and event ~= '' then patched = true end
+end
+if patched then
+  local ev = cjson.decode(event)
+  ev.payload.changes = changes
+  event = cjson.encode(ev)
+end
 local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'op', ARGV[1], 'type', ARGV[2],
                       'changes', cjson.encode(changes))
 out[2] = id
-redis.call('HSET', KEYS[3], 'state', 'pending', 'result', ARGV[3], 'event', ARGV[4], 'inflight', 1,
+redis.call('HSET', KEYS[3], 'state', 'pending', 'result', ARGV[3], 'event', event, 'inflight', 1,
            'undo', cjson.encode(undo), 'aux', KEYS[5], 'type', ARGV[2])
+if patched then out[#out + 1] = event end
 redis.call('EXPIRE', KEYS[3], ARGV[5])
 redis.call('PUBLISH', ARGV[7], id)
 return out
