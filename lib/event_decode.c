@@ -57,9 +57,9 @@ static int time_field(int64_t *out, const cJSON *o, const char *k)
 		if (!isdigit((unsigned char)s[20]) || !isdigit((unsigned char)s[21]) || !isdigit((unsigned char)s[22]))
 			return bad(k, "has malformed milliseconds");
 		ms = (s[20] - '0') * 100 + (s[21] - '0') * 10 + (s[22] - '0');
-		snprintf(tail, sizeof(tail), "%s", s + 23);
+		snprintf(tail, sizeof(tail), "%.7s", s + 23);
 	} else {
-		snprintf(tail, sizeof(tail), "%s", s + 19);
+		snprintf(tail, sizeof(tail), "%.7s", s + 19);
 	}
 	if (strcmp(tail, "Z") != 0)
 		return bad(k, "is not in UTC (must end with Z)");

@@ -1,23 +1,13 @@
 /* The projection of events into PostgreSQL: one transaction per batch, idempotent by event id. */
-#include "client.h"
+#include "event.h"
 #include "receipt.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <time.h>
 
-#define TS(ms, buf) redstore__rfc3339_pg(buf, sizeof(buf), ms)
-
-/* PostgreSQL accepts RFC 3339 text for timestamptz. */
-static const char *redstore__rfc3339_pg(char *buf, size_t cap, int64_t ms)
-{
-	time_t secs = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-	         tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-	return buf;
-}
+/* PostgreSQL reads RFC 3339 text as timestamptz. */
+#define TS(ms, buf) redstore__rfc3339(buf, sizeof(buf), ms)
 
 static const char *num(char *buf, int64_t v)
 {
