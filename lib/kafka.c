@@ -42,6 +42,10 @@ int redstore__kafka_err(rd_kafka_resp_err_t err)
 	case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
 	case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
 	case RD_KAFKA_RESP_ERR__FATAL:
+	/* A commit during a rebalance: the offsets stay stored and go with the next commit. */
+	case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+	case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
+	case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
 		return REDSTORE_EUNAVAILABLE;
 	default:
 		return REDSTORE_EKAFKA;

@@ -9,6 +9,13 @@
 #include <string.h>
 
 /* A client whose topics are <unique>.<domain>, with a fast metadata refresh. */
+/* Group ids are per test run too: two runs at once (ctest -j, valgrind beside plain) must not share a group. */
+static const char *group_name(char *buf, size_t cap, const char *prefix, const char *name)
+{
+	snprintf(buf, cap, "%s%s", prefix, name);
+	return buf;
+}
+
 static redstore_client *client_with_prefix(char *prefix, size_t cap)
 {
 	redstore_config *cfg = rs_test_config();
@@ -86,7 +93,8 @@ START_TEST(consumer_hands_events_to_their_handlers_and_commits_after_success)
 {
 	char prefix[64];
 	redstore_client *c = client_with_prefix(prefix, sizeof(prefix));
-	redstore_consumer_options o = { "g1", NULL, 0, 0 };
+	char g[96];
+	redstore_consumer_options o = { group_name(g, sizeof(g), prefix, "g1"), NULL, 0, 0 };
 	redstore_consumer *k;
 	redstore_partition_lag lag[16];
 	size_t nlag, handled = 0;
@@ -127,7 +135,8 @@ START_TEST(consumer_pattern_subscription_picks_up_a_topic_created_while_running)
 {
 	char prefix[64], id[REDSTORE_ID_SIZE];
 	redstore_client *c = client_with_prefix(prefix, sizeof(prefix));
-	redstore_consumer_options o = { "g2", NULL, 0, 0 };
+	char g[96];
+	redstore_consumer_options o = { group_name(g, sizeof(g), prefix, "g2"), NULL, 0, 0 };
 	redstore_consumer *k;
 	seen s;
 	memset(&s, 0, sizeof(s));
@@ -189,7 +198,8 @@ START_TEST(consumer_poison_event_goes_to_the_dead_letter_topic_after_n_attempts)
 {
 	char prefix[64], before[REDSTORE_ID_SIZE], after[REDSTORE_ID_SIZE];
 	redstore_client *c = client_with_prefix(prefix, sizeof(prefix));
-	redstore_consumer_options o = { "g3", NULL, 0, 3 };
+	char g[96];
+	redstore_consumer_options o = { group_name(g, sizeof(g), prefix, "g3"), NULL, 0, 3 };
 	redstore_consumer *k;
 	seen s;
 	memset(&s, 0, sizeof(s));
@@ -225,7 +235,8 @@ START_TEST(consumer_failed_batch_is_retried_event_by_event_and_undecodable_messa
 {
 	char prefix[64], topic[128];
 	redstore_client *c = client_with_prefix(prefix, sizeof(prefix));
-	redstore_consumer_options o = { "g4", NULL, 0, 2 };
+	char g[96];
+	redstore_consumer_options o = { group_name(g, sizeof(g), prefix, "g4"), NULL, 0, 2 };
 	redstore_consumer *k;
 	seen s;
 	memset(&s, 0, sizeof(s));
@@ -262,7 +273,8 @@ START_TEST(consumer_retriable_handler_failure_never_dead_letters_and_keeps_the_o
 {
 	char prefix[64], first[REDSTORE_ID_SIZE], second[REDSTORE_ID_SIZE];
 	redstore_client *c = client_with_prefix(prefix, sizeof(prefix));
-	redstore_consumer_options o = { "g6", NULL, 0, 1 };
+	char g[96];
+	redstore_consumer_options o = { group_name(g, sizeof(g), prefix, "g6"), NULL, 0, 1 };
 	redstore_consumer *k;
 	int64_t deadline = redstore__now_us() + 60000000;
 	int retriable_seen = 0;
@@ -292,6 +304,7 @@ END_TEST
 
 typedef struct member {
 	const redstore_client *c;
+	const char *prefix;
 	seen *s;
 	int who;
 	size_t want;
@@ -300,7 +313,8 @@ typedef struct member {
 static void *member_main(void *arg)
 {
 	member *m = arg;
-	redstore_consumer_options o = { "g5", NULL, 20, 0 };
+	char g[96];
+	redstore_consumer_options o = { group_name(g, sizeof(g), m->prefix, "g5"), NULL, 20, 0 };
 	redstore_consumer *k;
 	seen *s = m->s;
 	int64_t deadline = redstore__now_us() + 90 * 1000000LL;
@@ -328,7 +342,7 @@ START_TEST(consumer_group_members_never_handle_an_event_twice_across_a_rebalance
 	char prefix[64], store[16];
 	redstore_client *c = client_with_prefix(prefix, sizeof(prefix));
 	seen *s = calloc(1, sizeof(*s));
-	member a = { c, s, 1, EVENTS }, b = { c, s, 2, EVENTS };
+	member a = { c, prefix, s, 1, EVENTS }, b = { c, prefix, s, 2, EVENTS };
 	pthread_t ta, tb;
 	pthread_mutex_init(&s->mu, NULL);
 	for (int i = 0; i < EVENTS; i++) {

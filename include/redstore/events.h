@@ -165,7 +165,12 @@ REDSTORE_EXTERN(int) redstore_consumer_on_batch(redstore_consumer *consumer, red
  */
 REDSTORE_EXTERN(int) redstore_consumer_poll(redstore_consumer *consumer, int timeout_ms, size_t *handled);
 
-/** Commits the offsets of every handled event now (synchronously). */
+/**
+ * Commits the offsets of every handled event now (synchronously).
+ *
+ * @return 0, or REDSTORE_EUNAVAILABLE (retriable) when the group is rebalancing or its coordinator is
+ *         away: the offsets stay stored and go with the next commit (or the one made at the rebalance)
+ */
 REDSTORE_EXTERN(int) redstore_consumer_commit(redstore_consumer *consumer);
 
 /** The lag of one assigned partition. */
