@@ -1,8 +1,11 @@
 /* The end-of-day sales summary CSV, read from the projector's history tables (lib/sql/0003_history.sql). */
 #include "internal.h"
 #include "client.h"
+#include "jobs_impl.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
+#include <time.h>
 
 typedef struct buf {
 	char *s;
@@ -125,4 +128,117 @@ int redstore_sales_day_csv(char **out, redstore_client *c, const char *date)
 	}
 	*out = b.s;
 	return 0;
+}
+
+/* ------------------------------------------------------------------ the repeatable end-of-day job */
+
+int redstore_eod_schedule(redstore_client *c, const char *hhmm, const char *dir)
+{
+	const char *store, *params[1];
+	PGresult *res = NULL;
+	redstore_job_spec s = { 0 };
+	char name[80], tz[128];
+	cJSON *p;
+	char *text;
+	int rc;
+
+	if (!c || !dir || !dir[0] || strlen(dir) > 1000)
+		return redstore__fail(REDSTORE_EINVALID, "redstore_eod_schedule: client or directory missing (or too long)");
+	if ((rc = redstore__need_store(&store, c, "end-of-day schedule")))
+		return rc;
+	params[0] = store;
+	if ((rc = redstore__pg_exec(&res, c, "SELECT timezone FROM stores WHERE store_id = $1", 1, params)))
+		return redstore__fail_wrap(rc, "end-of-day schedule of store %s", store);
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return redstore__fail(REDSTORE_ENOTFOUND, "end-of-day schedule: no store %s", store);
+	}
+	snprintf(tz, sizeof(tz), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (!(p = cJSON_CreateObject()) || !cJSON_AddStringToObject(p, "store", store) ||
+	    !cJSON_AddStringToObject(p, "tz", tz) || !cJSON_AddStringToObject(p, "dir", dir) ||
+	    !(text = cJSON_PrintUnformatted(p))) {
+		cJSON_Delete(p);
+		return redstore__fail(REDSTORE_ENOMEM, "end-of-day schedule: out of memory");
+	}
+	cJSON_Delete(p);
+	snprintf(name, sizeof(name), "eod.%s", store);
+	s.payload = text;
+	s.max_attempts = 10;
+	s.backoff = REDSTORE_BACKOFF_EXPONENTIAL;
+	s.backoff_ms = 5000;
+	s.backoff_max_ms = 600000;
+	s.jitter_pct = 20;
+	rc = redstore_job_repeat_daily(c, REDSTORE_EOD_QUEUE, name, hhmm, tz, &s);
+	cJSON_free(text);
+	return rc;
+}
+
+/* The store-local date of `ms` in `tz`, or of the day before when the local time is before noon. */
+static int report_date(char *out, size_t cap, int64_t ms, const char *tz)
+{
+	int64_t off, local;
+	time_t t;
+	struct tm tm;
+	int rc;
+	if ((rc = redstore__tz_offset(&off, tz, ms / 1000)))
+		return rc;
+	local = ms / 1000 + off;
+	t = (time_t)local;
+	gmtime_r(&t, &tm);
+	if (tm.tm_hour < 12) {
+		t -= 86400;
+		gmtime_r(&t, &tm);
+	}
+	strftime(out, cap, "%Y-%m-%d", &tm);
+	return 0;
+}
+
+redstore_job_outcome redstore_eod_handler(const redstore_job *job, redstore_client *c, char *error, size_t error_cap,
+                                          void *payload)
+{
+	cJSON *p = cJSON_Parse(job->payload);
+	const cJSON *store = cJSON_GetObjectItemCaseSensitive(p, "store"), *tz = cJSON_GetObjectItemCaseSensitive(p, "tz"),
+	            *dir = cJSON_GetObjectItemCaseSensitive(p, "dir");
+	redstore_job_outcome out = REDSTORE_JOB_RETRY;
+	char date[16], path[1200], tmp[1300], *csv = NULL;
+	redstore_client *sc = NULL;
+	FILE *f;
+	int rc;
+	(void)payload;
+
+	if (!cJSON_IsString(store) || !cJSON_IsString(tz) || !cJSON_IsString(dir) ||
+	    redstore__check_store_id(store->valuestring, "end-of-day store")) {
+		snprintf(error, error_cap, "end-of-day job %s: malformed payload", job->id);
+		out = REDSTORE_JOB_FAIL;
+		goto done;
+	}
+	if (report_date(date, sizeof(date), job->run_at_ms, tz->valuestring)) {
+		snprintf(error, error_cap, "%s", redstore_error_last());
+		out = REDSTORE_JOB_FAIL;
+		goto done;
+	}
+	/* The handler's client may have another store selected: use a copy of it for this store. */
+	if (redstore_client_new(&sc, redstore_client_config(c)) || redstore_client_use_store(sc, store->valuestring) ||
+	    (rc = redstore_sales_day_csv(&csv, sc, date))) {
+		snprintf(error, error_cap, "%s", redstore_error_last());
+		goto done;
+	}
+	snprintf(path, sizeof(path), "%s/%s-%s.csv", dir->valuestring, store->valuestring, date);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%lld", path, (long long)redstore__now_us());
+	if (!(f = fopen(tmp, "wb"))) {
+		snprintf(error, error_cap, "end-of-day: cannot write %s", tmp);
+		goto done;
+	}
+	if (fwrite(csv, 1, strlen(csv), f) != strlen(csv) || fclose(f) != 0 || rename(tmp, path) != 0) {
+		snprintf(error, error_cap, "end-of-day: writing %s failed", path);
+		remove(tmp);
+		goto done;
+	}
+	out = REDSTORE_JOB_DONE;
+done:
+	redstore_free(csv);
+	redstore_client_free(sc);
+	cJSON_Delete(p);
+	return out;
 }

@@ -11,6 +11,7 @@
 #include "client.h"
 #include "config.h"
 #include "jobs_impl.h"
+#include "event.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -355,4 +356,37 @@ done:
 	cJSON_Delete(h);
 	cJSON_Delete(p);
 	return out;
+}
+
+int redstore_webhook_dispatch_event(redstore_client *c, const redstore_event *ev, const redstore_job_spec *spec,
+                                    int *queued)
+{
+	cJSON *o, *payload;
+	char occ[40], rec[40], *text;
+	int rc;
+	if (queued)
+		*queued = 0;
+	if (!c || !ev)
+		return redstore__fail(REDSTORE_EINVALID, "redstore_webhook_dispatch_event: client or event is NULL");
+	payload = cJSON_Parse(ev->payload_json ? ev->payload_json : "{}");
+	o = cJSON_CreateObject();
+	if (!payload || !o || !cJSON_AddStringToObject(o, "id", ev->id) || !cJSON_AddStringToObject(o, "type", ev->type) ||
+	    !cJSON_AddNumberToObject(o, "schema_version", ev->schema_version) ||
+	    !cJSON_AddStringToObject(o, "store_id", ev->store_id) ||
+	    !cJSON_AddStringToObject(o, "terminal_id", ev->terminal_id) ||
+	    !cJSON_AddStringToObject(o, "employee_id", ev->employee_id) ||
+	    !cJSON_AddStringToObject(o, "occurred_at", redstore__rfc3339(occ, sizeof(occ), ev->occurred_at_ms)) ||
+	    !cJSON_AddStringToObject(o, "recorded_at", redstore__rfc3339(rec, sizeof(rec), ev->recorded_at_ms))) {
+		cJSON_Delete(payload);
+		cJSON_Delete(o);
+		return redstore__fail(REDSTORE_ENOMEM, "webhooks: out of memory");
+	}
+	cJSON_AddItemToObject(o, "payload", payload);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!text)
+		return redstore__fail(REDSTORE_ENOMEM, "webhooks: out of memory");
+	rc = redstore_webhook_dispatch(c, text, strlen(text), spec, queued);
+	cJSON_free(text);
+	return rc;
 }

@@ -907,6 +907,115 @@ START_TEST(sales_day_csv_sums_the_local_day)
 }
 END_TEST
 
+START_TEST(eod_job_writes_the_day_csv_and_is_scheduled_daily)
+{
+	redstore_client *c = rs_test_client();
+	char store[65], dir[] = "/tmp/rs-eod-XXXXXX", path[300], payload[400], err[256] = "", got[2048];
+	char id[REDSTORE_ID_SIZE], rep_id[200];
+	static const char *ins =
+		"INSERT INTO sale_lines (store_id, sale_id, line_no, occurred_at, kind, sku, name, qty, unit_price, gross, "
+		"discount, net, tax, total) VALUES ($1, $2, 1, '2026-02-10T12:00:00Z', 'sale', 'TEA', 'Tea', 2, 150, 300, "
+		"0, 250, 50, 300)";
+	redstore_job job;
+	redstore_job_info info;
+	int64_t next;
+	FILE *f;
+	size_t n;
+	rs_test_store(c, "eodjob", store, 0);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	RS_OK(redstore_id_new(id));
+	{
+		const char *params[2] = { store, id };
+		RS_OK(redstore__pg_exec(NULL, c, ins, 2, params));
+	}
+	/* scheduled: the next 23:55 in Paris, as a delayed occurrence with an idempotent id */
+	RS_FAILS(REDSTORE_EINVALID, redstore_eod_schedule(c, "25:00", dir));
+	RS_OK(redstore_eod_schedule(c, "23:55", dir));
+	RS_OK(redstore_next_daily_ms(&next, now_ms(), "23:55", "Europe/Paris"));
+	snprintf(rep_id, sizeof(rep_id), "rep.eod.%s.%lld", store, (long long)next);
+	RS_OK(redstore_job_get(&info, c, REDSTORE_EOD_QUEUE, rep_id));
+	ck_assert_str_eq(info.state, "delayed");
+	ck_assert_int_eq(info.due_ms, next);
+	{
+		char name[80];
+		snprintf(name, sizeof(name), "eod.%s", store);
+		RS_OK(redstore_job_repeat_remove(c, REDSTORE_EOD_QUEUE, name));
+	}
+	/* the run due 2026-02-10 23:55 Paris time (22:55 UTC) reports 2026-02-10 */
+	memset(&job, 0, sizeof(job));
+	snprintf(job.queue, sizeof(job.queue), "%s", REDSTORE_EOD_QUEUE);
+	snprintf(job.id, sizeof(job.id), "eod-test");
+	snprintf(payload, sizeof(payload), "{\"store\":\"%s\",\"tz\":\"Europe/Paris\",\"dir\":\"%s\"}", store, dir);
+	job.payload = payload;
+	job.run_at_ms = INT64_C(1770764100000);
+	ck_assert_int_eq(redstore_eod_handler(&job, c, err, sizeof(err), NULL), REDSTORE_JOB_DONE);
+	snprintf(path, sizeof(path), "%s/%s-2026-02-10.csv", dir, store);
+	ck_assert_ptr_nonnull(f = fopen(path, "rb"));
+	n = fread(got, 1, sizeof(got) - 1, f);
+	got[n] = '\0';
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(got, ",2026-02-10,sale,TEA,Tea,2,300,0,50,300\r\n"));
+	ck_assert_ptr_nonnull(strstr(got, ",2026-02-10,sale,TOTAL,,2,300,0,50,300\r\n"));
+	remove(path);
+	/* 00:30 the next morning reports the day that ended too */
+	job.run_at_ms = INT64_C(1770764100000) + 35 * 60000;
+	ck_assert_int_eq(redstore_eod_handler(&job, c, err, sizeof(err), NULL), REDSTORE_JOB_DONE);
+	ck_assert_ptr_nonnull(f = fopen(path, "rb"));
+	fclose(f);
+	remove(path);
+	rmdir(dir);
+	job.payload = (char *)"{\"store\":1}";
+	ck_assert_int_eq(redstore_eod_handler(&job, c, err, sizeof(err), NULL), REDSTORE_JOB_FAIL);
+	redstore_client_free(c);
+}
+END_TEST
+
+START_TEST(webhook_dispatch_of_a_decoded_event)
+{
+	redstore_client *c = rs_test_client();
+	redstore_event *ev;
+	redstore_job j;
+	char store[65], json[1024], id[REDSTORE_ID_SIZE], job_id[200];
+	redstore_job_info info;
+	int queued = 0;
+	rs_test_unique(store, sizeof(store), "hookev");
+	RS_OK(redstore_client_use_store(c, store));
+	RS_OK(redstore_webhook_set(c, "all", "http://127.0.0.1:9/never", "0123456789abcdef", "*"));
+	event_json(json, sizeof(json), id, store, "inventory.low_stock");
+	RS_OK(redstore_event_decode(&ev, json, strlen(json)));
+	RS_OK(redstore_webhook_dispatch_event(c, ev, NULL, &queued));
+	ck_assert_int_eq(queued, 1);
+	RS_OK(redstore_webhook_dispatch_event(c, ev, NULL, &queued));
+	ck_assert_int_eq(queued, 0);
+	redstore_event_free(ev);
+	snprintf(job_id, sizeof(job_id), "%s.all", id);
+	RS_OK(redstore_job_get(&info, c, REDSTORE_WEBHOOK_QUEUE, job_id));
+	ck_assert_int_eq(info.max_attempts, 8);
+	/* the delivery's body decodes to the same event */
+	{
+		redisReply *r;
+		char key[300];
+		snprintf(key, sizeof(key), "rs:{q:%s}:j:%s", REDSTORE_WEBHOOK_QUEUE, job_id);
+		RS_OK(redstore__redis_cmd(&r, c, "HGET %s payload", key));
+		ck_assert_ptr_nonnull(strstr(r->str, "\\\"type\\\":\\\"inventory.low_stock\\\""));
+		freeReplyObject(r);
+	}
+	/* a removed hook fails its pending delivery for good */
+	RS_OK(redstore_webhook_remove(c, "all"));
+	memset(&j, 0, sizeof(j));
+	snprintf(j.queue, sizeof(j.queue), "%s", REDSTORE_WEBHOOK_QUEUE);
+	snprintf(j.id, sizeof(j.id), "%.100s", job_id);
+	{
+		char payload[400], err[256] = "";
+		snprintf(payload, sizeof(payload), "{\"store\":\"%s\",\"hook\":\"all\",\"type\":\"x.y\",\"body\":\"{}\"}", store);
+		j.payload = payload;
+		ck_assert_int_eq(redstore_webhook_handler(&j, c, err, sizeof(err), NULL), REDSTORE_JOB_FAIL);
+		ck_assert_ptr_nonnull(strstr(err, "removed"));
+	}
+	redstore_client_free(c);
+}
+END_TEST
+
 static Suite *jobs_suite(void)
 {
 	Suite *s = suite_create("jobs");
@@ -924,6 +1033,8 @@ static Suite *jobs_suite(void)
 	tcase_add_test(tc, job_killed_worker_job_completes_once_elsewhere);
 	tcase_add_test(tc, webhook_delivered_signed_and_retried_after_500);
 	tcase_add_test(tc, sales_day_csv_sums_the_local_day);
+	tcase_add_test(tc, eod_job_writes_the_day_csv_and_is_scheduled_daily);
+	tcase_add_test(tc, webhook_dispatch_of_a_decoded_event);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("timing");
 	tcase_set_tags(tc, "timing");

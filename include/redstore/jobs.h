@@ -34,6 +34,7 @@
 #include "common.h"
 #include "client.h"
 #include "config.h"
+#include "events.h"
 
 REDSTORE_BEGIN_DECLS
 
@@ -302,6 +303,13 @@ REDSTORE_EXTERN(int) redstore_webhook_dispatch(redstore_client *client, const ch
                                                const redstore_job_spec *spec, int *queued);
 
 /**
+ * The same for an event a consumer decoded (redstore_consumer_on): the body is the event's envelope
+ * encoded again (the same fields and payload). Same codes as redstore_webhook_dispatch.
+ */
+REDSTORE_EXTERN(int) redstore_webhook_dispatch_event(redstore_client *client, const redstore_event *event,
+                                                     const redstore_job_spec *spec, int *queued);
+
+/**
  * The job handler of REDSTORE_WEBHOOK_QUEUE: POSTs the event with libcurl, with the headers
  * `X-Redstore-Timestamp: <unix seconds>`, `X-Redstore-Event: <type>`, `X-Redstore-Delivery: <job id>` and
  * `X-Redstore-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`. A 2xx answer completes the
@@ -334,6 +342,25 @@ REDSTORE_EXTERN(int) redstore_webhook_sign(char out[65], const char *secret, int
  *         PostgreSQL error
  */
 REDSTORE_EXTERN(int) redstore_sales_day_csv(char **out, redstore_client *client, const char *date);
+
+/** The queue of the end-of-day jobs. */
+#define REDSTORE_EOD_QUEUE "eod"
+
+/**
+ * Makes the end-of-day report of the client's store a daily repeatable job ("eod.<store>" on
+ * REDSTORE_EOD_QUEUE) at `hhmm` in the store's time zone (from the stores table). Each run writes
+ * `<dir>/<store>-<YYYY-MM-DD>.csv` (redstore_sales_day_csv, written to a temporary file then renamed) for
+ * the store-local day of its scheduled time, or for the day before when that time is before noon (so
+ * "23:55" and "00:30" both report the day that is ending). Scheduling again replaces the schedule.
+ *
+ * @return 0, REDSTORE_EINVALID (bad time, no store selected, no dir), REDSTORE_ENOTFOUND (unknown store),
+ *         or a Redis / PostgreSQL error
+ */
+REDSTORE_EXTERN(int) redstore_eod_schedule(redstore_client *client, const char *hhmm, const char *dir);
+
+/** The job handler of REDSTORE_EOD_QUEUE (see redstore_eod_schedule). `payload` is unused. */
+REDSTORE_EXTERN(redstore_job_outcome) redstore_eod_handler(const redstore_job *job, redstore_client *client,
+                                                           char *error, size_t error_cap, void *payload);
 
 REDSTORE_END_DECLS
 
