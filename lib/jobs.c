@@ -9,7 +9,9 @@
  *   rs:{q:Q}:dead       ZSET  job id -> ms it died (never trimmed)
  *   rs:{q:Q}:meta       HASH  paused, seq, tokseq, keep_completed, keep_failed
  *   rs:{q:Q}:rep        HASH  repeatable schedule name -> JSON spec
- *   rs:{q:Q}:j:<id>     HASH  one job: payload prio seq max bk bms bmax jit exp rep att state due added tok err
+ *   rs:{q:Q}:j:<id>     HASH  one job: payload, ws (its wait score), max, bo (backoff kind:base:cap:jitter),
+ *                             exp, rep, due (when set), att, tok (lease token), err (last error).
+ *                             Its state is the sorted set that holds its id.
  */
 #include "client.h"
 #include "jobs_impl.h"
@@ -597,35 +599,27 @@ int redstore_queue_set_retention(redstore_client *c, const char *queue, int64_t 
 
 int redstore_job_get(redstore_job_info *out, redstore_client *c, const char *queue, const char *id)
 {
-	qkeys q;
 	redisReply *r;
-	char jk[REDSTORE_KEY_MAX * 2];
 	int rc;
 	if (!out || !c)
 		return redstore__fail(REDSTORE_EINVALID, "redstore_job_get: out or client is NULL");
 	memset(out, 0, sizeof(*out));
-	if ((rc = qkeys_init(&q, queue)) || (rc = id_check(id)))
+	if ((rc = admin(&r, c, queue, "get", id)))
 		return rc;
-	snprintf(jk, sizeof(jk), "%s%s", q.prefix, id);
-	if ((rc = redstore__redis_cmd(&r, c, "HMGET %s state att max due err", jk)))
-		return rc;
-	if (r->elements != 5 || !r->element[0]->str) {
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 || !r->element[0]->str) {
+		freeReplyObject(r);
+		return redstore__fail(REDSTORE_EREDIS, "queue %s: unexpected reply reading job %s", queue, id);
+	}
+	if (!r->element[0]->str[0]) {
 		freeReplyObject(r);
 		return redstore__fail(REDSTORE_ENOTFOUND, "queue %s: no job %s", queue, id);
 	}
 	snprintf(out->state, sizeof(out->state), "%s", r->element[0]->str);
 	out->attempts = (int)reply_int(r->element[1]);
 	out->max_attempts = (int)reply_int(r->element[2]);
-	if (!strcmp(out->state, "delayed"))
-		out->due_ms = reply_int(r->element[3]);
+	out->due_ms = reply_int(r->element[3]);
 	snprintf(out->last_error, sizeof(out->last_error), "%s", r->element[4]->str ? r->element[4]->str : "");
 	freeReplyObject(r);
-	if (!strcmp(out->state, "active")) {
-		if ((rc = redstore__redis_cmd(&r, c, "ZSCORE %s %s", q.k[2], id)))
-			return rc;
-		out->due_ms = r->str ? strtoll(r->str, NULL, 10) : 0;
-		freeReplyObject(r);
-	}
 	return 0;
 }
 

@@ -93,7 +93,7 @@ typedef struct redstore_job {
 	char *payload;           /**< JSON text */
 	int attempt;             /**< 1 for the first run */
 	int max_attempts;
-	int64_t run_at_ms;       /**< when it was due (wall clock ms) */
+	int64_t run_at_ms;       /**< when it was due by its delay or run_at (wall clock ms); 0: added without */
 	char repeat[65];         /**< the repeatable schedule that made it, or "" */
 } redstore_job;
 

@@ -1,9 +1,8 @@
--- Finishes taken jobs. A job whose token does not match (its lease expired and it was reclaimed) is
--- left alone: "lost".
+-- Finishes taken jobs. A job whose token does not match, or that is no longer active (its lease expired
+-- and it was reclaimed, or it was finished already), is left alone: "lost".
 -- KEYS: 1 wait, 2 delayed, 3 active, 4 completed, 5 failed, 6 dead, 7 meta
 -- ARGV: 1 job key prefix, 2 n, then n groups of 5: id token outcome(done|retry|fail) error random(0..999999)
--- Returns per job: "completed", "delayed" (then the wait in ms follows... see below), "failed", "dead"
--- or "lost"; the reply is 2 values per job: state, wait_ms.
+-- Returns 2 values per job: the new state (completed, delayed, failed, dead or lost) and the wait in ms.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local P = ARGV[1]
@@ -14,35 +13,33 @@ for i = 0, n - 1 do
 	local a = 3 + i * 5
 	local id, tok, what, err = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
 	local jk = P .. id
-	local f = redis.call('HMGET', jk, 'tok', 'att', 'max', 'bk', 'bms', 'bmax', 'jit')
-	if f[1] ~= tok or not redis.call('ZSCORE', KEYS[3], id) then
+	if redis.call('HGET', jk, 'tok') ~= tok or redis.call('ZREM', KEYS[3], id) == 0 then
 		out[#out + 1] = 'lost'
 		out[#out + 1] = 0
+	elseif what == 'done' then
+		redis.call('ZADD', KEYS[4], now, id)
+		done_n = done_n + 1
+		out[#out + 1] = 'completed'
+		out[#out + 1] = 0
+	elseif what == 'fail' then
+		redis.call('HSET', jk, 'err', err)
+		redis.call('ZADD', KEYS[5], now, id)
+		failed_n = failed_n + 1
+		out[#out + 1] = 'failed'
+		out[#out + 1] = 0
 	else
-		redis.call('ZREM', KEYS[3], id)
-		if what == 'done' then
-			redis.call('HSET', jk, 'state', 'completed', 'tok', '', 'fin', now)
-			redis.call('ZADD', KEYS[4], now, id)
-			done_n = done_n + 1
-			out[#out + 1] = 'completed'
-			out[#out + 1] = 0
-		elseif what == 'fail' then
-			redis.call('HSET', jk, 'state', 'failed', 'tok', '', 'err', err, 'fin', now)
-			redis.call('ZADD', KEYS[5], now, id)
-			failed_n = failed_n + 1
-			out[#out + 1] = 'failed'
-			out[#out + 1] = 0
-		elseif tonumber(f[2]) >= tonumber(f[3]) then
-			redis.call('HSET', jk, 'state', 'dead', 'tok', '', 'err', err, 'fin', now)
+		local f = redis.call('HMGET', jk, 'att', 'max', 'bo')
+		redis.call('HSET', jk, 'err', err)
+		if tonumber(f[1]) >= tonumber(f[2]) then
 			redis.call('ZADD', KEYS[6], now, id)
 			out[#out + 1] = 'dead'
 			out[#out + 1] = 0
 		else
-			local wait = tonumber(f[5])
-			if f[4] == 'exp' then wait = wait * 2 ^ (tonumber(f[2]) - 1) end
-			if wait > tonumber(f[6]) then wait = tonumber(f[6]) end
-			wait = wait - math.floor(wait * tonumber(f[7]) / 100 * tonumber(ARGV[a + 4]) / 1000000)
-			redis.call('HSET', jk, 'state', 'delayed', 'tok', '', 'err', err, 'due', now + wait)
+			local kind, base, cap, jit = string.match(f[3], '^(%a+):(%d+):(%d+):(%d+)$')
+			local wait = tonumber(base)
+			if kind == 'exp' then wait = wait * 2 ^ (tonumber(f[1]) - 1) end
+			if wait > tonumber(cap) then wait = tonumber(cap) end
+			wait = wait - math.floor(wait * tonumber(jit) / 100 * tonumber(ARGV[a + 4]) / 1000000)
 			redis.call('ZADD', KEYS[2], now + wait, id)
 			out[#out + 1] = 'delayed'
 			out[#out + 1] = wait
