@@ -12,6 +12,9 @@
  *   rs:{q:Q}:j:<id>     HASH  one job: payload, ws (its wait score), max, bo (backoff kind:base:cap:jitter),
  *                             exp, rep, due (when set), att, tok (lease token), err (last error).
  *                             Its state is the sorted set that holds its id.
+ *
+ * The scripts build job keys from the prefix they are given: every key of a queue shares the hash tag
+ * {q:Q}, so in a Redis Cluster they live in the slot of the declared keys (as BullMQ's scripts do).
  */
 #include "client.h"
 #include "jobs_impl.h"

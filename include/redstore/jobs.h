@@ -197,8 +197,9 @@ REDSTORE_EXTERN(int) redstore_job_repeat_every(redstore_client *client, const ch
  * The same, daily at `hhmm` ("HH:MM") local time in the IANA time zone `tz` ("Europe/Paris"). Local
  * times come from the system's TZif files (/usr/share/zoneinfo, or $TZDIR), read by the library itself:
  * thread-safe, no TZ environment changes. On a day when HH:MM does not exist (spring forward) the job runs
- * at the same offset from midnight in the new offset; times after the last transition in the file (2037
- * for "fat" tzdata) use the last offset.
+ * as much later as the clocks jumped (a missing 02:30 runs at 03:30); when it exists twice, it runs once.
+ * Times after the last transition in the file (2037 for "fat" tzdata such as Debian's) use the last
+ * offset.
  *
  * @return 0, REDSTORE_EINVALID (bad time, unknown zone), or a Redis error
  */
