@@ -70,11 +70,9 @@ int redstore_webhook_sign(char out[65], const char *secret, int64_t timestamp, c
 	return 0;
 }
 
-static int hooks_key(char *buf, redstore_client *c, const char *store)
+static void hooks_key(char *buf, const char *store)
 {
 	snprintf(buf, REDSTORE_KEY_MAX, "rs:{s:%s}:webhooks", store);
-	(void)c;
-	return 0;
 }
 
 int redstore_webhook_set(redstore_client *c, const char *id, const char *url, const char *secret, const char *events)
@@ -108,7 +106,7 @@ int redstore_webhook_set(redstore_client *c, const char *id, const char *url, co
 		return redstore__fail(REDSTORE_ENOMEM, "webhooks: out of memory");
 	}
 	cJSON_Delete(o);
-	hooks_key(key, c, store);
+	hooks_key(key, store);
 	rc = redstore__redis_cmd(NULL, c, "HSET %s %s %s", key, id, text);
 	cJSON_free(text);
 	return rc ? redstore__fail_wrap(rc, "saving webhook %s of store %s", id, store) : 0;
@@ -127,7 +125,7 @@ int redstore_webhook_remove(redstore_client *c, const char *id)
 	if (!hook_id_ok(id))
 		return redstore__fail(REDSTORE_EINVALID, "webhook id \"%.80s\": expected 1-64 of [A-Za-z0-9_.-]",
 		                      id ? id : "(null)");
-	hooks_key(key, c, store);
+	hooks_key(key, store);
 	if ((rc = redstore__redis_cmd(&r, c, "HDEL %s %s", key, id)))
 		return rc;
 	rc = r->integer == 1 ? 0 : redstore__fail(REDSTORE_ENOTFOUND, "store %s: no webhook %s", store, id);
@@ -167,7 +165,7 @@ int redstore_webhook_dispatch(redstore_client *c, const char *event_json, size_t
 		return redstore__fail(REDSTORE_EINVALID, "redstore_webhook_dispatch: client or event is NULL");
 	if ((rc = redstore_event_decode(&ev, event_json, len)))
 		return rc;
-	hooks_key(key, c, ev->store_id);
+	hooks_key(key, ev->store_id);
 	if ((rc = redstore__redis_cmd(&r, c, "HGETALL %s", key)))
 		goto out;
 	specs = calloc(r->elements / 2 + 1, sizeof(*specs));
@@ -279,7 +277,7 @@ redstore_job_outcome redstore_webhook_handler(const redstore_job *job, redstore_
 		out = REDSTORE_JOB_FAIL;
 		goto done;
 	}
-	hooks_key(key, c, store->valuestring);
+	hooks_key(key, store->valuestring);
 	if (redstore__redis_cmd(&r, c, "HGET %s %s", key, hook->valuestring)) {
 		snprintf(error, error_cap, "%s", redstore_error_last());
 		goto done;

@@ -592,6 +592,17 @@ START_TEST(job_next_daily_follows_the_zone)
 	ck_assert_int_eq(t, INT64_C(1784152800000)); /* 22:00 UTC (EDT, UTC-4) */
 	RS_OK(redstore_next_daily_ms(&t, INT64_C(1784116800000), "12:00", "UTC"));
 	ck_assert_int_eq(t, INT64_C(1784116800000) + 86400000);
+	/* spring forward (2026-03-29 in Paris): 02:30 does not exist and runs at 03:30 CEST, 01:30 UTC */
+	RS_OK(redstore_next_daily_ms(&t, INT64_C(1774699200000), "02:30", "Europe/Paris"));
+	ck_assert_int_eq(t, INT64_C(1774747800000));
+	/* fall back (2026-10-25): 02:30 happens twice; it runs once, at one of them, and the next run is a day on */
+	RS_OK(redstore_next_daily_ms(&t, INT64_C(1792843200000), "02:30", "Europe/Paris"));
+	ck_assert(t == INT64_C(1792888200000) || t == INT64_C(1792891800000));
+	{
+		int64_t t2;
+		RS_OK(redstore_next_daily_ms(&t2, t, "02:30", "Europe/Paris"));
+		ck_assert_int_ge(t2 - t, INT64_C(86400000));
+	}
 	RS_FAILS(REDSTORE_EINVALID, redstore_next_daily_ms(&t, 0, "24:00", "UTC"));
 	RS_FAILS(REDSTORE_EINVALID, redstore_next_daily_ms(&t, 0, "9:00", "UTC"));
 	RS_FAILS(REDSTORE_EINVALID, redstore_next_daily_ms(&t, 0, "09:00", "Mars/Olympus"));

@@ -24,6 +24,9 @@
  *     REDSTORE_JOB_FAIL, or the job's time-to-live passed before it started. Completed and failed jobs
  *     are trimmed to the queue's retention limits (oldest first); dead jobs are never trimmed.
  *  5. Times are Redis server time, so the clocks of the workers do not matter.
+ *  6. A job's state changes exactly once per attempt, but its handler may run more than once: a worker that
+ *     dies after the handler's side effects and before the finish loses the lease, and the job runs again.
+ *     Make handlers idempotent; the job id is a natural idempotency key.
  *
  * Thread rule: the functions taking a client are as the client (one thread at a time); the worker object
  * is described below.
