@@ -20,6 +20,7 @@
 #include "config.h"
 #include "event.h"
 #include "receipt.h"
+#include "synth.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -62,55 +63,14 @@ static void produce(redstore_client *c)
 	redstore__kafka_topic(topic, sizeof(topic), redstore_client_config(c), REDSTORE_DOMAIN_SALES);
 	bench_check(redstore__kafka_producer(&rk, c), "producer");
 	for (int i = 0; i < opt_sales; i++) {
-		redstore_receipt r;
-		redstore_receipt_line lines[3];
-		redstore_receipt_tender tender;
-		cJSON *payload;
 		char *ev;
 		rd_kafka_resp_err_t err;
-		memset(&r, 0, sizeof(r));
-		memset(lines, 0, sizeof(lines));
-		memset(&tender, 0, sizeof(tender));
 		store_name(store, sizeof(store), i % opt_stores);
-		bench_check(redstore_id_new(r.sale_id), "id");
-		snprintf(r.kind, sizeof(r.kind), "sale");
-		snprintf(r.store_id, sizeof(r.store_id), "%s", store);
-		snprintf(r.store_name, sizeof(r.store_name), "Bench store %d", i % opt_stores);
-		snprintf(r.terminal_id, sizeof(r.terminal_id), "T%d", i % 16);
-		snprintf(r.employee_id, sizeof(r.employee_id), "E%d", i % 40);
-		snprintf(r.currency, sizeof(r.currency), "EUR");
-		r.occurred_at_ms = now_ms - (int64_t)(opt_sales - i) * 50; /* spread over hours: several rollup rows */
-		for (int l = 0; l < 3; l++) {
-			redstore_receipt_line *x = &lines[l];
-			snprintf(x->sku, sizeof(x->sku), "SKU-%05d", (i * 7 + l * 131) % 500);
-			snprintf(x->name, sizeof(x->name), "Product %.64s", x->sku);
-			x->qty = 1 + (i + l) % 3;
-			x->unit_price = 100 + (i * 13 + l) % 900;
-			x->gross = x->qty * x->unit_price;
-			x->net = x->gross;
-			x->tax = x->net / 5;
-			x->total = x->net + x->tax;
-			snprintf(x->tax_class, sizeof(x->tax_class), "standard");
-			x->tax_rate_ppm = 200000;
-			r.gross += x->gross;
-			r.tax += x->tax;
-			r.total += x->total;
-		}
-		r.line_count = 3;
-		r.lines = lines;
-		tender.kind = REDSTORE_TENDER_CARD;
-		tender.amount = r.total;
-		snprintf(tender.reference, sizeof(tender.reference), "auth-%d", i);
-		r.tender_count = 1;
-		r.tenders = &tender;
-		r.tendered = r.total;
-		expected_total += r.total;
-		if (!(payload = redstore__receipt_to_cjson(&r)) ||
-		    !(ev = redstore__event_encode(c, store, r.sale_id, "sale.completed", r.occurred_at_ms, payload))) {
+		/* spread over hours: several rollup rows */
+		if (!(ev = rs_synth_sale_event(c, store, i, now_ms - (int64_t)(opt_sales - i) * 50, &expected_total))) {
 			fprintf(stderr, "bench: out of memory encoding sale %d\n", i);
 			exit(1);
 		}
-		cJSON_Delete(payload);
 		while ((err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(store, strlen(store)),
 		                                RD_KAFKA_V_VALUE(ev, strlen(ev)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
 		                                RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
