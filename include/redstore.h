@@ -18,5 +18,6 @@
 #include "redstore/sale.h"
 #include "redstore/events.h"
 #include "redstore/jobs.h"
+#include "redstore/sync.h"
 
 #endif
