@@ -1,0 +1,677 @@
+/*
+ * redstore-server, REST: catalog, stock, stock operations, sales, voids and refunds.
+ *
+ * Request bodies are decoded strictly before anything is called: the body must be one JSON object with
+ * no trailing text, no repeated and no unknown fields, every field of its type, integers integral and in
+ * range, strings within their length. A body that fails gets 400 and the library is never called, so a
+ * bad request changes nothing. Idempotency keys (the Idempotency-Key header) are the operations' ids.
+ */
+#include "server.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LINES 1000
+#define MAX_FIELDS 32
+
+/* ------------------------------------------------------------ strict decoding */
+
+/* Parses the body into an object; 400 on anything else. */
+static cJSON *parse_object(server_reply *out, const server_request *req)
+{
+	const char *end = NULL;
+	cJSON *root;
+	if (req->body_len == 0) {
+		server_reply_error(out, 400, "malformed_json", "a JSON object body is required");
+		return NULL;
+	}
+	if (memchr(req->body, '\0', req->body_len)) {
+		server_reply_error(out, 400, "malformed_json", "the body contains a NUL byte");
+		return NULL;
+	}
+	root = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
+	if (root) {
+		while (end < req->body + req->body_len && strchr(" \t\r\n", *end))
+			end++;
+		if (end != req->body + req->body_len) {
+			cJSON_Delete(root);
+			server_reply_error(out, 400, "malformed_json", "trailing text after the JSON value at byte %zu",
+			                   (size_t)(end - req->body));
+			return NULL;
+		}
+	}
+	if (!root) {
+		const char *at = cJSON_GetErrorPtr();
+		server_reply_error(out, 400, "malformed_json", "the body is not valid JSON (near byte %zu)",
+		                   at && at >= req->body ? (size_t)(at - req->body) : (size_t)0);
+		return NULL;
+	}
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		server_reply_error(out, 400, "malformed_json", "the body must be a JSON object");
+		return NULL;
+	}
+	return root;
+}
+
+/* Refuses repeated and unknown members of obj. `allowed` ends with NULL. */
+static int check_members(server_reply *out, const cJSON *obj, const char *where, const char *const *allowed)
+{
+	const cJSON *a, *b;
+	int n = 0;
+	cJSON_ArrayForEach(a, obj) {
+		int ok = 0;
+		if (++n > MAX_FIELDS) {
+			server_reply_error(out, 400, "invalid_body", "%s: more than %d fields", where, MAX_FIELDS);
+			return -1;
+		}
+		for (const char *const *f = allowed; *f && !ok; f++)
+			ok = !strcmp(a->string, *f);
+		if (!ok) {
+			server_reply_error(out, 400, "invalid_body", "%s: unknown field \"%.40s\"", where, a->string);
+			return -1;
+		}
+		for (b = obj->child; b != a; b = b->next)
+			if (!strcmp(a->string, b->string)) {
+				server_reply_error(out, 400, "invalid_body", "%s: field \"%s\" repeated", where, a->string);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+/* An integer member in [min, max]; absent: *v untouched and 0 unless required. */
+static int get_int(server_reply *out, const cJSON *obj, const char *where, const char *name, int required,
+                   int64_t min, int64_t max, int64_t *v)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
+	double d;
+	if (!x) {
+		if (required) {
+			server_reply_error(out, 400, "invalid_body", "%s: \"%s\" is required", where, name);
+			return -1;
+		}
+		return 0;
+	}
+	d = x->valuedouble;
+	if (!cJSON_IsNumber(x) || d != floor(d) || d < (double)min || d > (double)max || fabs(d) > 9007199254740992.0) {
+		server_reply_error(out, 400, "invalid_body", "%s: \"%s\" must be an integer in %lld..%lld", where, name,
+		                   (long long)min, (long long)max);
+		return -1;
+	}
+	*v = (int64_t)d;
+	return 0;
+}
+
+/* A string member of at most maxlen bytes; absent: *v untouched. */
+static int get_str(server_reply *out, const cJSON *obj, const char *where, const char *name, int required,
+                   size_t maxlen, const char **v)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
+	if (!x) {
+		if (required) {
+			server_reply_error(out, 400, "invalid_body", "%s: \"%s\" is required", where, name);
+			return -1;
+		}
+		return 0;
+	}
+	if (!cJSON_IsString(x) || strlen(x->valuestring) > maxlen) {
+		server_reply_error(out, 400, "invalid_body", "%s: \"%s\" must be a string of at most %zu bytes", where,
+		                   name, maxlen);
+		return -1;
+	}
+	*v = x->valuestring;
+	return 0;
+}
+
+static int get_bool(server_reply *out, const cJSON *obj, const char *where, const char *name, int *v)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
+	if (!x)
+		return 0;
+	if (!cJSON_IsBool(x)) {
+		server_reply_error(out, 400, "invalid_body", "%s: \"%s\" must be true or false", where, name);
+		return -1;
+	}
+	*v = cJSON_IsTrue(x);
+	return 0;
+}
+
+/* An array member of 1..max elements. */
+static const cJSON *get_array(server_reply *out, const cJSON *obj, const char *name, int max)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
+	int n = cJSON_GetArraySize(x);
+	if (!cJSON_IsArray(x) || n < 1 || n > max) {
+		server_reply_error(out, 400, "invalid_body", "\"%s\" must be an array of 1..%d items", name, max);
+		return NULL;
+	}
+	return x;
+}
+
+static int tender_parse(redstore_tender_kind *k, const char *s)
+{
+	if (!strcmp(s, "cash"))
+		*k = REDSTORE_TENDER_CASH;
+	else if (!strcmp(s, "card"))
+		*k = REDSTORE_TENDER_CARD;
+	else if (!strcmp(s, "other"))
+		*k = REDSTORE_TENDER_OTHER;
+	else
+		return -1;
+	return 0;
+}
+
+/* The Idempotency-Key header: a UUID, or NULL when absent (and not required). */
+static int idempotency_key(server_reply *out, const server_request *req, int required, const char **key)
+{
+	const char *k = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Idempotency-Key");
+	*key = NULL;
+	if (!k) {
+		if (required) {
+			server_reply_error(out, 400, "idempotency_key_required",
+			                   "the Idempotency-Key header (a UUID, the operation's id) is required");
+			return -1;
+		}
+		return 0;
+	}
+	if (redstore_id_check(k, "Idempotency-Key")) {
+		server_reply_error(out, 400, "invalid_idempotency_key", "%s", redstore_error_last());
+		return -1;
+	}
+	*key = k;
+	return 0;
+}
+
+/* ------------------------------------------------------------ encoding */
+
+static char *print(cJSON *root)
+{
+	char *s = root ? cJSON_PrintUnformatted(root) : NULL;
+	cJSON_Delete(root);
+	return s;
+}
+
+static cJSON *product_json(const redstore_product *p)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "sku", p->sku);
+	cJSON_AddStringToObject(o, "barcode", p->barcode);
+	cJSON_AddStringToObject(o, "name", p->name);
+	cJSON_AddStringToObject(o, "brand", p->brand);
+	cJSON_AddStringToObject(o, "category", p->category);
+	cJSON_AddStringToObject(o, "currency", p->currency);
+	cJSON_AddStringToObject(o, "tax_class", p->tax_class);
+	cJSON_AddNumberToObject(o, "price", (double)p->price);
+	cJSON_AddNumberToObject(o, "low_stock_threshold", (double)p->low_stock_threshold);
+	cJSON_AddStringToObject(o, "stock_policy", p->stock_policy == REDSTORE_STOCK_ALLOW ? "allow" : "deny");
+	cJSON_AddBoolToObject(o, "active", p->active);
+	cJSON_AddBoolToObject(o, "favourite", p->favourite);
+	cJSON_AddNumberToObject(o, "version", (double)p->version);
+	cJSON_AddItemToObject(o, "custom", cJSON_Parse(p->custom_json && *p->custom_json ? p->custom_json : "{}"));
+	return o;
+}
+
+static cJSON *level_json(const redstore_stock_level *l)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "sku", l->sku);
+	cJSON_AddNumberToObject(o, "on_hand", (double)l->on_hand);
+	cJSON_AddNumberToObject(o, "reserved", (double)l->reserved);
+	cJSON_AddNumberToObject(o, "available", (double)l->available);
+	cJSON_AddBoolToObject(o, "low_stock", l->low_stock);
+	return o;
+}
+
+static void reply_stock_result(server_reply *out, const redstore_stock_result *r)
+{
+	cJSON *o = cJSON_CreateObject(), *levels = cJSON_AddArrayToObject(o, "levels");
+	cJSON_AddStringToObject(o, "op_id", r->op_id);
+	cJSON_AddStringToObject(o, "stream_id", r->stream_id);
+	cJSON_AddBoolToObject(o, "duplicate", r->duplicate);
+	for (size_t i = 0; i < r->count; i++) {
+		cJSON *l = level_json(&r->levels[i]);
+		cJSON_AddNumberToObject(l, "delta", (double)r->levels[i].delta);
+		cJSON_AddItemToArray(levels, l);
+	}
+	server_reply_json(out, r->duplicate ? 200 : 201, print(o));
+}
+
+static void reply_receipt(server_reply *out, const redstore_receipt *r, unsigned created)
+{
+	char *json = NULL;
+	if (redstore_receipt_to_json(&json, r)) {
+		server_reply_lib_error(out, redstore_error_last_code());
+		return;
+	}
+	/* the library's buffer is freed with redstore_free: hand the reply a malloc'ed copy */
+	server_reply_json(out, r->duplicate ? 200 : created, strdup(json));
+	redstore_free(json);
+}
+
+/* ------------------------------------------------------------ catalog and stock */
+
+void api_product_by_sku(server_reply *out, const server_request *req, redstore_client *c)
+{
+	redstore_product *p;
+	int rc = redstore_product_get(&p, c, req->params[1]);
+	if (rc) {
+		server_reply_lib_error(out, rc);
+		return;
+	}
+	server_reply_json(out, 200, print(product_json(p)));
+	redstore_product_free(p);
+}
+
+void api_product_by_barcode(server_reply *out, const server_request *req, redstore_client *c)
+{
+	redstore_product *p;
+	int rc = redstore_product_get_by_barcode(&p, c, req->params[1]);
+	if (rc) {
+		server_reply_lib_error(out, rc);
+		return;
+	}
+	server_reply_json(out, 200, print(product_json(p)));
+	redstore_product_free(p);
+}
+
+void api_stock_get(server_reply *out, const server_request *req, redstore_client *c)
+{
+	redstore_stock_level l;
+	const char *sku = req->params[1];
+	int rc = redstore_stock_get(&l, c, 1, &sku);
+	if (rc) {
+		server_reply_lib_error(out, rc);
+		return;
+	}
+	server_reply_json(out, 200, print(level_json(&l)));
+}
+
+void api_snapshot(server_reply *out, const server_request *req, redstore_client *c)
+{
+	redstore_snapshot *s;
+	cJSON *o, *arr;
+	int rc = redstore_sync_snapshot(&s, c);
+	(void)req;
+	if (rc) {
+		server_reply_lib_error(out, rc);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "stream_id", s->stream_id);
+	arr = cJSON_AddArrayToObject(o, "stock");
+	for (size_t i = 0; i < s->count; i++) {
+		cJSON *l = cJSON_CreateObject();
+		cJSON_AddStringToObject(l, "sku", s->lines[i].sku);
+		cJSON_AddNumberToObject(l, "on_hand", (double)s->lines[i].on_hand);
+		cJSON_AddNumberToObject(l, "reserved", (double)s->lines[i].reserved);
+		cJSON_AddItemToArray(arr, l);
+	}
+	redstore_snapshot_free(s);
+	server_reply_json(out, 200, print(o));
+}
+
+/* ------------------------------------------------------------ sales */
+
+static const char *const SALE_FIELDS[] = { "sale_id", "lines", "tenders", "order_discount_percent_bp",
+	                                       "order_discount_amount", "customer_ref", "note", "occurred_at_ms",
+	                                       NULL };
+static const char *const SALE_LINE_FIELDS[] = { "sku", "barcode", "qty", "discount_percent_bp", "discount_amount",
+	                                            NULL };
+static const char *const TENDER_FIELDS[] = { "kind", "amount", "reference", NULL };
+
+/* Builds a sale from a decoded body; 400 (nothing built) on any bad field. */
+static redstore_sale *sale_from_body(server_reply *out, const cJSON *root, const char *sale_id)
+{
+	const cJSON *lines, *tenders, *x;
+	const char *body_id = NULL, *s = NULL;
+	redstore_sale *sale = NULL;
+	int64_t v;
+	size_t i = 0;
+	char where[48];
+
+	if (check_members(out, root, "sale", SALE_FIELDS) || get_str(out, root, "sale", "sale_id", 0, 64, &body_id))
+		return NULL;
+	if (body_id && strcmp(body_id, sale_id)) {
+		server_reply_error(out, 400, "invalid_body", "sale: \"sale_id\" differs from the Idempotency-Key");
+		return NULL;
+	}
+	if (!(lines = get_array(out, root, "lines", MAX_LINES)))
+		return NULL;
+	tenders = cJSON_GetObjectItemCaseSensitive(root, "tenders");
+	if (tenders && (!cJSON_IsArray(tenders) || cJSON_GetArraySize(tenders) > 16)) {
+		server_reply_error(out, 400, "invalid_body", "\"tenders\" must be an array of at most 16 items");
+		return NULL;
+	}
+	if (redstore_sale_new(&sale, sale_id)) {
+		server_reply_lib_error(out, redstore_error_last_code());
+		return NULL;
+	}
+	cJSON_ArrayForEach(x, lines) {
+		const char *sku = NULL, *barcode = NULL;
+		int64_t qty = 0, pct = -1, amt = -1;
+		size_t idx;
+		int rc;
+		snprintf(where, sizeof(where), "lines[%zu]", i);
+		if (!cJSON_IsObject(x)) {
+			server_reply_error(out, 400, "invalid_body", "%s must be an object", where);
+			goto bad;
+		}
+		if (check_members(out, x, where, SALE_LINE_FIELDS) || get_str(out, x, where, "sku", 0, 64, &sku) ||
+		    get_str(out, x, where, "barcode", 0, 64, &barcode) ||
+		    get_int(out, x, where, "qty", 1, 1, 1000000, &qty) ||
+		    get_int(out, x, where, "discount_percent_bp", 0, 0, 10000, &pct) ||
+		    get_int(out, x, where, "discount_amount", 0, 0, 1000000000000LL, &amt))
+			goto bad;
+		if (!sku == !barcode) {
+			server_reply_error(out, 400, "invalid_body", "%s: exactly one of \"sku\" and \"barcode\"", where);
+			goto bad;
+		}
+		if (pct >= 0 && amt >= 0) {
+			server_reply_error(out, 400, "invalid_body", "%s: at most one discount", where);
+			goto bad;
+		}
+		rc = sku ? redstore_sale_add_line(sale, sku, qty, &idx) : redstore_sale_add_barcode(sale, barcode, qty, &idx);
+		if (!rc && pct >= 0)
+			rc = redstore_sale_line_discount_percent(sale, idx, pct);
+		if (!rc && amt >= 0)
+			rc = redstore_sale_line_discount_amount(sale, idx, amt);
+		if (rc) {
+			server_reply_error(out, 400, "invalid_body", "%s: %s", where, redstore_error_last());
+			goto bad;
+		}
+		i++;
+	}
+	i = 0;
+	cJSON_ArrayForEach(x, tenders) {
+		const char *kind = NULL, *ref = NULL;
+		redstore_tender_kind k;
+		int64_t amount = 0;
+		snprintf(where, sizeof(where), "tenders[%zu]", i++);
+		if (!cJSON_IsObject(x)) {
+			server_reply_error(out, 400, "invalid_body", "%s must be an object", where);
+			goto bad;
+		}
+		if (check_members(out, x, where, TENDER_FIELDS) || get_str(out, x, where, "kind", 1, 8, &kind) ||
+		    get_int(out, x, where, "amount", 1, 1, 1000000000000LL, &amount) ||
+		    get_str(out, x, where, "reference", 0, 64, &ref))
+			goto bad;
+		if (tender_parse(&k, kind)) {
+			server_reply_error(out, 400, "invalid_body", "%s: \"kind\" must be cash, card or other", where);
+			goto bad;
+		}
+		if (redstore_sale_add_tender(sale, k, amount, ref)) {
+			server_reply_error(out, 400, "invalid_body", "%s: %s", where, redstore_error_last());
+			goto bad;
+		}
+	}
+	v = -1;
+	if (get_int(out, root, "sale", "order_discount_percent_bp", 0, 0, 10000, &v))
+		goto bad;
+	if (v >= 0 && redstore_sale_order_discount_percent(sale, v))
+		goto lib_bad;
+	v = -1;
+	if (get_int(out, root, "sale", "order_discount_amount", 0, 0, 1000000000000LL, &v))
+		goto bad;
+	if (v >= 0 && redstore_sale_order_discount_amount(sale, v))
+		goto lib_bad;
+	s = NULL;
+	if (get_str(out, root, "sale", "customer_ref", 0, 64, &s))
+		goto bad;
+	if (s && redstore_sale_set_customer(sale, s))
+		goto lib_bad;
+	s = NULL;
+	if (get_str(out, root, "sale", "note", 0, 500, &s))
+		goto bad;
+	if (s && redstore_sale_set_note(sale, s))
+		goto lib_bad;
+	v = -1;
+	if (get_int(out, root, "sale", "occurred_at_ms", 0, 1, 253402300799999LL, &v))
+		goto bad;
+	if (v > 0 && redstore_sale_set_occurred_at(sale, v))
+		goto lib_bad;
+	return sale;
+lib_bad:
+	server_reply_error(out, 400, "invalid_body", "sale: %s", redstore_error_last());
+bad:
+	redstore_sale_free(sale);
+	return NULL;
+}
+
+void api_sale_create(server_reply *out, const server_request *req, redstore_client *c)
+{
+	const char *key;
+	cJSON *root;
+	redstore_sale *sale;
+	redstore_receipt *r;
+	int rc;
+	if (idempotency_key(out, req, 1, &key) || !(root = parse_object(out, req)))
+		return;
+	sale = sale_from_body(out, root, key);
+	cJSON_Delete(root);
+	if (!sale)
+		return;
+	rc = redstore_sale_commit(&r, c, sale);
+	redstore_sale_free(sale);
+	if (rc) {
+		server_reply_lib_error(out, rc);
+		return;
+	}
+	reply_receipt(out, r, 201);
+	redstore_receipt_free(r);
+}
+
+void api_sale_get(server_reply *out, const server_request *req, redstore_client *c)
+{
+	redstore_receipt *r;
+	int rc;
+	if (redstore_id_check(req->params[1], "sale id")) {
+		server_reply_error(out, 400, "invalid_id", "%s", redstore_error_last());
+		return;
+	}
+	if ((rc = redstore_receipt_get(&r, c, req->params[1]))) {
+		server_reply_lib_error(out, rc);
+		return;
+	}
+	r->duplicate = 0;
+	reply_receipt(out, r, 200);
+	redstore_receipt_free(r);
+}
+
+void api_sale_void(server_reply *out, const server_request *req, redstore_client *c)
+{
+	static const char *const fields[] = { "reason", NULL };
+	const char *key, *reason = NULL;
+	cJSON *root;
+	redstore_receipt *r = NULL;
+	int rc;
+	if (idempotency_key(out, req, 0, &key) || !(root = parse_object(out, req)))
+		return;
+	if (check_members(out, root, "void", fields) || get_str(out, root, "void", "reason", 1, 500, &reason)) {
+		cJSON_Delete(root);
+		return;
+	}
+	rc = redstore_sale_void(&r, c, key, req->params[1], reason);
+	cJSON_Delete(root);
+	if (rc) {
+		server_reply_lib_error(out, rc);
+		return;
+	}
+	reply_receipt(out, r, 201);
+	redstore_receipt_free(r);
+}
+
+void api_sale_refund(server_reply *out, const server_request *req, redstore_client *c)
+{
+	static const char *const fields[] = { "lines", "restock", "tender", "reference", NULL };
+	static const char *const line_fields[] = { "line", "qty", NULL };
+	const char *key, *tender = "cash", *ref = NULL;
+	const cJSON *lines, *x;
+	cJSON *root;
+	redstore_refund_line *rl = NULL;
+	redstore_receipt *r = NULL;
+	redstore_tender_kind kind;
+	int restock = 1, rc;
+	size_t n = 0;
+	char where[32];
+	if (idempotency_key(out, req, 0, &key) || !(root = parse_object(out, req)))
+		return;
+	if (check_members(out, root, "refund", fields) || !(lines = get_array(out, root, "lines", MAX_LINES)) ||
+	    get_bool(out, root, "refund", "restock", &restock) || get_str(out, root, "refund", "tender", 0, 8, &tender) ||
+	    get_str(out, root, "refund", "reference", 0, 64, &ref))
+		goto done;
+	if (tender_parse(&kind, tender)) {
+		server_reply_error(out, 400, "invalid_body", "refund: \"tender\" must be cash, card or other");
+		goto done;
+	}
+	if (!(rl = calloc((size_t)cJSON_GetArraySize(lines), sizeof(*rl)))) {
+		server_reply_error(out, 500, "internal", "out of memory");
+		goto done;
+	}
+	cJSON_ArrayForEach(x, lines) {
+		int64_t line = 0, qty = 0;
+		snprintf(where, sizeof(where), "lines[%zu]", n);
+		if (!cJSON_IsObject(x)) {
+			server_reply_error(out, 400, "invalid_body", "%s must be an object", where);
+			goto done;
+		}
+		if (check_members(out, x, where, line_fields) || get_int(out, x, where, "line", 1, 0, 9999, &line) ||
+		    get_int(out, x, where, "qty", 1, 1, 1000000, &qty))
+			goto done;
+		rl[n].line = (size_t)line;
+		rl[n].qty = qty;
+		n++;
+	}
+	if ((rc = redstore_sale_refund(&r, c, key, req->params[1], n, rl, restock, kind, ref))) {
+		server_reply_lib_error(out, rc);
+		goto done;
+	}
+	reply_receipt(out, r, 201);
+	redstore_receipt_free(r);
+done:
+	free(rl);
+	cJSON_Delete(root);
+}
+
+/* ------------------------------------------------------------ stock operations */
+
+/* Decodes "lines": [{"sku", "qty", "unit_cost"?}] into lines (borrowing the body's strings). */
+static redstore_stock_line *stock_lines(server_reply *out, const cJSON *root, int64_t min_qty, int with_cost,
+                                        size_t *n)
+{
+	static const char *const fields_cost[] = { "sku", "qty", "unit_cost", NULL };
+	static const char *const fields[] = { "sku", "qty", NULL };
+	const cJSON *lines = get_array(out, root, "lines", MAX_LINES), *x;
+	redstore_stock_line *v;
+	char where[32];
+	*n = 0;
+	if (!lines)
+		return NULL;
+	if (!(v = calloc((size_t)cJSON_GetArraySize(lines), sizeof(*v)))) {
+		server_reply_error(out, 500, "internal", "out of memory");
+		return NULL;
+	}
+	cJSON_ArrayForEach(x, lines) {
+		redstore_stock_line *l = &v[*n];
+		snprintf(where, sizeof(where), "lines[%zu]", *n);
+		if (!cJSON_IsObject(x)) {
+			server_reply_error(out, 400, "invalid_body", "%s must be an object", where);
+			goto bad;
+		}
+		if (check_members(out, x, where, with_cost ? fields_cost : fields) ||
+		    get_str(out, x, where, "sku", 1, 64, &l->sku) ||
+		    get_int(out, x, where, "qty", 1, min_qty, 1000000000, &l->qty) ||
+		    get_int(out, x, where, "unit_cost", 0, 0, 1000000000000LL, &l->unit_cost))
+			goto bad;
+		(*n)++;
+	}
+	return v;
+bad:
+	free(v);
+	return NULL;
+}
+
+void api_stock_receive(server_reply *out, const server_request *req, redstore_client *c)
+{
+	static const char *const fields[] = { "lines", "supplier_ref", NULL };
+	const char *key, *ref = NULL;
+	cJSON *root;
+	redstore_stock_line *lines = NULL;
+	redstore_stock_result *r;
+	size_t n;
+	int rc;
+	if (idempotency_key(out, req, 0, &key) || !(root = parse_object(out, req)))
+		return;
+	if (!check_members(out, root, "receipt", fields) &&
+	    !get_str(out, root, "receipt", "supplier_ref", 0, 100, &ref) &&
+	    (lines = stock_lines(out, root, 1, 1, &n))) {
+		if ((rc = redstore_stock_receive(&r, c, key, ref, n, lines))) {
+			server_reply_lib_error(out, rc);
+		} else {
+			reply_stock_result(out, r);
+			redstore_stock_result_free(r);
+		}
+	}
+	free(lines);
+	cJSON_Delete(root);
+}
+
+void api_stock_adjust(server_reply *out, const server_request *req, redstore_client *c)
+{
+	static const char *const fields[] = { "sku", "delta", "reason", "note", NULL };
+	static const char *const reasons[] = { "damage", "theft", "expiry", "correction", "other" };
+	const char *key, *sku = NULL, *reason = NULL, *note = NULL;
+	cJSON *root;
+	redstore_stock_result *r;
+	int64_t delta = 0;
+	int k = -1, rc;
+	if (idempotency_key(out, req, 0, &key) || !(root = parse_object(out, req)))
+		return;
+	if (check_members(out, root, "adjustment", fields) || get_str(out, root, "adjustment", "sku", 1, 64, &sku) ||
+	    get_int(out, root, "adjustment", "delta", 1, -1000000000, 1000000000, &delta) ||
+	    get_str(out, root, "adjustment", "reason", 1, 16, &reason) ||
+	    get_str(out, root, "adjustment", "note", 0, 500, &note))
+		goto done;
+	for (int i = 0; i < 5; i++)
+		if (!strcmp(reason, reasons[i]))
+			k = i;
+	if (k < 0) {
+		server_reply_error(out, 400, "invalid_body",
+		                   "adjustment: \"reason\" must be damage, theft, expiry, correction or other");
+		goto done;
+	}
+	if ((rc = redstore_stock_adjust(&r, c, key, sku, delta, (redstore_adjust_reason)k, note))) {
+		server_reply_lib_error(out, rc);
+		goto done;
+	}
+	reply_stock_result(out, r);
+	redstore_stock_result_free(r);
+done:
+	cJSON_Delete(root);
+}
+
+void api_stock_count(server_reply *out, const server_request *req, redstore_client *c)
+{
+	static const char *const fields[] = { "lines", NULL };
+	const char *key;
+	cJSON *root;
+	redstore_stock_line *lines = NULL;
+	redstore_stock_result *r;
+	size_t n;
+	int rc;
+	if (idempotency_key(out, req, 0, &key) || !(root = parse_object(out, req)))
+		return;
+	if (!check_members(out, root, "count", fields) && (lines = stock_lines(out, root, 0, 0, &n))) {
+		if ((rc = redstore_stock_count(&r, c, key, n, lines))) {
+			server_reply_lib_error(out, rc);
+		} else {
+			reply_stock_result(out, r);
+			redstore_stock_result_free(r);
+		}
+	}
+	free(lines);
+	cJSON_Delete(root);
+}

@@ -1,0 +1,429 @@
+/*
+ * redstore-server, HTTP: request bodies under a size limit, the route table, JSON errors with stable
+ * codes, the authenticate+authorise step, /healthz, /metrics and the pool of library clients.
+ */
+#include "server.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+server_metrics g_metrics;
+
+static server_options g_opt;
+
+void http_set_options(const server_options *opt)
+{
+	g_opt = *opt;
+}
+
+/* ------------------------------------------------------------ client pool */
+
+/* Library clients are one thread at a time: a request takes one, uses it alone and gives it back. The
+ * pool grows to the number of requests served at once (at most the worker threads plus SSE catch-ups). */
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static redstore_client **pool;
+static size_t pool_n, pool_cap;
+
+redstore_client *server_client_take(void)
+{
+	redstore_client *c = NULL;
+	pthread_mutex_lock(&pool_mu);
+	if (pool_n)
+		c = pool[--pool_n];
+	pthread_mutex_unlock(&pool_mu);
+	if (!c && redstore_client_new(&c, NULL))
+		return NULL;
+	return c;
+}
+
+void server_client_give(redstore_client *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&pool_mu);
+	if (pool_n == pool_cap) {
+		size_t cap = pool_cap ? pool_cap * 2 : 16;
+		redstore_client **p = realloc(pool, cap * sizeof(*p));
+		if (!p) {
+			pthread_mutex_unlock(&pool_mu);
+			redstore_client_free(c);
+			return;
+		}
+		pool = p;
+		pool_cap = cap;
+	}
+	pool[pool_n++] = c;
+	pthread_mutex_unlock(&pool_mu);
+}
+
+void server_pool_shutdown(void)
+{
+	pthread_mutex_lock(&pool_mu);
+	for (size_t i = 0; i < pool_n; i++)
+		redstore_client_free(pool[i]);
+	free(pool);
+	pool = NULL;
+	pool_n = pool_cap = 0;
+	pthread_mutex_unlock(&pool_mu);
+}
+
+/* ------------------------------------------------------------ replies */
+
+static char *error_json(const char *code, const char *message)
+{
+	cJSON *root = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(root, "error");
+	char *s = NULL;
+	if (err && cJSON_AddStringToObject(err, "code", code) && cJSON_AddStringToObject(err, "message", message))
+		s = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return s;
+}
+
+void server_reply_json(server_reply *r, unsigned status, char *json)
+{
+	free(r->json);
+	r->json = json;
+	r->status = json ? status : 500;
+}
+
+void server_reply_error(server_reply *r, unsigned status, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	server_reply_json(r, status, error_json(code, msg));
+}
+
+void server_reply_lib_error(server_reply *r, int rc)
+{
+	unsigned status = 500;
+	const char *code = "internal";
+	switch (rc) {
+	case REDSTORE_EINVALID:
+		status = 422, code = "invalid";
+		break;
+	case REDSTORE_EDECODE:
+		status = 400, code = "malformed_request";
+		break;
+	case REDSTORE_ELIMIT:
+		status = 422, code = "limit_exceeded";
+		break;
+	case REDSTORE_ENOTFOUND:
+		status = 404, code = "not_found";
+		break;
+	case REDSTORE_EEXISTS:
+	case REDSTORE_ECONFLICT:
+		status = 409, code = "conflict";
+		break;
+	case REDSTORE_EOUT_OF_STOCK:
+		status = 409, code = "out_of_stock";
+		break;
+	case REDSTORE_EINACTIVE:
+		status = 409, code = "inactive";
+		break;
+	case REDSTORE_EAUTH:
+		status = 401, code = "unauthenticated";
+		break;
+	case REDSTORE_EPERM:
+		status = 403, code = "forbidden";
+		break;
+	case REDSTORE_ELOCKED:
+		status = 429, code = "locked";
+		break;
+	default:
+		if (redstore_err_is_retriable(rc)) {
+			status = 503, code = "unavailable";
+			r->retry_after = 1;
+		}
+		break;
+	}
+	server_reply_error(r, status, code, "%s: %s", redstore_err_name(rc), redstore_error_last());
+}
+
+/* ------------------------------------------------------------ authentication */
+
+int server_authorize(server_reply *reply, const server_request *req, redstore_client *client, const char *store,
+                     server_permission perm)
+{
+	(void)req;
+	if (perm == SERVER_PERM_NONE)
+		return 0;
+	/* Until device tokens and sessions (redstore/auth.h) are in the library, a request acts as the
+	 * trusted service for the store it names: this is the one place that will check the caller. */
+	if (redstore_client_use_store(client, store)) {
+		server_reply_error(reply, 400, "invalid_store", "store \"%.64s\": %s", store, redstore_error_last());
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ routes */
+
+typedef struct route {
+	const char *method;
+	const char *pattern; /* segments; "*" is a parameter; the first parameter of a /v1/stores route is the store */
+	server_permission perm;
+	server_handler handler;
+} route;
+
+static const route routes[] = {
+	{ "GET", "/v1/stores/*/events", SERVER_PERM_READ, sse_open },
+	{ "GET", "/v1/stores/*/products/*", SERVER_PERM_READ, api_product_by_sku },
+	{ "GET", "/v1/stores/*/barcodes/*", SERVER_PERM_READ, api_product_by_barcode },
+	{ "GET", "/v1/stores/*/stock/*", SERVER_PERM_READ, api_stock_get },
+	{ "GET", "/v1/stores/*/snapshot", SERVER_PERM_READ, api_snapshot },
+	{ "POST", "/v1/stores/*/sales", SERVER_PERM_SELL, api_sale_create },
+	{ "GET", "/v1/stores/*/sales/*", SERVER_PERM_READ, api_sale_get },
+	{ "POST", "/v1/stores/*/sales/*/void", SERVER_PERM_VOID, api_sale_void },
+	{ "POST", "/v1/stores/*/sales/*/refunds", SERVER_PERM_REFUND, api_sale_refund },
+	{ "POST", "/v1/stores/*/stock/receipts", SERVER_PERM_STOCK, api_stock_receive },
+	{ "POST", "/v1/stores/*/stock/adjustments", SERVER_PERM_STOCK, api_stock_adjust },
+	{ "POST", "/v1/stores/*/stock/counts", SERVER_PERM_STOCK, api_stock_count },
+};
+
+/* Matches path against pattern; params point into `buf`, a copy of path cut at its slashes. */
+static int match(const char *pattern, const char *path, char *buf, size_t cap, server_request *req)
+{
+	char *segs[16];
+	size_t n = 0, i = 0;
+	const char *p = pattern + 1;
+	snprintf(buf, cap, "%s", path);
+	if (buf[0] != '/')
+		return 0;
+	for (char *s = buf + 1;;) {
+		char *e = strchr(s, '/');
+		if (n == 16)
+			return 0;
+		segs[n++] = s;
+		if (!e)
+			break;
+		*e = '\0';
+		s = e + 1;
+	}
+	req->n_params = 0;
+	for (;;) {
+		const char *pe = strchr(p, '/');
+		size_t pl = pe ? (size_t)(pe - p) : strlen(p);
+		if (i == n)
+			return 0;
+		if (pl == 1 && *p == '*') {
+			if (!*segs[i] || req->n_params == 4)
+				return 0;
+			req->params[req->n_params++] = segs[i];
+		} else if (strlen(segs[i]) != pl || strncmp(p, segs[i], pl)) {
+			return 0;
+		}
+		i++;
+		if (!pe)
+			break;
+		p = pe + 1;
+	}
+	return i == n;
+}
+
+/* ------------------------------------------------------------ health and metrics */
+
+/* Healthy while the hub holds its Redis subscription: without it no stream gets live changes. */
+static void health(server_reply *out)
+{
+	if (sse_hub_connected())
+		server_reply_json(out, 200, strdup("{\"status\":\"ok\",\"sync_hub\":\"subscribed\"}"));
+	else
+		server_reply_error(out, 503, "unavailable", "the sync hub has no Redis subscription");
+}
+
+static void metrics(server_reply *out, struct MHD_Response **resp)
+{
+	size_t cap = 8192, len = 0;
+	char *s = malloc(cap);
+	if (!s) {
+		out->status = 500;
+		return;
+	}
+#define M(...) len += (size_t)snprintf(s + len, len < cap ? cap - len : 0, __VA_ARGS__)
+	M("# HELP redstore_sse_connections Open Server-Sent Events streams.\n# TYPE redstore_sse_connections gauge\n");
+	M("redstore_sse_connections %ld\n", atomic_load(&g_metrics.sse_connections));
+	M("# HELP redstore_sse_events_sent_total Change events written to SSE streams.\n"
+	  "# TYPE redstore_sse_events_sent_total counter\n");
+	M("redstore_sse_events_sent_total %ld\n", atomic_load(&g_metrics.sse_events_sent));
+	M("# TYPE redstore_sse_resyncs_total counter\nredstore_sse_resyncs_total %ld\n",
+	  atomic_load(&g_metrics.sse_resyncs));
+	M("# TYPE redstore_sse_heartbeats_total counter\nredstore_sse_heartbeats_total %ld\n",
+	  atomic_load(&g_metrics.sse_heartbeats));
+	M("# HELP redstore_hub_events_total Changes read from Redis by the hub (once per change).\n"
+	  "# TYPE redstore_hub_events_total counter\nredstore_hub_events_total %ld\n",
+	  atomic_load(&g_metrics.hub_events));
+	M("# TYPE redstore_hub_reads_total counter\nredstore_hub_reads_total %ld\n", atomic_load(&g_metrics.hub_reads));
+	M("# HELP redstore_http_requests_total HTTP requests by status.\n# TYPE redstore_http_requests_total counter\n");
+	for (int st = 100; st < 600 && len < cap - 128; st++) {
+		long v = atomic_load(&g_metrics.status[st]);
+		if (v)
+			M("redstore_http_requests_total{status=\"%d\"} %ld\n", st, v);
+	}
+#undef M
+	if (len >= cap)
+		len = cap - 1;
+	*resp = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
+	if (!*resp) {
+		free(s);
+		out->status = 500;
+		return;
+	}
+	MHD_add_response_header(*resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
+	out->status = 200;
+}
+
+/* ------------------------------------------------------------ the access handler */
+
+typedef struct http_ctx {
+	char *body;
+	size_t len, cap;
+	int too_large;
+} http_ctx;
+
+static MHD_RESULT send_reply(struct MHD_Connection *conn, server_reply *r)
+{
+	struct MHD_Response *resp = r->response;
+	MHD_RESULT ret;
+	if (!resp) {
+		char *json = r->json ? r->json : strdup("{}");
+		r->json = NULL;
+		if (!json)
+			return MHD_NO;
+		resp = MHD_create_response_from_buffer(strlen(json), json, MHD_RESPMEM_MUST_FREE);
+		if (!resp) {
+			free(json);
+			return MHD_NO;
+		}
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	}
+	if (r->retry_after)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (r->status >= 100 && r->status < 600) {
+		atomic_fetch_add(&g_metrics.status[r->status], 1);
+		atomic_fetch_add(&g_metrics.requests[r->status / 100], 1);
+	}
+	ret = MHD_queue_response(conn, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void dispatch(server_reply *out, server_request *req)
+{
+	char buf[1024];
+	int path_known = 0;
+	if (strlen(req->path) >= sizeof(buf)) {
+		server_reply_error(out, 414, "uri_too_long", "the path is longer than %zu bytes", sizeof(buf) - 1);
+		return;
+	}
+	if (!strcmp(req->path, "/healthz") || !strcmp(req->path, "/metrics")) {
+		if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
+			server_reply_error(out, 405, "method_not_allowed", "%s %s: only GET", req->method, req->path);
+			return;
+		}
+		if (!strcmp(req->path, "/healthz"))
+			health(out);
+		else
+			metrics(out, &out->response);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const route *rt = &routes[i];
+		redstore_client *c;
+		if (!match(rt->pattern, req->path, buf, sizeof(buf), req))
+			continue;
+		path_known = 1;
+		if (strcmp(rt->method, req->method))
+			continue;
+		if (!(c = server_client_take())) {
+			server_reply_error(out, 500, "internal", "no library client: %s", redstore_error_last());
+			return;
+		}
+		if (server_authorize(out, req, c, req->params[0], rt->perm) == 0)
+			rt->handler(out, req, c);
+		redstore_error_clear();
+		server_client_give(c);
+		return;
+	}
+	if (path_known)
+		server_reply_error(out, 405, "method_not_allowed", "%s is not allowed on %s", req->method, req->path);
+	else
+		server_reply_error(out, 404, "no_route", "no route for %s %s", req->method, req->path);
+}
+
+MHD_RESULT http_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                       const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	http_ctx *ctx = *con_cls;
+	server_reply reply = { 0 };
+	server_request req = { 0 };
+	MHD_RESULT ret;
+	(void)cls;
+	(void)version;
+	if (!ctx) {
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (!(ctx = calloc(1, sizeof(*ctx))))
+			return MHD_NO;
+		*con_cls = ctx;
+		/* A declared length over the limit is refused before a byte of the body is read. */
+		if (cl && strtoull(cl, NULL, 10) > g_opt.max_body) {
+			server_reply_error(&reply, 413, "body_too_large", "the body is larger than %zu bytes", g_opt.max_body);
+			return send_reply(conn, &reply);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (ctx->too_large || ctx->len + n > g_opt.max_body) {
+			ctx->too_large = 1; /* read and drop the rest: memory stays bounded */
+			return MHD_YES;
+		}
+		if (ctx->len + n + 1 > ctx->cap) {
+			size_t cap = ctx->cap ? ctx->cap : 1024;
+			char *b;
+			while (cap < ctx->len + n + 1)
+				cap *= 2;
+			if (!(b = realloc(ctx->body, cap)))
+				return MHD_NO;
+			ctx->body = b;
+			ctx->cap = cap;
+		}
+		memcpy(ctx->body + ctx->len, upload_data, n);
+		ctx->len += n;
+		ctx->body[ctx->len] = '\0';
+		return MHD_YES;
+	}
+	if (ctx->too_large) {
+		server_reply_error(&reply, 413, "body_too_large", "the body is larger than %zu bytes", g_opt.max_body);
+		return send_reply(conn, &reply);
+	}
+	req.conn = conn;
+	req.method = method;
+	req.path = url;
+	req.body = ctx->body ? ctx->body : "";
+	req.body_len = ctx->len;
+	dispatch(&reply, &req);
+	ret = send_reply(conn, &reply);
+	free(reply.json);
+	return ret;
+}
+
+void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	http_ctx *ctx = *con_cls;
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (ctx) {
+		free(ctx->body);
+		free(ctx);
+		*con_cls = NULL;
+	}
+}

@@ -1,0 +1,150 @@
+/*
+ * redstore-server: declarations shared by its parts.
+ *
+ *   http.c  the libmicrohttpd access handler: request bodies with a size limit, the route table, JSON
+ *           errors with stable codes, the one authenticate+authorise step, metrics, the client pool
+ *   sse.c   the sync hub (one Redis subscription per process, a bounded buffer of events per store) and
+ *           the Server-Sent Events streams that read from it
+ *   api.c   the REST handlers (catalog, stock, stock operations, sales, voids, refunds)
+ *   main.c  options, start and stop
+ *
+ * Threads: libmicrohttpd's worker threads run the access handler and the SSE content readers; the hub
+ * thread reads Redis. Everything the hub shares with the streams is guarded by the hub's one mutex.
+ */
+#ifndef REDSTORE_SERVER_H
+#define REDSTORE_SERVER_H
+
+#include <redstore.h>
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if MHD_VERSION < 0x00097002
+typedef int MHD_RESULT;
+#else
+typedef enum MHD_Result MHD_RESULT;
+#endif
+
+/* ------------------------------------------------------------ options */
+
+typedef struct server_options {
+	int port;                /* 0: any free port */
+	const char *port_file;   /* where to write the chosen port, or NULL */
+	int threads;             /* libmicrohttpd worker threads */
+	size_t max_body;         /* bytes; larger bodies get 413 */
+	int heartbeat_ms;        /* an idle SSE stream gets a comment line this often */
+	size_t sse_buffer;       /* events kept per store for the streams; a stream further behind gets resync */
+	unsigned max_connections;
+} server_options;
+
+/* ------------------------------------------------------------ metrics (http.c) */
+
+typedef struct server_metrics {
+	atomic_long sse_connections;   /* open SSE streams */
+	atomic_long sse_events_sent;   /* change events written to streams */
+	atomic_long sse_resyncs;       /* resync events sent (too old Last-Event-ID, slow client, gap) */
+	atomic_long sse_heartbeats;
+	atomic_long hub_reads;         /* redstore_sync_read calls made by the hub */
+	atomic_long hub_events;        /* changes the hub read (each once, whatever the number of streams) */
+	atomic_long requests[6];       /* by status class: index 1..5 = 1xx..5xx */
+	atomic_long status[600];       /* by exact status */
+} server_metrics;
+
+extern server_metrics g_metrics;
+
+/* ------------------------------------------------------------ the client pool (http.c) */
+
+/* A client for one request: taken from the pool, given back after it. Clients connect lazily. */
+redstore_client *server_client_take(void);
+void server_client_give(redstore_client *c);
+void server_pool_shutdown(void);
+
+/* ------------------------------------------------------------ requests and responses (http.c) */
+
+/* One request, as the handlers see it. */
+typedef struct server_request {
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	const char *body;      /* NUL-terminated copy of the body ("" when none) */
+	size_t body_len;
+	const char *params[4]; /* the path's {placeholders}, in order */
+	int n_params;
+} server_request;
+
+/* What a handler answers. A handler fills either a JSON body or an SSE response. */
+typedef struct server_reply {
+	unsigned status;
+	char *json;                      /* malloc'ed; freed by the caller */
+	struct MHD_Response *response;   /* a ready response (SSE) instead of json */
+	char retry_after;                /* 1: add Retry-After: 1 */
+} server_reply;
+
+/* Sets an error reply {"error":{"code":<code>,"message":<message>}}. */
+void server_reply_error(server_reply *r, unsigned status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Sets the error reply for a library failure: the status and code follow from the redstore_err. */
+void server_reply_lib_error(server_reply *r, int rc);
+/* Takes ownership of json (NULL: out of memory -> 500). */
+void server_reply_json(server_reply *r, unsigned status, char *json);
+
+/* ------------------------------------------------------------ authentication (http.c) */
+
+/* What a request needs. Mirrors the roles' permissions of the security design. */
+typedef enum server_permission {
+	SERVER_PERM_NONE = 0, /* open: health, metrics, login */
+	SERVER_PERM_READ,     /* catalog, stock, events: any session of the store */
+	SERVER_PERM_SELL,
+	SERVER_PERM_VOID,
+	SERVER_PERM_REFUND,
+	SERVER_PERM_STOCK
+} server_permission;
+
+/*
+ * The one authenticate+authorise step every route goes through before its handler runs: reads the
+ * request's credentials, checks them against the store of the route and the permission the route needs,
+ * and prepares `client` to act for the caller in `store`. Returns 0, or fills `reply` (401/403/400) and
+ * returns -1.
+ */
+int server_authorize(server_reply *reply, const server_request *req, redstore_client *client, const char *store,
+                     server_permission perm);
+
+/* ------------------------------------------------------------ REST handlers (api.c) */
+
+typedef void (*server_handler)(server_reply *out, const server_request *req, redstore_client *client);
+
+void api_product_by_sku(server_reply *out, const server_request *req, redstore_client *c);
+void api_product_by_barcode(server_reply *out, const server_request *req, redstore_client *c);
+void api_stock_get(server_reply *out, const server_request *req, redstore_client *c);
+void api_snapshot(server_reply *out, const server_request *req, redstore_client *c);
+void api_sale_create(server_reply *out, const server_request *req, redstore_client *c);
+void api_sale_get(server_reply *out, const server_request *req, redstore_client *c);
+void api_sale_void(server_reply *out, const server_request *req, redstore_client *c);
+void api_sale_refund(server_reply *out, const server_request *req, redstore_client *c);
+void api_stock_receive(server_reply *out, const server_request *req, redstore_client *c);
+void api_stock_adjust(server_reply *out, const server_request *req, redstore_client *c);
+void api_stock_count(server_reply *out, const server_request *req, redstore_client *c);
+
+/* ------------------------------------------------------------ the sync hub and SSE (sse.c) */
+
+/* Starts the hub thread (its own Redis subscription). 0 or -1 with a message on stderr. */
+int sse_hub_start(const server_options *opt, const redstore_config *cfg);
+/* Ends every stream (so libmicrohttpd can stop) and stops the hub. */
+void sse_hub_stop(void);
+void sse_hub_join(void);
+/* 1 while the hub holds its Redis subscription. */
+int sse_hub_connected(void);
+
+/* GET /v1/stores/{store}/events: builds the streaming response (or an error reply). */
+void sse_open(server_reply *out, const server_request *req, redstore_client *c);
+
+/* ------------------------------------------------------------ http.c */
+
+MHD_RESULT http_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                       const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls);
+void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe);
+void http_set_options(const server_options *opt);
+
+#endif
