@@ -18,6 +18,10 @@ int cmd_receive(int argc, char **argv);
 int cmd_sell(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 
+/* reconcile, rebuild-cache (maintenance.c): Redis against PostgreSQL, and rebuilding Redis. */
+int cmd_reconcile(int argc, char **argv);
+int cmd_rebuild_cache(int argc, char **argv);
+
 /* Commands implemented in other files, appended to the table in main.c. */
 #define CLI_EXTRA_COMMANDS \
 	{ "seed-demo", cmd_seed_demo, "create or update the demo store and its catalog (--store ID, default demo)" }, \
