@@ -96,8 +96,14 @@ int redstore__log_positions(redstore__log_pos *p, rd_kafka_t *rk, const redstore
 	for (int t = 0; t < REDSTORE__LOG_TOPICS; t++) {
 		int32_t count = 0;
 		redstore__kafka_topic(p->topic[t], sizeof(p->topic[t]), c->cfg, log_domains[t]);
-		if ((rc = partition_count(&count, rk, p->topic[t], timeout_ms)) ||
-		    (rc = redstore_store_partition(&p->partition[t], c->cfg, store, count)))
+		p->committed[t] = -1;
+		if ((rc = partition_count(&count, rk, p->topic[t], timeout_ms)) == REDSTORE_ENOTFOUND) {
+			/* Not created yet (nothing was ever produced to it): an empty log. */
+			redstore_error_clear();
+			p->partition[t] = -1;
+			continue;
+		}
+		if (rc || (rc = redstore_store_partition(&p->partition[t], c->cfg, store, count)))
 			return rc;
 		err = rd_kafka_query_watermark_offsets(rk, p->topic[t], p->partition[t], &p->low[t], &p->high[t], timeout_ms);
 		if (err)
@@ -107,10 +113,12 @@ int redstore__log_positions(redstore__log_pos *p, rd_kafka_t *rk, const redstore
 	if (!(parts = rd_kafka_topic_partition_list_new(REDSTORE__LOG_TOPICS)))
 		return redstore__fail(REDSTORE_ENOMEM, "maintenance: out of memory");
 	for (int t = 0; t < REDSTORE__LOG_TOPICS; t++)
-		rd_kafka_topic_partition_list_add(parts, p->topic[t], p->partition[t]);
-	err = rd_kafka_committed(rk, parts, timeout_ms);
-	for (int t = 0; !err && t < REDSTORE__LOG_TOPICS; t++) {
-		const rd_kafka_topic_partition_t *e = &parts->elems[t];
+		if (p->partition[t] >= 0)
+			rd_kafka_topic_partition_list_add(parts, p->topic[t], p->partition[t]);
+	err = parts->cnt ? rd_kafka_committed(rk, parts, timeout_ms) : RD_KAFKA_RESP_ERR_NO_ERROR;
+	for (int i = 0; !err && i < parts->cnt; i++) {
+		const rd_kafka_topic_partition_t *e = &parts->elems[i];
+		int t = !strcmp(e->topic, p->topic[0]) ? 0 : 1;
 		if (e->err) {
 			err = e->err;
 			break;
@@ -136,7 +144,12 @@ int redstore__log_read(rd_kafka_t *rk, const redstore__log_pos *p, int64_t deadl
 		return redstore__fail(REDSTORE_ENOMEM, "maintenance: out of memory");
 	for (int t = 0; t < REDSTORE__LOG_TOPICS; t++) {
 		next[t] = p->committed[t] >= p->low[t] ? p->committed[t] : p->low[t];
-		rd_kafka_topic_partition_list_add(parts, p->topic[t], p->partition[t])->offset = next[t];
+		if (p->partition[t] >= 0 && next[t] < p->high[t])
+			rd_kafka_topic_partition_list_add(parts, p->topic[t], p->partition[t])->offset = next[t];
+	}
+	if (!parts->cnt) {
+		rd_kafka_topic_partition_list_destroy(parts);
+		return 0;
 	}
 	err = rd_kafka_assign(rk, parts);
 	rd_kafka_topic_partition_list_destroy(parts);

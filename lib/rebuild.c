@@ -478,6 +478,11 @@ static int sold_cmp(const void *a, const void *b)
 	return strcmp(((const sold *)a)->sale_id, ((const sold *)b)->sale_id);
 }
 
+static int event_cmp(const void *a, const void *b)
+{
+	return strcmp(((const raw_event *)a)->ev->id, ((const raw_event *)b)->ev->id);
+}
+
 static int live_cmp(const void *a, const void *b)
 {
 	return strcmp(((const live_rec *)a)->id, ((const live_rec *)b)->id);
@@ -604,20 +609,32 @@ static int gate(redstore_client *c, const char *key, const char *how, const char
 /* Waits until the attempts that started before the gate have settled: every operation in the store's
  * stream since (gate - delivery timeout - command timeout) has no attempt in flight. An attempt cannot
  * produce after its delivery timeout, so past gate + that timeout nothing from before can reach Kafka and
- * the wait ends whatever the records say (a crashed client leaves "inflight" behind). */
+ * the wait ends whatever the records say (a crashed client leaves "inflight" behind). When the stream
+ * does not reach back to that horizon (Redis lost it), only that time bound is safe, and it is waited. */
 static int quiesce(rebuild *b, int64_t gate_ms)
 {
 	int64_t delivery = redstore__config_int(b->c->cfg, REDSTORE_CFG_KAFKA_DELIVERY_TIMEOUT_MS);
 	int64_t cmd = redstore__config_int(b->c->cfg, REDSTORE_CFG_REDIS_COMMAND_TIMEOUT_MS);
-	int64_t until = gate_ms + delivery + 2000;
+	int64_t until = gate_ms + delivery + 1000;
 	char key[REDSTORE_KEY_MAX], since[32];
 	VEC(char *) ids = { NULL, 0, 0 };
 	redisReply *r = NULL;
 	int rc;
 
-	snprintf(since, sizeof(since), "%lld", (long long)(gate_ms - delivery - cmd - 1000));
-	if ((rc = redstore__redis_cmd(&r, b->c, "XRANGE %s %s + COUNT 100000", redstore__key(key, b->store, "stream"),
-	                              since)))
+	int64_t horizon = gate_ms - delivery - cmd - 1000;
+	bool covered = false;
+
+	/* The stream shows every attempt since the horizon only if it reaches back that far: after a loss of
+	 * Redis (or a trim) it does not, and only the time bound is safe. */
+	if ((rc = redstore__redis_cmd(&r, b->c, "XRANGE %s - + COUNT 1", redstore__key(key, b->store, "stream"))))
+		return rc;
+	covered = r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
+	          r->element[0]->elements >= 1 && r->element[0]->element[0]->type == REDIS_REPLY_STRING &&
+	          strtoll(r->element[0]->element[0]->str, NULL, 10) <= horizon;
+	freeReplyObject(r);
+	r = NULL;
+	snprintf(since, sizeof(since), "%lld", (long long)horizon);
+	if ((rc = redstore__redis_cmd(&r, b->c, "XRANGE %s %s + COUNT 100000", key, since)))
 		return rc;
 	for (size_t i = 0; !rc && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
 		const redisReply *e = r->element[i];
@@ -633,7 +650,7 @@ static int quiesce(rebuild *b, int64_t gate_ms)
 			*slot = v->str;
 		}
 	}
-	while (!rc && ids.n) {
+	for (;;) {
 		size_t busy = 0;
 		for (size_t i = 0; !rc && i < ids.n; i++) {
 			const char *argv[3] = { "HGET", redstore__key_id(key, b->store, "op", ids.v[i]), "inflight" };
@@ -650,7 +667,7 @@ static int quiesce(rebuild *b, int64_t gate_ms)
 			freeReplyObject(x);
 		}
 		ids.n = busy;
-		if (rc || !busy || redstore__wall_ms() >= until)
+		if (rc || (!busy && covered) || redstore__wall_ms() >= until)
 			break;
 		{
 			struct timespec ts = { 0, 50 * 1000000L };
@@ -927,7 +944,12 @@ int redstore_cache_rebuild(redstore_rebuild_stats *out, redstore_client *c, cons
 		goto fail;
 	redstore__log_close(rk);
 	rk = NULL;
-	/* 4. What Redis must hold. */
+	/* 4. What Redis must hold. An event re-produced by a retry is in the log twice: it counts once. */
+	if (b.events.n)
+		qsort(b.events.v, b.events.n, sizeof(raw_event), event_cmp);
+	for (size_t i = 1; i < b.events.n; i++)
+		if (!strcmp(b.events.v[i - 1].ev->id, b.events.v[i].ev->id))
+			b.events.v[i].projected = true;
 	for (size_t i = 0; i < b.events.n; i++)
 		if (!b.events.v[i].projected && (rc = apply_event(&b, &b.events.v[i])))
 			goto fail;
