@@ -14,6 +14,8 @@
 #define PIPE_CHUNK 1000
 /* Fields per HSET of a rebuilt counter hash. */
 #define HSET_CHUNK 500
+/* Recent operations whose in-flight attempts a rebuild watches one by one. */
+#define QUIESCE_MAX 100000
 
 /* ------------------------------------------------------------------ what is computed */
 
@@ -48,6 +50,14 @@ typedef struct undo_line {
 	int64_t line, qty;
 } undo_line;
 
+/* A reservation line seen in the unprojected log: held (+) or released (-). */
+typedef struct resv_line {
+	char id[REDSTORE_ID_SIZE];
+	char sku[65];
+	int64_t qty;
+	int64_t expires_at_ms;   /* > 0 on the line of the reservation's creation */
+} resv_line;
+
 /* A live op record found in Redis. */
 typedef struct live_rec {
 	char id[REDSTORE_ID_SIZE];
@@ -78,6 +88,7 @@ typedef struct rebuild {
 	VEC(undo_line) undos;
 	VEC(live_rec) live;
 	VEC(raw_event) events;
+	VEC(resv_line) resv;
 	redstore_rebuild_stats stats;
 } rebuild;
 
@@ -119,6 +130,7 @@ static void rebuild_free(rebuild *b)
 	free(b->undos.v);
 	free(b->live.v);
 	free(b->events.v);
+	free(b->resv.v);
 }
 
 static int add_level(rebuild *b, const char *sku, int64_t on, int64_t res)
@@ -366,7 +378,7 @@ static int inventory_effects(rebuild *b, const redstore_event *e)
 	cJSON *p = cJSON_Parse(e->payload_json);
 	const cJSON *lines = cJSON_GetObjectItemCaseSensitive(p, "lines"), *l;
 	const char *t = e->type + strlen("inventory.");
-	size_t mark = b->levels.n;
+	size_t mark = b->levels.n, resv_mark = b->resv.n;
 	int rc = 0;
 
 	if (!strcmp(t, "transfer_registered")) {
@@ -408,11 +420,25 @@ static int inventory_effects(rebuild *b, const redstore_event *e)
 				res = -qty;
 			if ((on || res) && (rc = add_level(b, sku, on, res)))
 				break;
+			if (res) {
+				/* The reservation itself, for its holdings hash (rebuilt when its creation is in the
+				 * unprojected log: every later release is then in it too). */
+				const cJSON *exp = cJSON_GetObjectItemCaseSensitive(p, "expires_at_ms");
+				resv_line *rl;
+				if ((rc = PUSH(b->resv, rl)))
+					break;
+				snprintf(rl->id, sizeof(rl->id), "%s", jstr(p, "reservation_id"));
+				snprintf(rl->sku, sizeof(rl->sku), "%s", sku);
+				rl->qty = res;
+				rl->expires_at_ms = res > 0 && cJSON_IsNumber(exp) ? (int64_t)exp->valuedouble : 0;
+			}
 		}
 	}
 	cJSON_Delete(p);
-	if (rc)
+	if (rc) {
 		b->levels.n = mark;   /* all of the event or nothing */
+		b->resv.n = resv_mark;
+	}
 	return rc;
 }
 
@@ -634,8 +660,10 @@ static int quiesce(rebuild *b, int64_t gate_ms)
 	freeReplyObject(r);
 	r = NULL;
 	snprintf(since, sizeof(since), "%lld", (long long)horizon);
-	if ((rc = redstore__redis_cmd(&r, b->c, "XRANGE %s %s + COUNT 100000", key, since)))
+	if ((rc = redstore__redis_cmd(&r, b->c, "XRANGE %s %s + COUNT %d", key, since, QUIESCE_MAX)))
 		return rc;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements >= QUIESCE_MAX)
+		covered = false;   /* more attempts than can be watched one by one: the time bound decides */
 	for (size_t i = 0; !rc && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
 		const redisReply *e = r->element[i];
 		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || e->element[1]->type != REDIS_REPLY_ARRAY)
@@ -836,6 +864,85 @@ static int write_records(rebuild *b)
 	return pipe_flush(&p);
 }
 
+static int resv_cmp(const void *a, const void *b)
+{
+	const resv_line *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+	return c ? c : strcmp(x->sku, y->sku);
+}
+
+/* Restores the holdings of the reservations created in the unprojected log whose hash Redis lost (a live
+ * hash is kept as it is): sku -> units still held, "_exp", and the expiry index. */
+static int write_reservations(rebuild *b)
+{
+	rpipe p = { b->c, 0, "restoring reservations" };
+	char key[REDSTORE_KEY_MAX], kexp[REDSTORE_KEY_MAX];
+	int rc = 0;
+
+	if (!b->resv.n)
+		return 0;
+	qsort(b->resv.v, b->resv.n, sizeof(resv_line), resv_cmp);
+	redstore__key(kexp, b->store, "resvexp");
+	for (size_t i = 0, j; !rc && i < b->resv.n; i = j) {
+		const char **argv;
+		char (*num)[24], at[24];
+		int64_t exp = 0, held_total = 0;
+		size_t argc = 2;
+		redisReply *ex = NULL;
+		for (j = i; j < b->resv.n && !strcmp(b->resv.v[j].id, b->resv.v[i].id); j++)
+			if (b->resv.v[j].expires_at_ms > 0)
+				exp = b->resv.v[j].expires_at_ms;
+		/* Created before the unprojected part of the log: its holdings cannot be known. */
+		if (!exp || redstore_id_check(b->resv.v[i].id, "reservation id")) {
+			redstore_error_clear();
+			continue;
+		}
+		redstore__key_id(key, b->store, "resv", b->resv.v[i].id);
+		if ((rc = redstore__redis_cmd(&ex, b->c, "EXISTS %s", key)))
+			break;
+		rc = ex->integer ? 1 : 0;
+		freeReplyObject(ex);
+		if (rc) {
+			rc = 0;
+			continue;
+		}
+		argv = calloc(4 + 2 * (j - i), sizeof(*argv));
+		num = calloc(j - i + 1, sizeof(*num));
+		if (!argv || !num) {
+			free(argv);
+			free(num);
+			rc = redstore__fail(REDSTORE_ENOMEM, "cache rebuild: out of memory");
+			break;
+		}
+		argv[0] = "HSET";
+		argv[1] = key;
+		for (size_t k = i, m; k < j; k = m) {
+			int64_t held = 0;
+			for (m = k; m < j && !strcmp(b->resv.v[m].sku, b->resv.v[k].sku); m++)
+				held += b->resv.v[m].qty;
+			snprintf(num[k - i], sizeof(num[0]), "%lld", (long long)(held > 0 ? held : 0));
+			argv[argc++] = b->resv.v[k].sku;
+			argv[argc++] = num[k - i];
+			held_total += held > 0 ? held : 0;
+		}
+		snprintf(at, sizeof(at), "%lld", (long long)exp);
+		argv[argc++] = "_exp";
+		argv[argc++] = at;
+		if (held_total > 0 && !(rc = pipe_cmd(&p, (int)argc, argv))) {
+			const char *z[4] = { "ZADD", kexp, at, b->resv.v[i].id };
+			if (!(rc = pipe_cmd(&p, 4, z)))
+				b->stats.reservations++;
+		}
+		free(argv);
+		free(num);
+	}
+	if (rc) {
+		pipe_flush(&p);
+		return rc;
+	}
+	return pipe_flush(&p);
+}
+
 /* Writes the rebuilt counters into the temporary hashes. */
 static int write_counters(rebuild *b, const char *tmp_on, const char *tmp_res)
 {
@@ -963,7 +1070,8 @@ int redstore_cache_rebuild(redstore_rebuild_stats *out, redstore_client *c, cons
 		gated = false;
 		goto fail;
 	}
-	if ((rc = scan_live(&b)) || (rc = write_records(&b)) || (rc = write_counters(&b, ton, tres)))
+	if ((rc = scan_live(&b)) || (rc = write_records(&b)) || (rc = write_reservations(&b)) ||
+	    (rc = write_counters(&b, ton, tres)))
 		goto fail;
 	{
 		const char *argv[9] = { kgate, ton, tres, kon, kres, kstream, token, maxlen, kchan };

@@ -396,6 +396,12 @@ START_TEST(rebuild_replays_unprojected_events_and_keeps_duplicates)
 		ck_assert_int_eq(got->total, r->total);
 		redstore_receipt_free(got);
 	}
+	/* The reservation created in the unprojected log is whole again: releasing it frees its 3 units. */
+	ck_assert_uint_eq(st.reservations, 1);
+	RS_OK(redstore_reservation_release(&res, c, NULL, resv_id, 0, NULL));
+	ck_assert_int_eq(res->levels[0].reserved, 0);
+	redstore_stock_result_free(res);
+	ck_assert_int_eq(rs_test_available(c, "UA"), 16);
 	/* The inventory operation's record too: the count retried with its id is a duplicate. */
 	counted.qty = 1;
 	RS_OK(redstore_stock_count(&res, c, count_id, 1, &counted));

@@ -103,6 +103,7 @@ typedef struct redstore_rebuild_stats {
 	                               inventory operations within the record lifetime) */
 	size_t refund_records;    /**< per-sale refund tracking hashes written */
 	size_t dropped_pending;   /**< pending records dropped: their event is not in the log */
+	size_t reservations;      /**< reservation holdings restored (created in the unprojected log) */
 	size_t products;          /**< products loaded into the catalog cache */
 	int64_t gate_ms;          /**< how long stock operations of the store were refused */
 } redstore_rebuild_stats;
@@ -129,9 +130,12 @@ typedef struct redstore_rebuild_stats {
  *     over the live counters and releases the gate (only if it still holds the lease), and appends a
  *     "cache.rebuilt" entry to the store's sync stream so terminals resync.
  *
- * Not rebuilt (PostgreSQL does not keep them and their events are not all on the store's partition):
- * the holdings of open reservations (rs:{s:S}:resv:<id>, resvexp) and inbound transfers (xin:<id>). Live
- * keys of those are kept; after a loss of Redis they are gone, while the reserved counters are rebuilt.
+ * What cannot be rebuilt, because PostgreSQL keeps only the per-SKU total reserved (no reservation ids,
+ * holdings or expiry) and the sender's ledger does not name a transfer's destination: the holdings of
+ * reservations created before the unprojected part of the log (rs:{s:S}:resv:<id> and their resvexp
+ * entries; those created in it are restored), and inbound transfers (rs:{s:S}:xin:<id>, registered by
+ * the sender without an event of this store). Live keys of both are kept as they are; after a loss of
+ * Redis the lost ones stay lost while the reserved counters are rebuilt (see docs/maintenance.md).
  *
  * Safe to run twice and safe to run again after a failure; two rebuilds of one store at once: the second
  * gets REDSTORE_ELOCKED.
