@@ -402,7 +402,8 @@ int redstore_reconcile(redstore_reconcile_report **out, redstore_client *c, cons
 	int rc;
 
 	*out = NULL;
-	if ((rc = redstore__need_store(&store, c, "reconcile")) || (rc = redstore__mopts_resolve(&mo, options, "reconcile")))
+	if ((rc = redstore__need_store(&store, c, "reconcile")) ||
+	    (rc = redstore__mopts_resolve(&mo, options, "reconcile")))
 		return rc;
 	if (!(rep = calloc(1, sizeof(*rep))))
 		return redstore__fail(REDSTORE_ENOMEM, "reconcile: out of memory");

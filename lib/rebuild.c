@@ -317,8 +317,8 @@ static int mark_projected(rebuild *b)
 		return REDSTORE_ENOMEM;
 	{
 		const char *p[1] = { arr };
-		rc = redstore__pg_exec(&res, b->c, "SELECT event_id::text FROM processed_events WHERE event_id = ANY($1::uuid[])",
-		                       1, p);
+		rc = redstore__pg_exec(&res, b->c,
+		                       "SELECT event_id::text FROM processed_events WHERE event_id = ANY($1::uuid[])", 1, p);
 	}
 	free(arr);
 	if (rc)
@@ -678,12 +678,20 @@ static int quiesce(rebuild *b, int64_t gate_ms)
 			*slot = v->str;
 		}
 	}
+	/* A retry of an older pending operation re-produces its event without a new stream entry. */
+	for (size_t i = 0; !rc && i < b->live.n; i++) {
+		char **slot;
+		if (b->live.v[i].pending && !(rc = PUSH(ids, slot)))
+			*slot = b->live.v[i].id;
+	}
 	for (;;) {
-		size_t busy = 0;
-		for (size_t i = 0; !rc && i < ids.n; i++) {
+		size_t busy = 0, sent = 0;
+		for (size_t i = 0; !rc && i < ids.n; i++, sent++) {
 			const char *argv[3] = { "HGET", redstore__key_id(key, b->store, "op", ids.v[i]), "inflight" };
 			rc = redstore__redis_append_argv(b->c, 3, argv, NULL);
 		}
+		if (rc && sent)
+			redstore__redis_drop(b->c);   /* replies queued for nobody */
 		for (size_t i = 0; !rc && i < ids.n; i++) {
 			redisReply *x = NULL;
 			if ((rc = redstore__redis_read(&x, b->c))) {
@@ -707,7 +715,8 @@ static int quiesce(rebuild *b, int64_t gate_ms)
 	return rc;
 }
 
-/* Finds the store's live op records (SCAN over the store's hash tag) and their state. */
+/* Finds the store's live op records (SCAN over the store's hash tag) and their state. Under the gate no
+ * record can be created, so every record is seen. */
 static int scan_live(rebuild *b)
 {
 	char pattern[REDSTORE_KEY_MAX + 2], prefix[REDSTORE_KEY_MAX], cursor[32] = "0";
@@ -741,7 +750,8 @@ static int scan_live(rebuild *b)
 		for (size_t i = first; !rc && i < b->live.n; i++) {
 			char key[REDSTORE_KEY_MAX];
 			const char *argv[4] = { "HMGET", redstore__key_id(key, b->store, "op", b->live.v[i].id), "state", "type" };
-			rc = redstore__redis_append_argv(b->c, 4, argv, NULL);
+			if ((rc = redstore__redis_append_argv(b->c, 4, argv, NULL)) && i > first)
+				redstore__redis_drop(b->c);   /* replies queued for nobody */
 		}
 		for (size_t i = first; !rc && i < b->live.n; i++) {
 			redisReply *x = NULL;
@@ -750,7 +760,8 @@ static int scan_live(rebuild *b)
 				break;
 			}
 			if (x->type == REDIS_REPLY_ARRAY && x->elements == 2) {
-				b->live.v[i].pending = x->element[0]->type == REDIS_REPLY_STRING && !strcmp(x->element[0]->str, "pending");
+				b->live.v[i].pending =
+				    x->element[0]->type == REDIS_REPLY_STRING && !strcmp(x->element[0]->str, "pending");
 				b->live.v[i].is_sale = x->element[1]->type == REDIS_REPLY_STRING &&
 				                       !strcmp(x->element[1]->str, "sale.completed");
 			}
@@ -1002,7 +1013,8 @@ int redstore_cache_rebuild(redstore_rebuild_stats *out, redstore_client *c, cons
 	if (out)
 		memset(out, 0, sizeof(*out));
 	memset(&b, 0, sizeof(b));
-	if ((rc = redstore__need_store(&store, c, "cache_rebuild")) || (rc = redstore__mopts_resolve(&mo, options, "cache_rebuild")) ||
+	if ((rc = redstore__need_store(&store, c, "cache_rebuild")) ||
+	    (rc = redstore__mopts_resolve(&mo, options, "cache_rebuild")) ||
 	    (rc = redstore_id_new(token)))
 		return rc;
 	b.c = c;
@@ -1029,7 +1041,7 @@ int redstore_cache_rebuild(redstore_rebuild_stats *out, redstore_client *c, cons
 	started_us = redstore__now_us();
 	gate_ms = redstore__wall_ms();
 	/* 2. Let the attempts that began before the gate settle. */
-	if ((rc = quiesce(&b, gate_ms)))
+	if ((rc = scan_live(&b)) || (rc = quiesce(&b, gate_ms)))
 		goto fail;
 	/* 3. The group's committed offsets, then one PostgreSQL snapshot, then the log from those offsets. */
 	if ((rc = redstore__log_open(&rk, c, mo.group)) ||
@@ -1070,7 +1082,7 @@ int redstore_cache_rebuild(redstore_rebuild_stats *out, redstore_client *c, cons
 		gated = false;
 		goto fail;
 	}
-	if ((rc = scan_live(&b)) || (rc = write_records(&b)) || (rc = write_reservations(&b)) ||
+	if ((rc = write_records(&b)) || (rc = write_reservations(&b)) ||
 	    (rc = write_counters(&b, ton, tres)))
 		goto fail;
 	{

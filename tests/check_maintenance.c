@@ -13,9 +13,11 @@
 
 #define SKUS 3
 #define SELLERS 4
-#define STOCK 150
 
+/* RC sells out while the test runs (every later sale with it is refused: the deny policy at work); RA
+ * and RB keep selling. */
 static const char *const skus[SKUS] = { "RA", "RB", "RC" };
+static const int64_t stock[SKUS] = { 5000, 5000, 40 };
 
 /* A configuration with a topic prefix of its own, so no other run's events or groups are seen. */
 static redstore_config *own_config(void)
@@ -241,7 +243,7 @@ START_TEST(rebuild_after_wipe_mid_selling_reconciles_exactly_and_never_oversells
 	sh.cfg = cfg;
 	rs_test_store(c, "rebuild", sh.store, 0);
 	for (int i = 0; i < SKUS; i++)
-		rs_test_product(c, skus[i], 100 * (i + 1), "standard", REDSTORE_STOCK_DENY, STOCK);
+		rs_test_product(c, skus[i], 100 * (i + 1), "standard", REDSTORE_STOCK_DENY, stock[i]);
 	/* A sale of 2 units refunded once: after the rebuild only 1 unit is left to refund. */
 	RS_OK(redstore_id_new(twice_id));
 	twice = sell(c, twice_id, "RA", 2);
@@ -288,9 +290,12 @@ START_TEST(rebuild_after_wipe_mid_selling_reconciles_exactly_and_never_oversells
 		int64_t sold = atomic_load(&sh.sold[i]) + (i == 0 ? 1 : 0) + (i == 1 ? 1 : 0);
 		left[i] = rs_test_available(c, skus[i]);
 		ck_assert_int_ge(left[i], 0);
-		ck_assert_msg(sold + left[i] == STOCK, "%s: %lld sold + %lld left != %d", skus[i], (long long)sold,
-		              (long long)left[i], STOCK);
+		ck_assert_msg(sold + left[i] == stock[i], "%s: %lld sold + %lld left != %lld", skus[i], (long long)sold,
+		              (long long)left[i], (long long)stock[i]);
 	}
+	/* RC ran out, and sales asking for more than was left were refused. */
+	ck_assert_int_lt(left[2], 3);
+	ck_assert_int_gt(atomic_load(&sh.refused), 0);
 	/* Reconcile: exactly zero differences once the projector has caught up. */
 	RS_OK(redstore_reconcile(&rep, c, &mo));
 	for (size_t i = 0; i < rep->count; i++)
@@ -310,7 +315,8 @@ START_TEST(rebuild_after_wipe_mid_selling_reconciles_exactly_and_never_oversells
 	/* The refund bound survived: 1 unit of the 2 was refunded before the wipe. */
 	{
 		redstore_receipt *rf = NULL;
-		RS_FAILS(REDSTORE_EINVALID, redstore_sale_refund(&rf, c, NULL, twice_id, 1, &two, 1, REDSTORE_TENDER_CASH, NULL));
+		RS_FAILS(REDSTORE_EINVALID,
+		         redstore_sale_refund(&rf, c, NULL, twice_id, 1, &two, 1, REDSTORE_TENDER_CASH, NULL));
 		ck_assert_ptr_nonnull(strstr(redstore_error_last(), "1 left to refund"));
 		RS_OK(redstore_sale_refund(&rf, c, NULL, twice_id, 1, &one, 1, REDSTORE_TENDER_CASH, NULL));
 		redstore_receipt_free(rf);
