@@ -361,7 +361,8 @@ START_TEST(rebuild_replays_unprojected_events_and_keeps_duplicates)
 	redstore_receipt *r, *again;
 	redstore_stock_result *res;
 	redstore_stock_line counted = { "UB", 9, 0 }, hold = { "UA", 3, 0 };
-	char group[64], store[65], sale_id[REDSTORE_ID_SIZE], resv_id[REDSTORE_ID_SIZE], count_id[REDSTORE_ID_SIZE];
+	char group[64], store[65], sale_id[REDSTORE_ID_SIZE], resv_id[REDSTORE_ID_SIZE], count_id[REDSTORE_ID_SIZE],
+		pair_id[REDSTORE_ID_SIZE];
 
 	RS_OK(redstore_client_new(&c, cfg));
 	rs_test_store(c, "replay", store, 0);
@@ -375,13 +376,30 @@ START_TEST(rebuild_replays_unprojected_events_and_keeps_duplicates)
 	RS_OK(redstore_id_new(resv_id));
 	RS_OK(redstore_reservation_create(&res, c, resv_id, redstore__wall_ms() + 3600000, 1, &hold));
 	redstore_stock_result_free(res);
+	/* Two lines of one SKU, the second refunded whole (not restocked): the refund tracking must know
+	 * which line, not just which SKU. */
+	{
+		redstore_sale *s;
+		redstore_receipt *rf;
+		redstore_refund_line second = { 1, 3 };
+		RS_OK(redstore_id_new(pair_id));
+		RS_OK(redstore_sale_new(&s, pair_id));
+		RS_OK(redstore_sale_add_line(s, "UB", 2, NULL));
+		RS_OK(redstore_sale_add_line(s, "UB", 3, NULL));
+		RS_OK(redstore_sale_add_tender(s, REDSTORE_TENDER_CASH, 100000, NULL));
+		RS_OK(redstore_sale_commit(&rf, c, s));
+		redstore_receipt_free(rf);
+		redstore_sale_free(s);
+		RS_OK(redstore_sale_refund(&rf, c, NULL, pair_id, 1, &second, 0, REDSTORE_TENDER_CASH, NULL));
+		redstore_receipt_free(rf);
+	}
 	rs_test_unique(group, sizeof(group), "nobody");
 	mo.group_id = group;
 	ck_assert_uint_gt(wipe_store(c, store), 0);
 	ck_assert_int_eq(rs_test_available(c, "UA"), 0);
 	RS_OK(redstore_cache_rebuild(&st, c, &mo));
-	/* 2 receipts, 1 count, 1 reservation, 1 sale */
-	ck_assert_uint_ge(st.events_replayed, 5);
+	/* 2 receipts, 1 count, 1 reservation, 2 sales, 1 refund */
+	ck_assert_uint_ge(st.events_replayed, 7);
 	{
 		redstore_stock_level l[2];
 		const char *both[2] = { "UA", "UB" };
@@ -389,7 +407,17 @@ START_TEST(rebuild_replays_unprojected_events_and_keeps_duplicates)
 		ck_assert_int_eq(l[0].on_hand, 16);
 		ck_assert_int_eq(l[0].reserved, 3);
 		ck_assert_int_eq(l[0].available, 13);
-		ck_assert_int_eq(l[1].on_hand, 9);
+		ck_assert_int_eq(l[1].on_hand, 4);
+	}
+	{
+		redstore_refund_line line1 = { 1, 1 }, line0 = { 0, 2 };
+		redstore_receipt *rf = NULL;
+		RS_FAILS(REDSTORE_EINVALID,
+		         redstore_sale_refund(&rf, c, NULL, pair_id, 1, &line1, 0, REDSTORE_TENDER_CASH, NULL));
+		ck_assert_ptr_nonnull(strstr(redstore_error_last(), "0 left to refund"));
+		RS_OK(redstore_sale_refund(&rf, c, NULL, pair_id, 1, &line0, 0, REDSTORE_TENDER_CASH, NULL));
+		redstore_receipt_free(rf);
+		RS_FAILS(REDSTORE_ECONFLICT, redstore_sale_void(&rf, c, NULL, pair_id, "all refunded"));
 	}
 	again = sell(c, sale_id, "UA", 4);
 	ck_assert_int_eq(again->duplicate, 1);
@@ -412,7 +440,7 @@ START_TEST(rebuild_replays_unprojected_events_and_keeps_duplicates)
 	counted.qty = 1;
 	RS_OK(redstore_stock_count(&res, c, count_id, 1, &counted));
 	ck_assert_int_eq(res->duplicate, 1);
-	ck_assert_int_eq(res->levels[0].on_hand, 9);
+	ck_assert_int_eq(res->levels[0].on_hand, 4);
 	redstore_stock_result_free(res);
 	redstore_receipt_free(again);
 	redstore_receipt_free(r);
