@@ -240,7 +240,8 @@ static double ceiling(redstore_client *c)
 	snprintf(cmd, sizeof(cmd),
 	         "redis-benchmark -h %s -p %d -n 200000 -c 8 -P 32 -r 1000000000 -q EVALSHA %s 7 "
 	         "'rs:{s:%s}:onhand' 'rs:{s:%s}:reserved' 'rs:{s:%s}:op:__rand_int__' 'rs:{s:%s}:stream' "
-	         "'rs:{s:%s}:rf:__rand_int__' 'rs:{s:%s}:resvexp' 'rs:{s:%s}:rebuild' __rand_int__ sale.completed %s %s 604800 100000 "
+	         "'rs:{s:%s}:rf:__rand_int__' 'rs:{s:%s}:resvexp' 'rs:{s:%s}:rebuild' "
+	         "__rand_int__ sale.completed %s %s 604800 100000 "
 	         "'rs:{s:%s}:changes' sold 0 3 SKU-00001 sell 1 1 0 0 SKU-00002 sell 1 1 0 1 SKU-00003 sell 1 1 0 2 2>&1",
 	         u.host, u.port, sha, store, store, store, store, store, store, store, filler, filler, store);
 	for (int i = 0; i < 3; i++) {
