@@ -17,6 +17,7 @@
 #include "redstore/inventory.h"
 #include "redstore/sale.h"
 #include "redstore/events.h"
+#include "redstore/jobs.h"
 #include "redstore/maintenance.h"
 
 #endif

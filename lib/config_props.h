@@ -52,3 +52,5 @@ REDSTORE_CONFIG_PROPERTY(SYNC_STREAM_MAXLEN, "sync.stream_maxlen", INT, "100000"
 	"How many changes each store's Redis sync stream keeps; a terminal further behind must resync.")
 REDSTORE_CONFIG_PROPERTY(SALE_MAX_LINES, "sale.max_lines", INT, "500", "1..10000", none, 0,
 	"The most lines one sale may have.")
+REDSTORE_CONFIG_PROPERTY(JOBS_WEBHOOK_TIMEOUT_MS, "jobs.webhook_timeout_ms", INT, "10000", "100..300000", none, 0,
+	"How long one webhook delivery (connect, send, answer) may take before it counts as failed and is retried.")
