@@ -636,7 +636,8 @@ static int gate(redstore_client *c, const char *key, const char *how, const char
  * stream since (gate - delivery timeout - command timeout) has no attempt in flight. An attempt cannot
  * produce after its delivery timeout, so past gate + that timeout nothing from before can reach Kafka and
  * the wait ends whatever the records say (a crashed client leaves "inflight" behind). When the stream
- * does not reach back to that horizon (Redis lost it), only that time bound is safe, and it is waited. */
+ * does not reach back to that horizon nor to an earlier rebuild (Redis lost it, or the store is young),
+ * only that time bound is safe, and it is waited. */
 static int quiesce(rebuild *b, int64_t gate_ms)
 {
 	int64_t delivery = redstore__config_int(b->c->cfg, REDSTORE_CFG_KAFKA_DELIVERY_TIMEOUT_MS);
@@ -648,7 +649,7 @@ static int quiesce(rebuild *b, int64_t gate_ms)
 	int rc;
 
 	int64_t horizon = gate_ms - delivery - cmd - 1000;
-	bool covered = false;
+	bool covered = false, rebuilt = false;
 
 	/* The stream shows every attempt since the horizon only if it reaches back that far: after a loss of
 	 * Redis (or a trim) it does not, and only the time bound is safe. */
@@ -671,6 +672,10 @@ static int quiesce(rebuild *b, int64_t gate_ms)
 		for (size_t f = 0; f + 1 < e->element[1]->elements; f += 2) {
 			const redisReply *k = e->element[1]->element[f], *v = e->element[1]->element[f + 1];
 			char **slot;
+			/* A stream is only ever trimmed from its head: one holding a rebuild's entry has kept every
+			 * attempt since, and every attempt before it was settled by that rebuild. */
+			if (!strcmp(k->str, "type") && !strcmp(v->str, "cache.rebuilt"))
+				rebuilt = true;
 			if (strcmp(k->str, "op") != 0 || !v->len)
 				continue;
 			if ((rc = PUSH(ids, slot)))
@@ -684,6 +689,8 @@ static int quiesce(rebuild *b, int64_t gate_ms)
 		if (b->live.v[i].pending && !(rc = PUSH(ids, slot)))
 			*slot = b->live.v[i].id;
 	}
+	if (rebuilt && r->elements < QUIESCE_MAX)
+		covered = true;
 	for (;;) {
 		size_t busy = 0, sent = 0;
 		for (size_t i = 0; !rc && i < ids.n; i++, sent++) {
