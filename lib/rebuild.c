@@ -1,5 +1,6 @@
 /* Rebuilding a store's Redis state from PostgreSQL plus the unprojected events (see maintenance.h). */
 #include "maintenance.h"
+#include "catalog.h"
 #include "catalog_impl.h"
 #include "event.h"
 #include "keys.h"
@@ -1037,6 +1038,12 @@ int redstore_cache_rebuild(redstore_rebuild_stats *out, redstore_client *c, cons
 	redstore__key(kchan, store, "changes");
 	snprintf(maxlen, sizeof(maxlen), "%lld", (long long)redstore__config_int(c->cfg, REDSTORE_CFG_SYNC_STREAM_MAXLEN));
 
+	{
+		/* The store must exist (its settings are readable) before anything is gated. */
+		redstore__store_meta meta;
+		if ((rc = redstore__store_meta_get(&meta, c)))
+			return redstore__fail_wrap(rc, "cache rebuild of store %s", store);
+	}
 	/* 1. The gate: from now on every stock operation of the store is refused (retriable). */
 	if ((rc = gate(c, kgate, "take", token, lease_ms, &ok)))
 		goto fail;

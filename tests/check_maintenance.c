@@ -492,7 +492,7 @@ START_TEST(maintenance_rejects_bad_options_and_times_out_naming_the_group)
 	redstore_config *cfg = own_config();
 	redstore_client *c, *none;
 	redstore_maintenance_options bad_group = { "has space", 1000 }, bad_wait = { NULL, -5 }, lagging = { NULL, 1000 };
-	redstore_reconcile_report *rep = (redstore_reconcile_report *)&bad_group;
+	redstore_reconcile_report dummy, *rep = &dummy;
 	redstore_projector_progress pr;
 	char store[65], group[64];
 
@@ -502,6 +502,16 @@ START_TEST(maintenance_rejects_bad_options_and_times_out_naming_the_group)
 	ck_assert_ptr_null(rep);
 	ck_assert_ptr_nonnull(strstr(redstore_error_last(), "no store selected"));
 	RS_FAILS(REDSTORE_EINVALID, redstore_cache_rebuild(NULL, none, NULL));
+	/* A store that does not exist is refused before anything is gated. */
+	RS_OK(redstore_client_use_store(none, "no-such-store-for-rebuild"));
+	RS_FAILS(REDSTORE_ENOTFOUND, redstore_cache_rebuild(NULL, none, NULL));
+	{
+		char key[REDSTORE_KEY_MAX];
+		redisReply *g;
+		RS_OK(redstore__redis_cmd(&g, none, "EXISTS %s", redstore__key(key, "no-such-store-for-rebuild", "rebuild")));
+		ck_assert_int_eq(g->integer, 0);
+		freeReplyObject(g);
+	}
 	rs_test_store(c, "opts", store, 0);
 	RS_FAILS(REDSTORE_EINVALID, redstore_reconcile(&rep, c, &bad_group));
 	ck_assert_ptr_nonnull(strstr(redstore_error_last(), "group id"));

@@ -114,8 +114,9 @@ typedef struct redstore_rebuild_stats {
  *  1. Takes the store's rebuild gate (rs:{s:S}:rebuild, a lease): from then on every stock operation of
  *     the store (sales, refunds, voids, inventory) fails with the retriable REDSTORE_EUNAVAILABLE, so a
  *     terminal retries it with the same id after the rebuild. Reads are not gated.
- *  2. Waits (bounded by wait_ms) until the attempts that started before the gate have settled, so every
- *     event that will ever reach Kafka from them is in the log.
+ *  2. Waits until the attempts that started before the gate have settled, so every event that will ever
+ *     reach Kafka from them is in the log: at most kafka.delivery_timeout_ms + 1 s, and that whole time
+ *     when the store's sync stream cannot show them (after a loss of Redis; see docs/maintenance.md).
  *  3. Reads the projector group's committed offsets on the store's partitions, then one PostgreSQL
  *     snapshot (stock_levels, the sales of the idempotency window with their receipts, processed events),
  *     then the store's events from the committed offsets to the high watermarks, skipping those the
@@ -142,11 +143,12 @@ typedef struct redstore_rebuild_stats {
  *
  * @param out      optional: what was done
  * @param options  may be NULL (defaults)
- * @return 0, REDSTORE_ELOCKED (another rebuild holds the gate), REDSTORE_ETIMEOUT (in-flight operations
- *         or the log could not be read within wait_ms; nothing was swapped), REDSTORE_ECONFLICT (the lease
- *         expired before the swap; nothing was swapped), REDSTORE_EDECODE (an event of the store cannot be
- *         decoded), REDSTORE_EINVALID, engine errors. On failure the live counters are unchanged and the
- *         gate is released.
+ * @return 0, REDSTORE_ENOTFOUND (no such store: nothing was gated), REDSTORE_ELOCKED (another rebuild
+ *         holds the gate), REDSTORE_ETIMEOUT (the log could not be read up to the watermarks within
+ *         wait_ms), REDSTORE_ECONFLICT (the lease expired before the swap), REDSTORE_EINVALID, engine
+ *         errors. On failure the live counters are unchanged and the gate is released (idempotency and
+ *         refund records written before the failure hold what the log says already). Events that cannot
+ *         be decoded are skipped, as the projector dead-letters them.
  */
 REDSTORE_EXTERN(int) redstore_cache_rebuild(redstore_rebuild_stats *out, redstore_client *client,
                                             const redstore_maintenance_options *options);
