@@ -339,13 +339,32 @@ static const char apply_sql[] =
 	"  refunds = x.refunds + EXCLUDED.refunds, lines = x.lines + EXCLUDED.lines)"
 	" SELECT count(*) FROM fresh";
 
-/* An event id twice in one batch (a producer retry delivered it twice) is staged once. */
-static bool seen_before(const redstore_event *const *events, size_t i)
+/* The event ids of a batch, so an id that comes twice (a producer retry delivered it twice) is staged
+ * once, wherever the two copies are: open addressing over 2n slots. */
+typedef struct idset {
+	const char **slot;
+	size_t cap;
+} idset;
+
+static uint32_t id_hash(const char *s)
 {
-	for (size_t j = i; j-- > 0 && i - j <= 64;)
-		if (!strcmp(events[j]->id, events[i]->id))
-			return true;
-	return false;
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* Adds `id`; false when it was there already. */
+static bool idset_add(idset *set, const char *id)
+{
+	size_t i = id_hash(id) % set->cap;
+	while (set->slot[i]) {
+		if (!strcmp(set->slot[i], id))
+			return false;
+		i = (i + 1) % set->cap;
+	}
+	set->slot[i] = id;
+	return true;
 }
 
 static void stage_free(stage *s)
@@ -357,6 +376,7 @@ static void stage_free(stage *s)
 int redstore_projector_apply(redstore_client *c, const redstore_event *const *events, size_t n, size_t *applied)
 {
 	stage s;
+	idset ids = { NULL, 2 * n };
 	PGresult *res = NULL;
 	size_t staged = 0, replays = 0;
 	int rc = 0;
@@ -368,9 +388,11 @@ int redstore_projector_apply(redstore_client *c, const redstore_event *const *ev
 	memset(&s, 0, sizeof(s));
 	for (int i = 0; i < ST_COUNT; i++)
 		s.t[i].first = true;
+	if (!(ids.slot = calloc(ids.cap, sizeof(*ids.slot))))
+		return redstore__fail(REDSTORE_ENOMEM, "projector: out of memory for a batch of %zu events", n);
 	for (size_t i = 0; i < n && !rc; i++) {
 		const redstore_event *e = events[i];
-		if (seen_before(events, i))
+		if (!idset_add(&ids, e->id))
 			continue;
 		staged++;
 		field_int(&s.t[ST_EVENTS], (int64_t)i);
@@ -386,6 +408,7 @@ int redstore_projector_apply(redstore_client *c, const redstore_event *const *ev
 	for (int i = 0; i < ST_COUNT && !rc; i++)
 		if (s.t[i].oom)
 			rc = redstore__fail(REDSTORE_ENOMEM, "projector: out of memory staging %zu events", n);
+	free(ids.slot);
 	if (rc) {
 		stage_free(&s);
 		return rc;
