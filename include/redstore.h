@@ -19,5 +19,6 @@
 #include "redstore/events.h"
 #include "redstore/jobs.h"
 #include "redstore/sync.h"
+#include "redstore/analytics.h"
 
 #endif
