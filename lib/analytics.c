@@ -152,9 +152,11 @@ int redstore_report_sales(redstore_sales_report **out, redstore_client *c, int64
 	if (rollups)
 		snprintf(sql, sizeof(sql),
 		         "SELECT coalesce(to_char(b, 'YYYY-MM-DD HH24:MI'), ''), k, %s FROM (SELECT %s AS b, %s AS k, x.*"
-		         " FROM sales_hourly x%s WHERE x.store_id = $1 AND x.hour >= to_timestamp($2::bigint / 1000.0)"
+		         " FROM %s x%s WHERE x.store_id = $1 AND x.hour >= to_timestamp($2::bigint / 1000.0)"
 		         " AND x.hour < to_timestamp($3::bigint / 1000.0)) q GROUP BY b, k ORDER BY b, k COLLATE \"C\"",
-		         rollup_sums, bucket, key, join);
+		         rollup_sums, bucket, key,
+		         /* all products together: one row an hour */
+		         o->group_by == REDSTORE_GROUP_NONE ? "sales_hourly_totals" : "sales_hourly", join);
 	else
 		snprintf(sql, sizeof(sql),
 		         "SELECT coalesce(to_char(b, 'YYYY-MM-DD HH24:MI'), ''), k, %s FROM (SELECT %s AS b, %s AS k,"

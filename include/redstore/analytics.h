@@ -4,7 +4,8 @@
  * Every report is for the client's selected store, over [from, to) given in milliseconds since the
  * epoch, bucketed in the store's time zone (`stores.timezone`). Amounts are integer minor units.
  *
- * Where it gives the same answer, a report reads the per-hour rollups (`sales_hourly`): hour, day, week
+ * Where it gives the same answer, a report reads the per-hour rollups (`sales_hourly_totals` for all
+ * products together, `sales_hourly` per product): hour, day, week
  * and month buckets, by nothing or by product, category or brand, when every UTC offset of the zone in
  * the range is a whole number of hours and the range starts and ends on whole hours. Otherwise (15-minute
  * buckets, half-hour zones, by terminal, employee or tender) it reads the raw sale lines. Both paths
