@@ -18,6 +18,8 @@
 #include "redstore/sale.h"
 #include "redstore/events.h"
 #include "redstore/jobs.h"
+#include "redstore/sync.h"
+#include "redstore/analytics.h"
 #include "redstore/maintenance.h"
 
 #endif

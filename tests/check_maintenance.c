@@ -400,6 +400,15 @@ START_TEST(rebuild_replays_unprojected_events_and_keeps_duplicates)
 	RS_OK(redstore_cache_rebuild(&st, c, &mo));
 	/* 2 receipts, 1 count, 1 reservation, 2 sales, 1 refund */
 	ck_assert_uint_ge(st.events_replayed, 7);
+	/* Terminals reading the sync stream are told to reload. */
+	{
+		redstore_changes *ch;
+		RS_OK(redstore_sync_read(&ch, c, "0", 100, 0));
+		ck_assert_uint_eq(ch->count, 1);
+		ck_assert_str_eq(ch->items[0].type, "cache.rebuilt");
+		ck_assert_uint_eq(ch->items[0].line_count, 0);
+		redstore_changes_free(ch);
+	}
 	{
 		redstore_stock_level l[2];
 		const char *both[2] = { "UA", "UB" };

@@ -17,7 +17,9 @@ for i = 2, 3 do
     redis.call('DEL', KEYS[i + 2])
   end
 end
-local id = redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[2], '*', 'op', '', 'type', 'cache.rebuilt',
+-- The entry's op is the rebuild's token (a UUID, worthless once the gate is gone); sync readers take a
+-- "cache.rebuilt" entry as "reload everything" (redstore_sync_snapshot).
+local id = redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[2], '*', 'op', ARGV[1], 'type', 'cache.rebuilt',
                       'changes', '[]')
 redis.call('PUBLISH', ARGV[3], id)
 redis.call('DEL', KEYS[1])
