@@ -35,7 +35,35 @@
 #define REDSTORE_WARN_UNUSED
 #endif
 
+/*
+ * Nullability (Clang, hence Swift and Objective-C): every public header puts its declarations between
+ * REDSTORE_ASSUME_NONNULL_BEGIN and REDSTORE_ASSUME_NONNULL_END, so an unmarked pointer is non-null, and
+ * marks each pointer that may be NULL with REDSTORE_NULLABLE. Pointers to pointers and array parameters
+ * carry a mark on every level (Clang's -Wnullability-completeness asks for it). Other compilers see
+ * nothing: the macros expand to nothing.
+ */
+#if defined(__clang__) && defined(__has_feature)
+#if __has_feature(nullability)
+#define REDSTORE_HAS_NULLABILITY 1
+#endif
+#endif
+#ifdef REDSTORE_HAS_NULLABILITY
+#define REDSTORE_NULLABLE _Nullable
+#define REDSTORE_NONNULL _Nonnull
+/* The pragmas also keep `clang -pedantic` quiet about the extension inside the headers. */
+#define REDSTORE_ASSUME_NONNULL_BEGIN \
+	_Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Wnullability-extension\"") \
+	_Pragma("clang assume_nonnull begin")
+#define REDSTORE_ASSUME_NONNULL_END _Pragma("clang assume_nonnull end") _Pragma("clang diagnostic pop")
+#else
+#define REDSTORE_NULLABLE
+#define REDSTORE_NONNULL
+#define REDSTORE_ASSUME_NONNULL_BEGIN
+#define REDSTORE_ASSUME_NONNULL_END
+#endif
+
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 /**
  * Frees memory that the library allocated and handed to the caller as a plain buffer
@@ -43,8 +71,9 @@ REDSTORE_BEGIN_DECLS
  *
  * Thread rule: thread-safe.
  */
-REDSTORE_EXTERN(void) redstore_free(void *ptr);
+REDSTORE_EXTERN(void) redstore_free(void *REDSTORE_NULLABLE ptr);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

@@ -15,6 +15,7 @@
 #include "common.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 typedef struct redstore_config redstore_config;
 
@@ -24,7 +25,7 @@ typedef struct redstore_config redstore_config;
  * @param out  receives the new configuration; free it with redstore_config_free()
  * @return 0, or REDSTORE_ENOMEM
  */
-REDSTORE_EXTERN(int) redstore_config_new(redstore_config **out);
+REDSTORE_EXTERN(int) redstore_config_new(redstore_config *REDSTORE_NULLABLE *REDSTORE_NONNULL out);
 
 /**
  * Applies every `REDSTORE_<KEY>` environment variable that is set. Stops at the first bad value and
@@ -48,17 +49,17 @@ REDSTORE_EXTERN(int) redstore_config_set(redstore_config *cfg, const char *key, 
  * @param out  receives a string borrowed from `cfg`, valid until the key is set again or cfg is freed
  * @return 0 or REDSTORE_EUNKNOWN_KEY
  */
-REDSTORE_EXTERN(int) redstore_config_get(const char **out, const redstore_config *cfg, const char *key);
+REDSTORE_EXTERN(int) redstore_config_get(const char *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const redstore_config *cfg, const char *key);
 
 /**
  * Copies a configuration.
  *
  * @return 0 or REDSTORE_ENOMEM
  */
-REDSTORE_EXTERN(int) redstore_config_dup(redstore_config **out, const redstore_config *cfg);
+REDSTORE_EXTERN(int) redstore_config_dup(redstore_config *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const redstore_config *cfg);
 
 /** Frees a configuration; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_config_free(redstore_config *cfg);
+REDSTORE_EXTERN(void) redstore_config_free(redstore_config *REDSTORE_NULLABLE cfg);
 
 /** The type of a configuration property. */
 typedef enum redstore_config_type {
@@ -91,7 +92,7 @@ REDSTORE_EXTERN(size_t) redstore_config_property_count(void);
  *
  * Thread rule: thread-safe.
  */
-REDSTORE_EXTERN(const redstore_config_property *) redstore_config_property_at(size_t index);
+REDSTORE_EXTERN(const redstore_config_property *REDSTORE_NULLABLE) redstore_config_property_at(size_t index);
 
 /**
  * Renders the property table as the Markdown of docs/CONFIGURATION.md.
@@ -100,8 +101,9 @@ REDSTORE_EXTERN(const redstore_config_property *) redstore_config_property_at(si
  * @return 0 or REDSTORE_ENOMEM
  * Thread rule: thread-safe.
  */
-REDSTORE_EXTERN(int) redstore_config_describe(char **out);
+REDSTORE_EXTERN(int) redstore_config_describe(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

@@ -17,6 +17,7 @@
 #include "config.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 /** The envelope schema version this library writes and the only one it reads. */
 #define REDSTORE_EVENT_SCHEMA 1
@@ -38,7 +39,7 @@ REDSTORE_EXTERN(int32_t) redstore_murmur2(const void *data, size_t len);
  * @param cfg  the configuration holding kafka.partition.map (NULL: no map)
  * @return 0, or REDSTORE_EINVALID (bad store id, partition_count < 1)
  */
-REDSTORE_EXTERN(int) redstore_store_partition(int32_t *out, const redstore_config *cfg, const char *store_id,
+REDSTORE_EXTERN(int) redstore_store_partition(int32_t *out, const redstore_config *REDSTORE_NULLABLE cfg, const char *store_id,
                                               int32_t partition_count);
 
 /** A decoded event. Strings are NUL-terminated; payload_json is the payload object as compact JSON. */
@@ -63,10 +64,10 @@ typedef struct redstore_event {
  * @return 0, REDSTORE_EDECODE (the message names the field and the reason), REDSTORE_ELIMIT (larger
  *         than REDSTORE_EVENT_MAX_BYTES)
  */
-REDSTORE_EXTERN(int) redstore_event_decode(redstore_event **out, const void *data, size_t len);
+REDSTORE_EXTERN(int) redstore_event_decode(redstore_event *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const void *data, size_t len);
 
 /** Frees a decoded event; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_event_free(redstore_event *event);
+REDSTORE_EXTERN(void) redstore_event_free(redstore_event *REDSTORE_NULLABLE event);
 
 /**
  * Projects a batch of events into PostgreSQL in ONE transaction, each event exactly once (by event id,
@@ -80,8 +81,8 @@ REDSTORE_EXTERN(void) redstore_event_free(redstore_event *event);
  *         (REDSTORE_ECONNECT / REDSTORE_ETIMEOUT / REDSTORE_EUNAVAILABLE are retriable)
  * Thread rule: as the client.
  */
-REDSTORE_EXTERN(int) redstore_projector_apply(redstore_client *client, const redstore_event *const *events,
-                                              size_t n, size_t *applied);
+REDSTORE_EXTERN(int) redstore_projector_apply(redstore_client *client, const redstore_event *const REDSTORE_NONNULL *REDSTORE_NONNULL events,
+                                              size_t n, size_t *REDSTORE_NULLABLE applied);
 
 /**
  * Creates the monthly partitions of the sales history from this month to `months_ahead` months ahead
@@ -141,30 +142,31 @@ typedef struct redstore_consumer redstore_consumer;
 /** Options of a consumer; zero fields take the defaults. Strings are copied. */
 typedef struct redstore_consumer_options {
 	const char *group_id;     /**< required: one group per downstream concern ("projector", "alerts"...) */
-	const char *pattern;      /**< topic regex; NULL: "^" + escaped kafka.topic_prefix + ".*" */
+	const char *REDSTORE_NULLABLE pattern;      /**< topic regex; NULL: "^" + escaped kafka.topic_prefix + ".*" */
 	size_t batch_max;         /**< events per poll, default 500 (1..100000) */
 	int max_attempts;         /**< attempts before dead-lettering, default 5 (1..1000) */
 } redstore_consumer_options;
 
 /** Handles one event; returns 0, or a non-zero code to have it retried (then dead-lettered). */
-typedef int (*redstore_event_cb)(const redstore_event *event, void *payload);
+typedef int (*redstore_event_cb)(const redstore_event *event, void *REDSTORE_NULLABLE payload);
 /** Handles a batch (in partition order per partition); 0, or non-zero to retry event by event. */
-typedef int (*redstore_batch_cb)(const redstore_event *const *events, size_t n, void *payload);
+typedef int (*redstore_batch_cb)(const redstore_event *const REDSTORE_NONNULL *REDSTORE_NONNULL events, size_t n, void *REDSTORE_NULLABLE payload);
 
 /**
  * Creates a consumer from the client's configuration (brokers, prefix). The client is only read here.
  *
  * @return 0, REDSTORE_EINVALID (no group id, bad options, no brokers), REDSTORE_EKAFKA
  */
-REDSTORE_EXTERN(int) redstore_consumer_new(redstore_consumer **out, const redstore_client *client,
+REDSTORE_EXTERN(int) redstore_consumer_new(redstore_consumer *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const redstore_client *client,
                                            const redstore_consumer_options *options);
 
 /** Runs `cb` for every event whose type equals `type` ("*": every type). Up to 64 handlers. */
 REDSTORE_EXTERN(int) redstore_consumer_on(redstore_consumer *consumer, const char *type, redstore_event_cb cb,
-                                          void *payload);
+                                          void *REDSTORE_NULLABLE payload);
 
 /** Runs `cb` once per polled batch, before the per-type handlers. One batch handler at most. */
-REDSTORE_EXTERN(int) redstore_consumer_on_batch(redstore_consumer *consumer, redstore_batch_cb cb, void *payload);
+REDSTORE_EXTERN(int) redstore_consumer_on_batch(redstore_consumer *consumer, redstore_batch_cb cb,
+                                                void *REDSTORE_NULLABLE payload);
 
 /**
  * Fetches and handles one batch, waiting at most timeout_ms for the first event.
@@ -172,7 +174,8 @@ REDSTORE_EXTERN(int) redstore_consumer_on_batch(redstore_consumer *consumer, red
  * @param handled  optional: events handled (successfully or dead-lettered) by this call
  * @return 0, or REDSTORE_EKAFKA / REDSTORE_EUNAVAILABLE for a consumer-level failure
  */
-REDSTORE_EXTERN(int) redstore_consumer_poll(redstore_consumer *consumer, int timeout_ms, size_t *handled);
+REDSTORE_EXTERN(int) redstore_consumer_poll(redstore_consumer *consumer, int timeout_ms,
+                                            size_t *REDSTORE_NULLABLE handled);
 
 /**
  * Commits the offsets of every handled event now (synchronously).
@@ -203,8 +206,9 @@ REDSTORE_EXTERN(int) redstore_consumer_lag(redstore_partition_lag *out, size_t c
 REDSTORE_EXTERN(uint64_t) redstore_consumer_dead_lettered(const redstore_consumer *consumer);
 
 /** Commits, leaves the group and frees the consumer; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_consumer_free(redstore_consumer *consumer);
+REDSTORE_EXTERN(void) redstore_consumer_free(redstore_consumer *REDSTORE_NULLABLE consumer);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

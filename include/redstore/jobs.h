@@ -40,6 +40,7 @@
 #include "events.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 /** The largest job payload (JSON text) in bytes. */
 #define REDSTORE_JOB_MAX_PAYLOAD (512 * 1024)
@@ -54,8 +55,8 @@ typedef enum redstore_backoff {
 
 /** What to add. Zero fields take the defaults; strings are copied. */
 typedef struct redstore_job_spec {
-	const char *id;          /**< idempotency key ([A-Za-z0-9_.:-]{1,128}); NULL or "": a new UUIDv7 */
-	const char *payload;     /**< JSON text (object, array, ...); NULL: "{}" */
+	const char *REDSTORE_NULLABLE id;          /**< idempotency key ([A-Za-z0-9_.:-]{1,128}); NULL or "": a new UUIDv7 */
+	const char *REDSTORE_NULLABLE payload;     /**< JSON text (object, array, ...); NULL: "{}" */
 	int64_t delay_ms;        /**< run no earlier than now + delay_ms (0..10 years) */
 	int64_t run_at_ms;       /**< or no earlier than this wall-clock time (ms since the epoch); 0: unused */
 	int priority;            /**< 0..1000, higher runs first; same priority: first added runs first */
@@ -75,8 +76,8 @@ typedef struct redstore_job_spec {
  * @return 0, REDSTORE_EINVALID (bad queue, id or option: the message names it; payload not JSON),
  *         REDSTORE_ELIMIT (payload too large), or a Redis error (ECONNECT / ETIMEOUT are retriable)
  */
-REDSTORE_EXTERN(int) redstore_job_add(char *out_id, redstore_client *client, const char *queue,
-                                      const redstore_job_spec *spec, int *added);
+REDSTORE_EXTERN(int) redstore_job_add(char *REDSTORE_NULLABLE out_id, redstore_client *client, const char *queue,
+                                      const redstore_job_spec *REDSTORE_NULLABLE spec, int *REDSTORE_NULLABLE added);
 
 /**
  * Adds n jobs in one round trip (one script call per 256 jobs, pipelined). Every spec is checked first:
@@ -86,7 +87,7 @@ REDSTORE_EXTERN(int) redstore_job_add(char *out_id, redstore_client *client, con
  * @return as redstore_job_add; REDSTORE_EINVALID names the index of the bad spec
  */
 REDSTORE_EXTERN(int) redstore_job_add_many(redstore_client *client, const char *queue, const redstore_job_spec *specs,
-                                           size_t n, int *added);
+                                           size_t n, int *REDSTORE_NULLABLE added);
 
 /** A job as a taker sees it. Plain data; the strings belong to the job. */
 typedef struct redstore_job {
@@ -112,7 +113,7 @@ REDSTORE_EXTERN(int) redstore_job_take(redstore_job *out, size_t max, size_t *co
                                        const char *queue, int64_t lease_ms);
 
 /** Frees what a taken job owns (its payload); the struct itself is the caller's. NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_job_clear(redstore_job *job);
+REDSTORE_EXTERN(void) redstore_job_clear(redstore_job *REDSTORE_NULLABLE job);
 
 /** What a handler (or a taker) decides about a job. */
 typedef enum redstore_job_outcome {
@@ -129,7 +130,7 @@ typedef enum redstore_job_outcome {
  *         changed), REDSTORE_EINVALID, or a Redis error
  */
 REDSTORE_EXTERN(int) redstore_job_finish(redstore_client *client, const redstore_job *job,
-                                         redstore_job_outcome outcome, const char *error);
+                                         redstore_job_outcome outcome, const char *REDSTORE_NULLABLE error);
 
 /**
  * Renews the lease of a taken job for another lease_ms.
@@ -164,12 +165,12 @@ REDSTORE_EXTERN(int) redstore_queue_set_retention(redstore_client *client, const
  * @param moved  optional: how many moved
  * @return 0, REDSTORE_ENOTFOUND (id given and not dead), REDSTORE_EINVALID, or a Redis error
  */
-REDSTORE_EXTERN(int) redstore_queue_retry_dead(redstore_client *client, const char *queue, const char *id,
-                                               int64_t *moved);
+REDSTORE_EXTERN(int) redstore_queue_retry_dead(redstore_client *client, const char *queue,
+                                               const char *REDSTORE_NULLABLE id, int64_t *REDSTORE_NULLABLE moved);
 
 /** Deletes dead jobs: `id`, or all when id is NULL. Same codes as redstore_queue_retry_dead. */
-REDSTORE_EXTERN(int) redstore_queue_purge_dead(redstore_client *client, const char *queue, const char *id,
-                                               int64_t *purged);
+REDSTORE_EXTERN(int) redstore_queue_purge_dead(redstore_client *client, const char *queue,
+                                               const char *REDSTORE_NULLABLE id, int64_t *REDSTORE_NULLABLE purged);
 
 /** One job's state as stored. */
 typedef struct redstore_job_info {
@@ -194,7 +195,8 @@ REDSTORE_EXTERN(int) redstore_job_get(redstore_job_info *out, redstore_client *c
  * @return 0, REDSTORE_EINVALID, or a Redis error
  */
 REDSTORE_EXTERN(int) redstore_job_repeat_every(redstore_client *client, const char *queue, const char *name,
-                                               int64_t every_s, const redstore_job_spec *spec);
+                                               int64_t every_s,
+                                               const redstore_job_spec *REDSTORE_NULLABLE spec);
 
 /**
  * The same, daily at `hhmm` ("HH:MM") local time in the IANA time zone `tz` ("Europe/Paris"). Local
@@ -207,7 +209,8 @@ REDSTORE_EXTERN(int) redstore_job_repeat_every(redstore_client *client, const ch
  * @return 0, REDSTORE_EINVALID (bad time, unknown zone), or a Redis error
  */
 REDSTORE_EXTERN(int) redstore_job_repeat_daily(redstore_client *client, const char *queue, const char *name,
-                                               const char *hhmm, const char *tz, const redstore_job_spec *spec);
+                                               const char *hhmm, const char *tz,
+                                               const redstore_job_spec *REDSTORE_NULLABLE spec);
 
 /** Removes a repeatable schedule (its already added next occurrence stays). @return 0 or ENOTFOUND */
 REDSTORE_EXTERN(int) redstore_job_repeat_remove(redstore_client *client, const char *queue, const char *name);
@@ -236,7 +239,7 @@ REDSTORE_EXTERN(int) redstore_next_daily_ms(int64_t *out, int64_t after_ms, cons
  * bytes) for RETRY and FAIL. The handler runs while the worker renews the job's lease.
  */
 typedef redstore_job_outcome (*redstore_job_cb)(const redstore_job *job, redstore_client *client, char *error,
-                                                size_t error_cap, void *payload);
+                                                size_t error_cap, void *REDSTORE_NULLABLE payload);
 
 /** Options of a worker; zero fields take the defaults. */
 typedef struct redstore_worker_options {
@@ -262,11 +265,11 @@ typedef struct redstore_worker_options {
 typedef struct redstore_worker redstore_worker;
 
 /** @return 0, REDSTORE_EINVALID (bad options), REDSTORE_ENOMEM. The configuration is copied. */
-REDSTORE_EXTERN(int) redstore_worker_new(redstore_worker **out, const redstore_config *cfg,
-                                         const redstore_worker_options *options);
+REDSTORE_EXTERN(int) redstore_worker_new(redstore_worker *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const redstore_config *cfg,
+                                         const redstore_worker_options *REDSTORE_NULLABLE options);
 /** Runs `cb` for the jobs of `queue` (up to 32 queues). @return 0, REDSTORE_EINVALID, REDSTORE_ELIMIT */
 REDSTORE_EXTERN(int) redstore_worker_on(redstore_worker *worker, const char *queue, redstore_job_cb cb,
-                                        void *payload);
+                                        void *REDSTORE_NULLABLE payload);
 /** Runs until stopped. @return 0, or REDSTORE_EINVALID (no queue), REDSTORE_ERROR (threads) */
 REDSTORE_EXTERN(int) redstore_worker_run(redstore_worker *worker);
 /** Asks redstore_worker_run() to return. Async-signal-safe. */
@@ -274,7 +277,7 @@ REDSTORE_EXTERN(void) redstore_worker_stop(redstore_worker *worker);
 /** Jobs finished (any outcome) by this worker so far. */
 REDSTORE_EXTERN(uint64_t) redstore_worker_processed(const redstore_worker *worker);
 /** Frees a worker that is not running; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_worker_free(redstore_worker *worker);
+REDSTORE_EXTERN(void) redstore_worker_free(redstore_worker *REDSTORE_NULLABLE worker);
 
 /* ---------------------------------------------------------------- webhooks */
 
@@ -304,14 +307,14 @@ REDSTORE_EXTERN(int) redstore_webhook_remove(redstore_client *client, const char
  * @return 0, REDSTORE_EINVALID, or a Redis error
  */
 REDSTORE_EXTERN(int) redstore_webhook_dispatch(redstore_client *client, const char *event_json, size_t len,
-                                               const redstore_job_spec *spec, int *queued);
+                                               const redstore_job_spec *REDSTORE_NULLABLE spec, int *REDSTORE_NULLABLE queued);
 
 /**
  * The same for an event a consumer decoded (redstore_consumer_on): the body is the event's envelope
  * encoded again (the same fields and payload). Same codes as redstore_webhook_dispatch.
  */
 REDSTORE_EXTERN(int) redstore_webhook_dispatch_event(redstore_client *client, const redstore_event *event,
-                                                     const redstore_job_spec *spec, int *queued);
+                                                     const redstore_job_spec *REDSTORE_NULLABLE spec, int *REDSTORE_NULLABLE queued);
 
 /**
  * The job handler of REDSTORE_WEBHOOK_QUEUE: POSTs the event with libcurl, with the headers
@@ -321,7 +324,7 @@ REDSTORE_EXTERN(int) redstore_webhook_dispatch_event(redstore_client *client, co
  * The request is bounded by jobs.webhook_timeout_ms. `payload` is unused.
  */
 REDSTORE_EXTERN(redstore_job_outcome) redstore_webhook_handler(const redstore_job *job, redstore_client *client,
-                                                                char *error, size_t error_cap, void *payload);
+                                                                char *error, size_t error_cap, void *REDSTORE_NULLABLE payload);
 
 /**
  * The signature a receiver checks: hex HMAC-SHA256 with key `secret` over "<timestamp>.<body>".
@@ -330,7 +333,7 @@ REDSTORE_EXTERN(redstore_job_outcome) redstore_webhook_handler(const redstore_jo
  * @return 0 or REDSTORE_EINVALID
  * Thread rule: thread-safe.
  */
-REDSTORE_EXTERN(int) redstore_webhook_sign(char out[65], const char *secret, int64_t timestamp, const void *body,
+REDSTORE_EXTERN(int) redstore_webhook_sign(char out[REDSTORE_NONNULL 65], const char *secret, int64_t timestamp, const void *body,
                                            size_t len);
 
 /* ---------------------------------------------------------------- end of day */
@@ -345,7 +348,7 @@ REDSTORE_EXTERN(int) redstore_webhook_sign(char out[65], const char *secret, int
  * @return 0, REDSTORE_EINVALID (bad date, no store selected), REDSTORE_ENOTFOUND (unknown store), or a
  *         PostgreSQL error
  */
-REDSTORE_EXTERN(int) redstore_sales_day_csv(char **out, redstore_client *client, const char *date);
+REDSTORE_EXTERN(int) redstore_sales_day_csv(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client, const char *date);
 
 /** The queue of the end-of-day jobs. */
 #define REDSTORE_EOD_QUEUE "eod"
@@ -364,8 +367,9 @@ REDSTORE_EXTERN(int) redstore_eod_schedule(redstore_client *client, const char *
 
 /** The job handler of REDSTORE_EOD_QUEUE (see redstore_eod_schedule). `payload` is unused. */
 REDSTORE_EXTERN(redstore_job_outcome) redstore_eod_handler(const redstore_job *job, redstore_client *client,
-                                                           char *error, size_t error_cap, void *payload);
+                                                           char *error, size_t error_cap, void *REDSTORE_NULLABLE payload);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

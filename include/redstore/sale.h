@@ -34,6 +34,7 @@
 #include "client.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 typedef struct redstore_sale redstore_sale;
 
@@ -53,10 +54,11 @@ REDSTORE_EXTERN(const char *) redstore_tender_kind_name(redstore_tender_kind kin
  * @param sale_id  the terminal's id for it (a UUID), or NULL to generate a UUIDv7
  * @return 0, REDSTORE_EINVALID (not a UUID), REDSTORE_ENOMEM
  */
-REDSTORE_EXTERN(int) redstore_sale_new(redstore_sale **out, const char *sale_id);
+REDSTORE_EXTERN(int) redstore_sale_new(redstore_sale *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                       const char *REDSTORE_NULLABLE sale_id);
 
 /** Frees a sale builder; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_sale_free(redstore_sale *sale);
+REDSTORE_EXTERN(void) redstore_sale_free(redstore_sale *REDSTORE_NULLABLE sale);
 
 /** The sale's id, borrowed from the sale. */
 REDSTORE_EXTERN(const char *) redstore_sale_id(const redstore_sale *sale);
@@ -67,8 +69,10 @@ REDSTORE_EXTERN(const char *) redstore_sale_id(const redstore_sale *sale);
  * @param line  optional: receives the line's index (0-based) for discounts
  * @return 0, REDSTORE_EINVALID (bad SKU, quantity outside 1..1000000), REDSTORE_ELIMIT (sale.max_lines)
  */
-REDSTORE_EXTERN(int) redstore_sale_add_line(redstore_sale *sale, const char *sku, int64_t qty, size_t *line);
-REDSTORE_EXTERN(int) redstore_sale_add_barcode(redstore_sale *sale, const char *barcode, int64_t qty, size_t *line);
+REDSTORE_EXTERN(int) redstore_sale_add_line(redstore_sale *sale, const char *sku, int64_t qty,
+                                            size_t *REDSTORE_NULLABLE line);
+REDSTORE_EXTERN(int) redstore_sale_add_barcode(redstore_sale *sale, const char *barcode, int64_t qty,
+                                               size_t *REDSTORE_NULLABLE line);
 
 /** A line discount in basis points of the line's gross (0..10000). Replaces an earlier line discount. */
 REDSTORE_EXTERN(int) redstore_sale_line_discount_percent(redstore_sale *sale, size_t line, int64_t basis_points);
@@ -87,12 +91,12 @@ REDSTORE_EXTERN(int) redstore_sale_order_discount_amount(redstore_sale *sale, in
  * @return 0, REDSTORE_EINVALID, REDSTORE_ELIMIT (more than 16 tenders)
  */
 REDSTORE_EXTERN(int) redstore_sale_add_tender(redstore_sale *sale, redstore_tender_kind kind, int64_t amount,
-                                              const char *reference);
+                                              const char *REDSTORE_NULLABLE reference);
 
 /** A customer reference (loyalty number...), 0-64 characters, copied. */
-REDSTORE_EXTERN(int) redstore_sale_set_customer(redstore_sale *sale, const char *customer_ref);
+REDSTORE_EXTERN(int) redstore_sale_set_customer(redstore_sale *sale, const char *REDSTORE_NULLABLE customer_ref);
 /** A note printed on the receipt, 0-500 characters, copied. */
-REDSTORE_EXTERN(int) redstore_sale_set_note(redstore_sale *sale, const char *note);
+REDSTORE_EXTERN(int) redstore_sale_set_note(redstore_sale *sale, const char *REDSTORE_NULLABLE note);
 /** When the sale happened on the terminal's clock (ms since the epoch); default: when it was created. */
 REDSTORE_EXTERN(int) redstore_sale_set_occurred_at(redstore_sale *sale, int64_t ms);
 
@@ -131,9 +135,9 @@ typedef struct redstore_receipt {
 	int prices_include_tax;
 	int64_t occurred_at_ms;
 	size_t line_count;
-	redstore_receipt_line *lines;
+	redstore_receipt_line *REDSTORE_NULLABLE lines;
 	size_t tender_count;
-	redstore_receipt_tender *tenders;
+	redstore_receipt_tender *REDSTORE_NULLABLE tenders;
 	int64_t gross, discount, tax, total;
 	int64_t tendered;       /**< sum of tenders */
 	int64_t change_due;     /**< cash handed back */
@@ -145,7 +149,7 @@ typedef struct redstore_receipt {
 } redstore_receipt;
 
 /** Frees a receipt; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_receipt_free(redstore_receipt *receipt);
+REDSTORE_EXTERN(void) redstore_receipt_free(redstore_receipt *REDSTORE_NULLABLE receipt);
 
 /**
  * Prices a sale without committing it (a quote for the terminal's screen).
@@ -153,7 +157,7 @@ REDSTORE_EXTERN(void) redstore_receipt_free(redstore_receipt *receipt);
  * @return 0, REDSTORE_EINVALID (names the line and field), REDSTORE_ENOTFOUND (unknown SKU or barcode),
  *         REDSTORE_EINACTIVE (deactivated product)
  */
-REDSTORE_EXTERN(int) redstore_sale_quote(redstore_receipt **out, redstore_client *client, const redstore_sale *sale);
+REDSTORE_EXTERN(int) redstore_sale_quote(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client, const redstore_sale *sale);
 
 /**
  * Commits a sale in the client's selected store, exactly once by its id.
@@ -163,7 +167,7 @@ REDSTORE_EXTERN(int) redstore_sale_quote(redstore_receipt **out, redstore_client
  *         SKU and the units available), or a retriable error (REDSTORE_ETIMEOUT, REDSTORE_ECONNECT,
  *         REDSTORE_EUNAVAILABLE): retry with the same sale
  */
-REDSTORE_EXTERN(int) redstore_sale_commit(redstore_receipt **out, redstore_client *client, const redstore_sale *sale);
+REDSTORE_EXTERN(int) redstore_sale_commit(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client, const redstore_sale *sale);
 
 /**
  * Commits several sales of the selected store at once, each exactly once by its own id, with the
@@ -176,8 +180,8 @@ REDSTORE_EXTERN(int) redstore_sale_commit(redstore_receipt **out, redstore_clien
  * @return 0 when every sale got its own result (look at results[]), or an error that stopped the whole
  *         batch (then every results[i] holds it too), e.g. REDSTORE_ECONNECT, REDSTORE_ELIMIT (n > 4096)
  */
-REDSTORE_EXTERN(int) redstore_sale_commit_many(redstore_receipt **out, int *results, redstore_client *client,
-                                               size_t n, const redstore_sale *const *sales);
+REDSTORE_EXTERN(int) redstore_sale_commit_many(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out, int *results, redstore_client *client,
+                                               size_t n, const redstore_sale *const REDSTORE_NONNULL *REDSTORE_NONNULL sales);
 
 /**
  * Voids a whole sale: every unit not yet refunded goes back to stock, and the full remaining amount is
@@ -187,7 +191,8 @@ REDSTORE_EXTERN(int) redstore_sale_commit_many(redstore_receipt **out, int *resu
  * @return 0, REDSTORE_ENOTFOUND (no such sale), REDSTORE_ECONFLICT (already voided or fully refunded),
  *         retriable errors
  */
-REDSTORE_EXTERN(int) redstore_sale_void(redstore_receipt **out, redstore_client *client, const char *void_id,
+REDSTORE_EXTERN(int) redstore_sale_void(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
+                                        const char *REDSTORE_NULLABLE void_id,
                                         const char *sale_id, const char *reason);
 
 /** One line of a refund: which line of the sale (0-based), how many units. */
@@ -206,16 +211,18 @@ typedef struct redstore_refund_line {
  * @param tender     how the money goes back (reference copied)
  * @return 0, REDSTORE_EINVALID (more than refundable: names the line), REDSTORE_ENOTFOUND, retriable errors
  */
-REDSTORE_EXTERN(int) redstore_sale_refund(redstore_receipt **out, redstore_client *client, const char *refund_id,
+REDSTORE_EXTERN(int) redstore_sale_refund(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
+                                          const char *REDSTORE_NULLABLE refund_id,
                                           const char *sale_id, size_t n, const redstore_refund_line *lines,
-                                          int restock, redstore_tender_kind tender, const char *reference);
+                                          int restock, redstore_tender_kind tender,
+                                          const char *REDSTORE_NULLABLE reference);
 
 /**
  * Looks up a committed sale's receipt (from the idempotency record in Redis).
  *
  * @return 0, REDSTORE_ENOTFOUND
  */
-REDSTORE_EXTERN(int) redstore_receipt_get(redstore_receipt **out, redstore_client *client, const char *sale_id);
+REDSTORE_EXTERN(int) redstore_receipt_get(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client, const char *sale_id);
 
 /**
  * Renders a receipt as plain text for a receipt printer: store header, lines, discounts, taxes by class,
@@ -225,11 +232,12 @@ REDSTORE_EXTERN(int) redstore_receipt_get(redstore_receipt **out, redstore_clien
  * @param out    receives a NUL-terminated string; free it with redstore_free()
  * Thread rule: thread-safe for distinct receipts.
  */
-REDSTORE_EXTERN(int) redstore_receipt_render_text(char **out, const redstore_receipt *receipt, int width);
+REDSTORE_EXTERN(int) redstore_receipt_render_text(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const redstore_receipt *receipt, int width);
 
 /** The receipt as JSON (the structure above). Free with redstore_free(). */
-REDSTORE_EXTERN(int) redstore_receipt_to_json(char **out, const redstore_receipt *receipt);
+REDSTORE_EXTERN(int) redstore_receipt_to_json(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const redstore_receipt *receipt);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

@@ -14,6 +14,7 @@
 #define REDSTORE_VERSION_NUM ((REDSTORE_VERSION_MAJOR << 16) | (REDSTORE_VERSION_MINOR << 8) | REDSTORE_VERSION_PATCH)
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 /**
  * The version of the linked library as "MAJOR.MINOR.PATCH" (static string). Compare with
@@ -22,8 +23,10 @@ REDSTORE_BEGIN_DECLS
  * @param major, minor, patch  optional out-parameters (may be NULL)
  * Thread rule: thread-safe.
  */
-REDSTORE_EXTERN(const char *) redstore_version(int *major, int *minor, int *patch);
+REDSTORE_EXTERN(const char *) redstore_version(int *REDSTORE_NULLABLE major, int *REDSTORE_NULLABLE minor,
+                                                int *REDSTORE_NULLABLE patch);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif
