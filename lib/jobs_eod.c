@@ -130,6 +130,74 @@ int redstore_sales_day_csv(char **out, redstore_client *c, const char *date)
 	return 0;
 }
 
+/* The store's time zone, or ENOTFOUND. */
+static int store_tz(char *tz, size_t cap, redstore_client *c, const char *store, const char *what)
+{
+	const char *params[1] = { store };
+	PGresult *res = NULL;
+	int rc;
+	if ((rc = redstore__pg_exec(&res, c, "SELECT timezone FROM stores WHERE store_id = $1", 1, params)))
+		return redstore__fail_wrap(rc, "%s of store %s", what, store);
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return redstore__fail(REDSTORE_ENOTFOUND, "%s: no store %s", what, store);
+	}
+	snprintf(tz, cap, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+int redstore_sales_hourly(redstore_sales_hour *out, size_t cap, size_t *count, redstore_client *c, const char *date)
+{
+	static const char *sql =
+		"SELECT (extract(epoch FROM hour) * 1000)::bigint, to_char(hour AT TIME ZONE $3, 'HH24:MI'), sum(units), "
+		"sum(refunded_units), sum(lines), sum(gross), sum(discount), sum(tax), sum(total), sum(refunds) "
+		"FROM sales_hourly WHERE store_id = $1 "
+		"AND hour >= ($2::date::timestamp AT TIME ZONE $3) AND hour < (($2::date + 1)::timestamp AT TIME ZONE $3) "
+		"GROUP BY hour ORDER BY hour";
+	const char *store, *params[3];
+	PGresult *res = NULL;
+	char tz[128];
+	size_t n;
+	int rc;
+
+	if (count)
+		*count = 0;
+	if (!c || !count || (!out && cap))
+		return redstore__fail(REDSTORE_EINVALID, "redstore_sales_hourly: client, count or out is NULL");
+	if ((rc = redstore__need_store(&store, c, "sales by hour")))
+		return rc;
+	if (!date_ok(date))
+		return redstore__fail(REDSTORE_EINVALID, "sales by hour: date \"%.20s\": expected YYYY-MM-DD",
+		                      date ? date : "(null)");
+	if ((rc = store_tz(tz, sizeof(tz), c, store, "sales by hour")))
+		return rc;
+	params[0] = store;
+	params[1] = date;
+	params[2] = tz;
+	if ((rc = redstore__pg_exec(&res, c, sql, 3, params)))
+		return redstore__fail_wrap(rc, "sales by hour of store %s for %s", store, date);
+	n = (size_t)PQntuples(res);
+	if (n > cap) {
+		PQclear(res);
+		return redstore__fail(REDSTORE_ELIMIT, "sales by hour of store %s for %s: %zu hours, room for %zu", store,
+		                      date, n, cap);
+	}
+	for (size_t i = 0; i < n; i++) {
+		redstore_sales_hour *h = &out[i];
+		int64_t *num[] = { &h->units, &h->refunded_units, &h->lines, &h->gross,
+		                   &h->discount, &h->tax, &h->total, &h->refunds };
+		memset(h, 0, sizeof(*h));
+		h->hour_ms = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+		snprintf(h->local, sizeof(h->local), "%s", PQgetvalue(res, (int)i, 1));
+		for (int k = 0; k < 8; k++)
+			*num[k] = strtoll(PQgetvalue(res, (int)i, k + 2), NULL, 10);
+	}
+	PQclear(res);
+	*count = n;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ the repeatable end-of-day job */
 
 int redstore_eod_schedule(redstore_client *c, const char *hhmm, const char *dir)
