@@ -646,6 +646,14 @@ class Client(_Handle):
         job_id, added = _call(_c.redstore_job_add, self.ptr, queue, _job_spec(payload, spec))
         return job_id, bool(added)
 
+    def add_jobs(self, queue: str, jobs: Sequence[Dict[str, Any]]) -> List[bool]:
+        """Adds several jobs in one round trip; each dict holds `payload` and the spec's fields. One bad
+        spec adds nothing (InvalidError names its index). Returns, per job, whether it was added."""
+        specs = [_job_spec(j.get("payload"), {k: v for k, v in j.items() if k != "payload"}) or {} for j in jobs]
+        rc, added = _c.redstore_py_job_add_many(self.ptr, queue, specs)
+        _check(rc)
+        return added
+
     def take_jobs(self, queue: str, max: int = 1, lease_ms: int = 30000) -> List[Job]:
         """Takes up to `max` due jobs under a lease; finish each with :meth:`finish_job`."""
         arr = _c.JobArray(max)

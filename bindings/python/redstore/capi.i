@@ -176,7 +176,7 @@ REDSTORE_OUT(redstore_worker)
 %apply int *OUTPUT { int *applied, int *added, int *queued, int *out, int *major, int *minor, int *patch };
 %apply int32_t *OUTPUT { int32_t *out };
 %apply int64_t *OUTPUT { int64_t *out, int64_t *moved, int64_t *purged };
-%apply size_t *OUTPUT { size_t *loaded, size_t *released, size_t *handled, size_t *line, size_t *count };
+%apply size_t *OUTPUT { size_t *applied, size_t *loaded, size_t *released, size_t *handled, size_t *line, size_t *count };
 
 /* ------------------------------------------------------------------ byte strings */
 %typemap(in) (const void *data, size_t len), (const char *event_json, size_t len), (const void *body, size_t len) {
@@ -225,21 +225,29 @@ REDSTORE_OUT(redstore_worker)
 	$1 = &tmp;
 }
 
-%typemap(in) const redstore_job_spec *spec (redstore_job_spec tmp) {
+%{
+/* A job spec from a dict; its strings stay owned by the dict. */
+static int rs_py_job_spec(PyObject *d, redstore_job_spec *s)
+{
 	int backoff = 0;
-	memset(&tmp, 0, sizeof(tmp));
+	memset(s, 0, sizeof(*s));
+	if (rs_py_need_dict(d, "job spec") || rs_py_str(d, "id", &s->id) || rs_py_str(d, "payload", &s->payload) ||
+	    rs_py_i64(d, "delay_ms", &s->delay_ms) || rs_py_i64(d, "run_at_ms", &s->run_at_ms) ||
+	    rs_py_int(d, "priority", &s->priority) || rs_py_int(d, "max_attempts", &s->max_attempts) ||
+	    rs_py_int(d, "backoff", &backoff) || rs_py_i64(d, "backoff_ms", &s->backoff_ms) ||
+	    rs_py_i64(d, "backoff_max_ms", &s->backoff_max_ms) || rs_py_int(d, "jitter_pct", &s->jitter_pct) ||
+	    rs_py_i64(d, "ttl_ms", &s->ttl_ms))
+		return -1;
+	s->backoff = (redstore_backoff)backoff;
+	return 0;
+}
+%}
+%typemap(in) const redstore_job_spec *spec (redstore_job_spec tmp) {
 	if ($input == Py_None) {
 		$1 = NULL;
 	} else {
-		if (rs_py_need_dict($input, "job spec") || rs_py_str($input, "id", &tmp.id) ||
-		    rs_py_str($input, "payload", &tmp.payload) || rs_py_i64($input, "delay_ms", &tmp.delay_ms) ||
-		    rs_py_i64($input, "run_at_ms", &tmp.run_at_ms) || rs_py_int($input, "priority", &tmp.priority) ||
-		    rs_py_int($input, "max_attempts", &tmp.max_attempts) || rs_py_int($input, "backoff", &backoff) ||
-		    rs_py_i64($input, "backoff_ms", &tmp.backoff_ms) ||
-		    rs_py_i64($input, "backoff_max_ms", &tmp.backoff_max_ms) ||
-		    rs_py_int($input, "jitter_pct", &tmp.jitter_pct) || rs_py_i64($input, "ttl_ms", &tmp.ttl_ms))
+		if (rs_py_job_spec($input, &tmp))
 			SWIG_fail;
-		tmp.backoff = (redstore_backoff)backoff;
 		$1 = &tmp;
 	}
 }
@@ -538,8 +546,9 @@ static redstore_job_outcome rs_py_job_tramp(const redstore_job *job, redstore_cl
 %ignore redstore_webhook_handler;
 %ignore redstore_eod_handler;
 
-/* Batches go through redstore_py_sale_commit_many below. */
+/* Batches go through redstore_py_sale_commit_many and redstore_py_job_add_many below. */
 %ignore redstore_sale_commit_many;
+%ignore redstore_job_add_many;
 
 /* ------------------------------------------------------------------ arrays the caller provides */
 %array_class(redstore_engine_health, EngineHealthArray);
@@ -630,6 +639,44 @@ done:
 	free(out);
 	free(results);
 	free((void *)v);
+	Py_XDECREF(list);
+	Py_DECREF(seq);
+	return ret;
+}
+%}
+
+%nothread redstore_py_job_add_many;
+%inline %{
+/* redstore_job_add_many for a list of spec dicts: returns [code, [added_i, ...]]. */
+static PyObject *redstore_py_job_add_many(redstore_client *client, const char *queue, PyObject *specs)
+{
+	PyObject *seq = rs_py_seq(specs, "specs must be a sequence of dicts"), *list = NULL, *ret = NULL;
+	redstore_job_spec *v = NULL;
+	int *added = NULL, rc;
+	Py_ssize_t i, n;
+	if (!seq)
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(seq);
+	v = (redstore_job_spec *)calloc(n ? (size_t)n : 1, sizeof(*v));
+	added = (int *)calloc(n ? (size_t)n : 1, sizeof(*added));
+	if (!v || !added) {
+		PyErr_NoMemory();
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		if (rs_py_job_spec(PySequence_Fast_GET_ITEM(seq, i), &v[i]))
+			goto done;
+	Py_BEGIN_ALLOW_THREADS
+	rc = redstore_job_add_many(client, queue, v, (size_t)n, added);
+	Py_END_ALLOW_THREADS
+	if (!(list = PyList_New(n)))
+		goto done;
+	for (i = 0; i < n; i++)
+		PyList_SET_ITEM(list, i, PyBool_FromLong(added[i]));
+	ret = Py_BuildValue("[iO]", rc, list);
+done:
+	free(v);
+	free(added);
 	Py_XDECREF(list);
 	Py_DECREF(seq);
 	return ret;

@@ -64,6 +64,20 @@ def test_python_handlers_run_on_worker_threads_with_outcomes_from_exceptions(cli
     assert client.retry_dead(queue, "flaky") == 1
 
 
+def test_add_jobs_adds_a_batch_atomically(client):
+    queue = unique("pyb")
+    assert client.add_jobs(queue, [{"id": "a", "payload": {"x": 1}}, {"id": "b"}]) == [True, True]
+    assert client.add_jobs(queue, [{"id": "b"}, {"id": "c", "priority": 9}]) == [False, True]
+    with pytest.raises(redstore.InvalidError) as e:
+        client.add_jobs(queue, [{"id": "d"}, {"id": "bad id!"}])
+    assert "1" in str(e.value)
+    assert client.queue_counts(queue)["waiting"] == 3
+    taken = client.take_jobs(queue, max=3)
+    assert [j.id for j in taken][0] == "c"  # highest priority first
+    for j in taken:
+        client.finish_job(j)
+
+
 def test_bad_job_arguments_raise(client):
     with pytest.raises(redstore.InvalidError):
         client.add_job("bad queue name!", {})
