@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: stores, tax classes and the product catalog.
  *
  * PostgreSQL is the catalog's system of record; Redis holds a cache of it (one hash per product, a
@@ -73,7 +74,7 @@ typedef struct redstore_product {
 	const char *REDSTORE_NULLABLE custom_json;  /**< a JSON object of store-defined fields, at most 8 KiB */
 	int64_t price;            /**< unit price in minor units (cents), 0..10^12 */
 	int64_t low_stock_threshold; /**< low stock when available <= this (0 = never alert) */
-	redstore_stock_policy stock_policy;
+	redstore_stock_policy stock_policy; /**< what a sale may do when stock is short */
 	int active;               /**< 0: cannot be sold */
 	int favourite;            /**< shown on quick-pick screens */
 	int64_t version;          /**< output: increments with every change */
@@ -123,7 +124,7 @@ REDSTORE_EXTERN(void) redstore_product_free(redstore_product *REDSTORE_NULLABLE 
 
 /** One page of products, in SKU order. */
 typedef struct redstore_product_page {
-	size_t count;
+	size_t count;       /**< products on this page */
 	redstore_product *REDSTORE_NONNULL *REDSTORE_NULLABLE items; /**< count products (NULL when none) */
 	char *REDSTORE_NULLABLE next_cursor;  /**< pass to the next call, or NULL on the last page */
 } redstore_product_page;
@@ -154,9 +155,9 @@ typedef struct redstore_import_error {
 /** What an import did. */
 typedef struct redstore_import_report {
 	size_t rows;           /**< data rows read */
-	size_t created;
-	size_t updated;
-	size_t error_count;
+	size_t created;        /**< new products */
+	size_t updated;        /**< existing products changed */
+	size_t error_count;    /**< bad rows listed in `errors` */
 	redstore_import_error *REDSTORE_NULLABLE errors;  /**< error_count entries */
 	int applied;           /**< 1 when the good rows were written */
 } redstore_import_report;

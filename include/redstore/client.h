@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: the client, which owns the connections to the three engines.
  *
  * A client owns one Redis connection (hiredis), one PostgreSQL connection (libpq) and one Kafka producer
@@ -24,6 +25,7 @@
 REDSTORE_BEGIN_DECLS
 REDSTORE_ASSUME_NONNULL_BEGIN
 
+/** A client: the connections to Redis, PostgreSQL and Kafka. One thread at a time. */
 typedef struct redstore_client redstore_client;
 
 /**
@@ -51,11 +53,12 @@ typedef enum redstore_engine {
 	REDSTORE_ENGINE_KAFKA = 2
 } redstore_engine;
 
+/** The number of engines (entries of redstore_client_health()). */
 #define REDSTORE_ENGINE_COUNT 3
 
 /** The state of one engine as seen by redstore_client_health(). */
 typedef struct redstore_engine_health {
-	redstore_engine engine;
+	redstore_engine engine; /**< which engine */
 	int ok;                /**< 1 when the engine answered */
 	int error;             /**< 0, or the redstore_err of the failed check */
 	int64_t latency_us;    /**< round trip of the check (PING, SELECT 1, metadata), -1 when it failed */

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: configuration.
  *
  * A `redstore_config` holds string-keyed properties ("redis.url", "kafka.brokers", ...). One table in
@@ -17,6 +18,7 @@
 REDSTORE_BEGIN_DECLS
 REDSTORE_ASSUME_NONNULL_BEGIN
 
+/** A configuration: string-keyed properties. One thread at a time. */
 typedef struct redstore_config redstore_config;
 
 /**
@@ -73,7 +75,7 @@ typedef enum redstore_config_type {
 typedef struct redstore_config_property {
 	const char *key;            /**< e.g. "redis.url" */
 	const char *env;            /**< e.g. "REDSTORE_REDIS_URL" */
-	redstore_config_type type;
+	redstore_config_type type;  /**< how the value is checked */
 	const char *default_value;  /**< canonical string form */
 	const char *range;          /**< expected form, e.g. "1..600000" or "deny|allow" */
 	const char *doc;            /**< one paragraph of documentation */

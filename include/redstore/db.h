@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: the PostgreSQL schema.
  *
  * The schema migrations are compiled into the library as versioned SQL (lib/sql/NNNN_name.sql). They are

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: error codes and the last-error message.
  *
  * Every function that can fail returns 0 (`REDSTORE_OK`) or a negative `redstore_err`. When it fails it

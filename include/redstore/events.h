@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: business events on Kafka.
  *
  * Every event travels in one JSON envelope: {id, type, schema_version, store_id, terminal_id,
@@ -44,12 +45,12 @@ REDSTORE_EXTERN(int) redstore_store_partition(int32_t *out, const redstore_confi
 
 /** A decoded event. Strings are NUL-terminated; payload_json is the payload object as compact JSON. */
 typedef struct redstore_event {
-	char id[37];
+	char id[37];              /**< the event id (a UUID): its idempotency key */
 	char type[64];            /**< "<domain>.<what>", e.g. "sale.completed" */
-	int schema_version;
-	char store_id[65];
-	char terminal_id[65];
-	char employee_id[65];
+	int schema_version;       /**< REDSTORE_EVENT_SCHEMA */
+	char store_id[65];        /**< the store, also the Kafka message key */
+	char terminal_id[65];     /**< the terminal that acted, or "" */
+	char employee_id[65];     /**< the employee that acted, or "" */
 	int64_t occurred_at_ms;   /**< the terminal's clock */
 	int64_t recorded_at_ms;   /**< the server's clock */
 	char *payload_json;       /**< owned by the event */
@@ -93,12 +94,12 @@ REDSTORE_EXTERN(int) redstore_projector_apply(redstore_client *client, const red
  */
 REDSTORE_EXTERN(int) redstore_projector_prepare(redstore_client *client, int months_ahead);
 
-/** The topics of libredstore: <prefix>sales, inventory, catalog, shifts, audit, deadletter. */
+/** The topics of libredstore: `<prefix>sales`, inventory, catalog, shifts, audit, deadletter. */
 #define REDSTORE_TOPIC_COUNT 6
 
 /** What redstore_events_ensure_topics() found or did for one topic. */
 typedef struct redstore_topic_status {
-	char name[160];
+	char name[160];       /**< the topic, with kafka.topic_prefix */
 	int existed;          /**< 1: the topic was there already */
 	int created;          /**< 1: this call created it */
 	int partitions;       /**< its partitions as the cluster reports them (0 when unknown) */
@@ -131,7 +132,7 @@ REDSTORE_EXTERN(int) redstore_events_ensure_topics(redstore_topic_status *out, r
  *     and runs the handlers. The offsets of events whose handlers succeeded are stored, and committed by
  *     redstore_consumer_commit(), at every rebalance (before partitions are given up) and at close.
  *  3. A failing batch handler makes the batch run again one event at a time; an event whose handlers keep
- *     failing goes to the dead-letter topic (<prefix>deadletter) with the error after max_attempts, and its
+ *     failing goes to the dead-letter topic (`<prefix>deadletter`) with the error after max_attempts, and its
  *     partition moves on. An event that cannot be decoded goes there at once. Nothing is dropped silently.
  *  4. redstore_consumer_free() commits what was processed and leaves the group cleanly.
  *
@@ -187,8 +188,8 @@ REDSTORE_EXTERN(int) redstore_consumer_commit(redstore_consumer *consumer);
 
 /** The lag of one assigned partition. */
 typedef struct redstore_partition_lag {
-	char topic[160];
-	int32_t partition;
+	char topic[160];     /**< the topic */
+	int32_t partition;   /**< the partition of the topic */
 	int64_t position;    /**< next offset this member will handle (-1 when unknown) */
 	int64_t high;        /**< the partition's end offset as last seen */
 	int64_t lag;         /**< high - position (0 when unknown) */

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: per-store stock.
  *
  * Stock lives in Redis (the hot state), one counter of units on hand and one of units reserved per SKU;
@@ -25,9 +26,9 @@ REDSTORE_ASSUME_NONNULL_BEGIN
 
 /** The stock of one SKU. */
 typedef struct redstore_stock_level {
-	char sku[65];
-	int64_t on_hand;
-	int64_t reserved;
+	char sku[65];          /**< the SKU */
+	int64_t on_hand;       /**< units in the store */
+	int64_t reserved;      /**< units held by reservations */
 	int64_t available;     /**< on_hand - reserved */
 	int64_t delta;         /**< in an operation's result: how much on_hand changed */
 	int low_stock;         /**< 1 when available <= the product's threshold (threshold > 0) */
@@ -36,17 +37,17 @@ typedef struct redstore_stock_level {
 
 /** One line of a stock operation. */
 typedef struct redstore_stock_line {
-	const char *sku;
+	const char *sku;       /**< the SKU (copied) */
 	int64_t qty;           /**< units, > 0 (count: the counted quantity, >= 0) */
 	int64_t unit_cost;     /**< receive only: cost per unit in minor units (>= 0), for valuation */
 } redstore_stock_line;
 
 /** What a stock operation did. */
 typedef struct redstore_stock_result {
-	char op_id[REDSTORE_ID_SIZE];
+	char op_id[REDSTORE_ID_SIZE]; /**< the operation's id (the one given, or the new one) */
 	char stream_id[48];    /**< the store's sync stream entry ("" for a duplicate) */
 	int duplicate;         /**< 1: this id was applied before; nothing changed now (levels are current) */
-	size_t count;
+	size_t count;          /**< entries of `levels` */
 	redstore_stock_level *REDSTORE_NULLABLE levels;  /**< one per line, in line order, after the operation */
 } redstore_stock_result;
 

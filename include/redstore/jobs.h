@@ -1,15 +1,18 @@
-/*
+/**
+ * @file
  * libredstore: job queues on Redis, with delays, priorities, retries with backoff, leases, dead letters,
  * repeatable jobs and a multi-threaded worker; plus signed webhooks and the end-of-day sales CSV that the
  * redstore-worker program runs on them.
  *
- * A queue lives in Redis under keys that carry the hash tag {q:<queue>} (one Redis Cluster slot per
+ * A queue lives in Redis under keys that carry the hash tag `{q:<queue>}` (one Redis Cluster slot per
  * queue). Every state change of a job is one Lua script, so it is atomic:
  *
+ * @verbatim
  *   add ──> delayed ──(due)──> waiting ──(take: attempt + 1, lease)──> active ──> completed
  *                ^                 ^                                    │  │  └──> failed (fail permanently)
  *                └──── retry (backoff) ──────────────────────────────────┘  └────> dead (last attempt)
  *                                  └──── lease expired (the worker died) ─┘
+   @endverbatim
  *
  *  1. A job id is the idempotency key: adding an id the queue still holds (in any state, including
  *     completed and failed jobs within the retention limits) adds nothing.
@@ -61,7 +64,7 @@ typedef struct redstore_job_spec {
 	int64_t run_at_ms;       /**< or no earlier than this wall-clock time (ms since the epoch); 0: unused */
 	int priority;            /**< 0..1000, higher runs first; same priority: first added runs first */
 	int max_attempts;        /**< 1..1000, default 3 */
-	redstore_backoff backoff;
+	redstore_backoff backoff; /**< how the wait grows between attempts (default fixed) */
 	int64_t backoff_ms;      /**< base wait before a retry, default 1000 (1..1 day) */
 	int64_t backoff_max_ms;  /**< cap of the wait, default 1 hour */
 	int jitter_pct;          /**< 0..100: up to this share of the wait is taken off at random */
@@ -91,12 +94,12 @@ REDSTORE_EXTERN(int) redstore_job_add_many(redstore_client *client, const char *
 
 /** A job as a taker sees it. Plain data; the strings belong to the job. */
 typedef struct redstore_job {
-	char queue[65];
-	char id[REDSTORE_JOB_ID_SIZE];
+	char queue[65];          /**< the queue it was taken from */
+	char id[REDSTORE_JOB_ID_SIZE]; /**< the job id */
 	char token[48];          /**< the lease token of this take */
 	char *payload;           /**< JSON text */
 	int attempt;             /**< 1 for the first run */
-	int max_attempts;
+	int max_attempts;        /**< attempts allowed in all */
 	int64_t run_at_ms;       /**< when it was due by its delay or run_at (wall clock ms); 0: added without */
 	char repeat[65];         /**< the repeatable schedule that made it, or "" */
 } redstore_job;
@@ -141,8 +144,13 @@ REDSTORE_EXTERN(int) redstore_job_extend(redstore_client *client, const redstore
 
 /** How many jobs a queue holds in each state. */
 typedef struct redstore_queue_counts {
-	int64_t waiting, delayed, active, completed, failed, dead;
-	int paused;
+	int64_t waiting;   /**< due, waiting to be taken */
+	int64_t delayed;   /**< not due yet (delays and retries) */
+	int64_t active;    /**< taken, under a lease */
+	int64_t completed; /**< done (kept up to the retention limit) */
+	int64_t failed;    /**< failed for good (kept up to the retention limit) */
+	int64_t dead;      /**< out of attempts: in the dead-letter set */
+	int paused;        /**< 1 while the queue is paused */
 } redstore_queue_counts;
 
 /** Counts the jobs of a queue in each state, atomically. @return 0, REDSTORE_EINVALID or a Redis error */
@@ -176,7 +184,7 @@ REDSTORE_EXTERN(int) redstore_queue_purge_dead(redstore_client *client, const ch
 typedef struct redstore_job_info {
 	char state[16];          /**< waiting delayed active completed failed dead */
 	int attempts;            /**< attempts started so far */
-	int max_attempts;
+	int max_attempts;        /**< attempts allowed in all */
 	int64_t due_ms;          /**< delayed: when it becomes due; active: lease expiry; others: 0 */
 	char last_error[1024];   /**< "" when none */
 } redstore_job_info;
@@ -288,7 +296,7 @@ REDSTORE_EXTERN(void) redstore_worker_free(redstore_worker *REDSTORE_NULLABLE wo
  * Configures a webhook of the client's store: events whose type is in `events` (comma-separated types,
  * or "*") are POSTed to `url` (http:// or https://, up to 2000 characters), signed with `secret` (16..256
  * bytes). `id` ([A-Za-z0-9_.-]{1,64}) names the hook; setting it again replaces it. Stored in Redis next
- * to the store's other settings (rs:{s:<store>}:webhooks).
+ * to the store's other settings (`rs:{s:<store>}:webhooks`).
  *
  * @return 0, REDSTORE_EINVALID (names the field), or a Redis error
  */

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: sales, receipts, voids and refunds.
  *
  * A terminal builds a sale (redstore_sale) with an id it generated itself (UUIDv7, redstore_id_new), then
@@ -36,6 +37,7 @@
 REDSTORE_BEGIN_DECLS
 REDSTORE_ASSUME_NONNULL_BEGIN
 
+/** A sale being built on a terminal. One thread at a time. */
 typedef struct redstore_sale redstore_sale;
 
 /** How a customer pays. */
@@ -71,6 +73,7 @@ REDSTORE_EXTERN(const char *) redstore_sale_id(const redstore_sale *sale);
  */
 REDSTORE_EXTERN(int) redstore_sale_add_line(redstore_sale *sale, const char *sku, int64_t qty,
                                             size_t *REDSTORE_NULLABLE line);
+/** Like redstore_sale_add_line(), by barcode; the product is looked up at commit. */
 REDSTORE_EXTERN(int) redstore_sale_add_barcode(redstore_sale *sale, const char *barcode, int64_t qty,
                                                size_t *REDSTORE_NULLABLE line);
 
@@ -102,47 +105,50 @@ REDSTORE_EXTERN(int) redstore_sale_set_occurred_at(redstore_sale *sale, int64_t 
 
 /** One line of a receipt. */
 typedef struct redstore_receipt_line {
-	char sku[65];
-	char name[201];
-	int64_t qty;
-	int64_t unit_price;
-	int64_t gross;
+	char sku[65];           /**< the product */
+	char name[201];         /**< its name at the time of the sale */
+	int64_t qty;            /**< units */
+	int64_t unit_price;     /**< the catalog price, minor units */
+	int64_t gross;          /**< unit_price x qty */
 	int64_t discount;       /**< line discount + share of the order discount */
 	int64_t net;            /**< gross - discount */
-	int64_t tax;
+	int64_t tax;            /**< tax of the line (contained or added, per the store) */
 	int64_t total;          /**< what the customer pays for the line */
-	char tax_class[33];
-	int64_t tax_rate_ppm;
+	char tax_class[33];     /**< the tax class applied, "" for none */
+	int64_t tax_rate_ppm;   /**< its rate in parts per million */
 } redstore_receipt_line;
 
 /** One tender of a receipt. */
 typedef struct redstore_receipt_tender {
-	redstore_tender_kind kind;
-	int64_t amount;
-	char reference[65];
+	redstore_tender_kind kind; /**< how it was paid */
+	int64_t amount;           /**< minor units */
+	char reference[65];       /**< card authorisation, voucher number... or "" */
 } redstore_receipt_tender;
 
 /** A structured receipt: what was sold, for how much, paid how. Owned by the caller. */
 typedef struct redstore_receipt {
-	char sale_id[REDSTORE_ID_SIZE];
+	char sale_id[REDSTORE_ID_SIZE]; /**< the operation's id (the sale, refund or void) */
 	char kind[16];          /**< "sale", "refund" or "void" */
 	char ref_sale_id[REDSTORE_ID_SIZE]; /**< refunds and voids: the sale they undo */
-	char store_id[65];
-	char store_name[201];
-	char terminal_id[65];
-	char employee_id[65];
-	char currency[4];
-	int prices_include_tax;
-	int64_t occurred_at_ms;
-	size_t line_count;
-	redstore_receipt_line *REDSTORE_NULLABLE lines;
-	size_t tender_count;
-	redstore_receipt_tender *REDSTORE_NULLABLE tenders;
-	int64_t gross, discount, tax, total;
+	char store_id[65];      /**< the store */
+	char store_name[201];   /**< its name, for the receipt header */
+	char terminal_id[65];   /**< the terminal that committed it */
+	char employee_id[65];   /**< the employee who committed it */
+	char currency[4];       /**< ISO 4217 */
+	int prices_include_tax; /**< 1: tax is contained in the totals; 0: added */
+	int64_t occurred_at_ms; /**< the terminal's time of the sale */
+	size_t line_count;      /**< entries of `lines` */
+	redstore_receipt_line *REDSTORE_NULLABLE lines; /**< the lines, in sale order */
+	size_t tender_count;    /**< entries of `tenders` */
+	redstore_receipt_tender *REDSTORE_NULLABLE tenders; /**< the payments */
+	int64_t gross;          /**< sum of the lines' gross */
+	int64_t discount;       /**< sum of the lines' discounts */
+	int64_t tax;            /**< sum of the lines' tax */
+	int64_t total;          /**< what the customer pays */
 	int64_t tendered;       /**< sum of tenders */
 	int64_t change_due;     /**< cash handed back */
-	char customer_ref[65];
-	char note[501];
+	char customer_ref[65];  /**< loyalty number..., or "" */
+	char note[501];         /**< printed on the receipt, or "" */
 	int duplicate;          /**< 1 when this call found the operation already committed */
 	char stream_id[48];     /**< the sync stream entry of the stock change ("" for duplicates) */
 	int restocked;          /**< refunds and voids: 1 when the units went back on hand */
@@ -197,8 +203,8 @@ REDSTORE_EXTERN(int) redstore_sale_void(redstore_receipt *REDSTORE_NULLABLE *RED
 
 /** One line of a refund: which line of the sale (0-based), how many units. */
 typedef struct redstore_refund_line {
-	size_t line;
-	int64_t qty;
+	size_t line;            /**< index of the sale's line (0-based) */
+	int64_t qty;            /**< units to refund, > 0 */
 } redstore_refund_line;
 
 /**
