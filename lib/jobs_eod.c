@@ -150,10 +150,11 @@ static int store_tz(char *tz, size_t cap, redstore_client *c, const char *store,
 int redstore_sales_hourly(redstore_sales_hour *out, size_t cap, size_t *count, redstore_client *c, const char *date)
 {
 	static const char *sql =
-		"SELECT (extract(epoch FROM hour) * 1000)::bigint, to_char(hour AT TIME ZONE $3, 'HH24:MI'), sum(units), "
-		"sum(refunded_units), sum(lines), sum(gross), sum(discount), sum(tax), sum(total), sum(refunds) "
-		"FROM sales_hourly WHERE store_id = $1 "
-		"AND hour >= ($2::date::timestamp AT TIME ZONE $3) AND hour < (($2::date + 1)::timestamp AT TIME ZONE $3) "
+		"SELECT (extract(epoch FROM hour) * 1000)::bigint, to_char(hour AT TIME ZONE $3, 'HH24:MI'), "
+		"sum(units), sum(refunded_units), sum(lines), sum(gross), sum(discount), sum(tax), sum(total), "
+		"sum(refunds) FROM sales_hourly WHERE store_id = $1 "
+		"AND hour >= ($2::date::timestamp AT TIME ZONE $3) "
+		"AND hour < (($2::date + 1)::timestamp AT TIME ZONE $3) "
 		"GROUP BY hour ORDER BY hour";
 	const char *store, *params[3];
 	PGresult *res = NULL;
@@ -180,8 +181,8 @@ int redstore_sales_hourly(redstore_sales_hour *out, size_t cap, size_t *count, r
 	n = (size_t)PQntuples(res);
 	if (n > cap) {
 		PQclear(res);
-		return redstore__fail(REDSTORE_ELIMIT, "sales by hour of store %s for %s: %zu hours, room for %zu", store,
-		                      date, n, cap);
+		return redstore__fail(REDSTORE_ELIMIT, "sales by hour of store %s for %s: %zu hours, room for %zu",
+		                      store, date, n, cap);
 	}
 	for (size_t i = 0; i < n; i++) {
 		redstore_sales_hour *h = &out[i];

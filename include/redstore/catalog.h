@@ -69,7 +69,8 @@ typedef struct redstore_product {
 	const char *REDSTORE_NULLABLE name;         /**< 1-200 characters */
 	const char *REDSTORE_NULLABLE brand;        /**< 0-100 characters */
 	const char *REDSTORE_NULLABLE category;     /**< 0-100 characters */
-	const char *REDSTORE_NULLABLE currency;     /**< must equal the store's currency; NULL or "" means the store's */
+	/** must equal the store's currency; NULL or "" means the store's */
+	const char *REDSTORE_NULLABLE currency;
 	const char *REDSTORE_NULLABLE tax_class;    /**< a tax class of the store; "" means untaxed */
 	const char *REDSTORE_NULLABLE custom_json;  /**< a JSON object of store-defined fields, at most 8 KiB */
 	int64_t price;            /**< unit price in minor units (cents), 0..10^12 */
@@ -109,11 +110,12 @@ REDSTORE_EXTERN(int) redstore_product_deactivate(redstore_client *client, const 
  * @param out  receives a product owned by the caller: free it with redstore_product_free()
  * @return 0, REDSTORE_ENOTFOUND (names the SKU)
  */
-REDSTORE_EXTERN(int) redstore_product_get(redstore_product *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client, const char *sku);
+REDSTORE_EXTERN(int) redstore_product_get(redstore_product *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                          redstore_client *client, const char *sku);
 
 /** Like redstore_product_get(), by barcode. */
-REDSTORE_EXTERN(int) redstore_product_get_by_barcode(redstore_product *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
-                                                     const char *barcode);
+REDSTORE_EXTERN(int) redstore_product_get_by_barcode(redstore_product *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                     redstore_client *client, const char *barcode);
 
 /** Frees a product returned by the library; NULL is a no-op. */
 REDSTORE_EXTERN(void) redstore_product_free(redstore_product *REDSTORE_NULLABLE p);
@@ -136,9 +138,9 @@ typedef struct redstore_product_page {
  * @param out     receives a page owned by the caller: free it with redstore_product_page_free()
  * @return 0, REDSTORE_EINVALID (bad limit or cursor)
  */
-REDSTORE_EXTERN(int) redstore_product_list(redstore_product_page *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
-                                           const char *REDSTORE_NULLABLE cursor,
-                                           size_t limit, unsigned flags);
+REDSTORE_EXTERN(int) redstore_product_list(redstore_product_page *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                           redstore_client *client, const char *REDSTORE_NULLABLE cursor, size_t limit,
+                                           unsigned flags);
 
 /** Frees a page and its products; NULL is a no-op. */
 REDSTORE_EXTERN(void) redstore_product_page_free(redstore_product_page *REDSTORE_NULLABLE page);
@@ -181,8 +183,8 @@ typedef struct redstore_import_report {
  * @return 0, REDSTORE_EINVALID (bad rows and no skip flag: nothing was written), REDSTORE_EIO (file),
  *         REDSTORE_ELIMIT (file larger than 64 MiB or more than 1,000,000 rows)
  */
-REDSTORE_EXTERN(int) redstore_catalog_import_csv(redstore_import_report *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
-                                                 const char *path, unsigned flags);
+REDSTORE_EXTERN(int) redstore_catalog_import_csv(redstore_import_report *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                 redstore_client *client, const char *path, unsigned flags);
 
 /** Frees an import report; NULL is a no-op. */
 REDSTORE_EXTERN(void) redstore_import_report_free(redstore_import_report *REDSTORE_NULLABLE report);

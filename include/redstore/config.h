@@ -51,14 +51,16 @@ REDSTORE_EXTERN(int) redstore_config_set(redstore_config *cfg, const char *key, 
  * @param out  receives a string borrowed from `cfg`, valid until the key is set again or cfg is freed
  * @return 0 or REDSTORE_EUNKNOWN_KEY
  */
-REDSTORE_EXTERN(int) redstore_config_get(const char *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const redstore_config *cfg, const char *key);
+REDSTORE_EXTERN(int) redstore_config_get(const char *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                         const redstore_config *cfg, const char *key);
 
 /**
  * Copies a configuration.
  *
  * @return 0 or REDSTORE_ENOMEM
  */
-REDSTORE_EXTERN(int) redstore_config_dup(redstore_config *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const redstore_config *cfg);
+REDSTORE_EXTERN(int) redstore_config_dup(redstore_config *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                         const redstore_config *cfg);
 
 /** Frees a configuration; NULL is a no-op. */
 REDSTORE_EXTERN(void) redstore_config_free(redstore_config *REDSTORE_NULLABLE cfg);

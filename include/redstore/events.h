@@ -40,8 +40,8 @@ REDSTORE_EXTERN(int32_t) redstore_murmur2(const void *data, size_t len);
  * @param cfg  the configuration holding kafka.partition.map (NULL: no map)
  * @return 0, or REDSTORE_EINVALID (bad store id, partition_count < 1)
  */
-REDSTORE_EXTERN(int) redstore_store_partition(int32_t *out, const redstore_config *REDSTORE_NULLABLE cfg, const char *store_id,
-                                              int32_t partition_count);
+REDSTORE_EXTERN(int) redstore_store_partition(int32_t *out, const redstore_config *REDSTORE_NULLABLE cfg,
+                                              const char *store_id, int32_t partition_count);
 
 /** A decoded event. Strings are NUL-terminated; payload_json is the payload object as compact JSON. */
 typedef struct redstore_event {
@@ -65,7 +65,8 @@ typedef struct redstore_event {
  * @return 0, REDSTORE_EDECODE (the message names the field and the reason), REDSTORE_ELIMIT (larger
  *         than REDSTORE_EVENT_MAX_BYTES)
  */
-REDSTORE_EXTERN(int) redstore_event_decode(redstore_event *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const void *data, size_t len);
+REDSTORE_EXTERN(int) redstore_event_decode(redstore_event *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const void *data,
+                                           size_t len);
 
 /** Frees a decoded event; NULL is a no-op. */
 REDSTORE_EXTERN(void) redstore_event_free(redstore_event *REDSTORE_NULLABLE event);
@@ -82,7 +83,8 @@ REDSTORE_EXTERN(void) redstore_event_free(redstore_event *REDSTORE_NULLABLE even
  *         (REDSTORE_ECONNECT / REDSTORE_ETIMEOUT / REDSTORE_EUNAVAILABLE are retriable)
  * Thread rule: as the client.
  */
-REDSTORE_EXTERN(int) redstore_projector_apply(redstore_client *client, const redstore_event *const REDSTORE_NONNULL *REDSTORE_NONNULL events,
+REDSTORE_EXTERN(int) redstore_projector_apply(redstore_client *client,
+                                              const redstore_event *const REDSTORE_NONNULL *REDSTORE_NONNULL events,
                                               size_t n, size_t *REDSTORE_NULLABLE applied);
 
 /**
@@ -151,15 +153,16 @@ typedef struct redstore_consumer_options {
 /** Handles one event; returns 0, or a non-zero code to have it retried (then dead-lettered). */
 typedef int (*redstore_event_cb)(const redstore_event *event, void *REDSTORE_NULLABLE payload);
 /** Handles a batch (in partition order per partition); 0, or non-zero to retry event by event. */
-typedef int (*redstore_batch_cb)(const redstore_event *const REDSTORE_NONNULL *REDSTORE_NONNULL events, size_t n, void *REDSTORE_NULLABLE payload);
+typedef int (*redstore_batch_cb)(const redstore_event *const REDSTORE_NONNULL *REDSTORE_NONNULL events, size_t n,
+                                 void *REDSTORE_NULLABLE payload);
 
 /**
  * Creates a consumer from the client's configuration (brokers, prefix). The client is only read here.
  *
  * @return 0, REDSTORE_EINVALID (no group id, bad options, no brokers), REDSTORE_EKAFKA
  */
-REDSTORE_EXTERN(int) redstore_consumer_new(redstore_consumer *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const redstore_client *client,
-                                           const redstore_consumer_options *options);
+REDSTORE_EXTERN(int) redstore_consumer_new(redstore_consumer *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                           const redstore_client *client, const redstore_consumer_options *options);
 
 /** Runs `cb` for every event whose type equals `type` ("*": every type). Up to 64 handlers. */
 REDSTORE_EXTERN(int) redstore_consumer_on(redstore_consumer *consumer, const char *type, redstore_event_cb cb,

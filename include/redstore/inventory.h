@@ -71,8 +71,8 @@ REDSTORE_EXTERN(int) redstore_stock_get(redstore_stock_level *out, redstore_clie
  * @return 0, REDSTORE_EINVALID (names the line and field), REDSTORE_ENOTFOUND (unknown SKU), retriable
  *         engine errors
  */
-REDSTORE_EXTERN(int) redstore_stock_receive(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
-                                            const char *REDSTORE_NULLABLE op_id,
+REDSTORE_EXTERN(int) redstore_stock_receive(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                            redstore_client *client, const char *REDSTORE_NULLABLE op_id,
                                             const char *REDSTORE_NULLABLE supplier_ref, size_t n,
                                             const redstore_stock_line *lines);
 
@@ -95,16 +95,18 @@ REDSTORE_EXTERN(const char *) redstore_adjust_reason_name(redstore_adjust_reason
  * @param note  free text (0-500 characters); required for REDSTORE_ADJUST_OTHER
  * @return 0, REDSTORE_EINVALID, REDSTORE_ENOTFOUND, retriable engine errors
  */
-REDSTORE_EXTERN(int) redstore_stock_adjust(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
-                                           const char *REDSTORE_NULLABLE op_id, const char *sku, int64_t delta,
-                                           redstore_adjust_reason reason, const char *REDSTORE_NULLABLE note);
+REDSTORE_EXTERN(int) redstore_stock_adjust(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                           redstore_client *client, const char *REDSTORE_NULLABLE op_id,
+                                           const char *sku, int64_t delta, redstore_adjust_reason reason,
+                                           const char *REDSTORE_NULLABLE note);
 
 /**
  * Records a cycle count: on hand := the counted qty of each line (qty >= 0); each level's delta is the
  * difference the ledger records.
  */
-REDSTORE_EXTERN(int) redstore_stock_count(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
-                                          const char *REDSTORE_NULLABLE op_id, size_t n, const redstore_stock_line *lines);
+REDSTORE_EXTERN(int) redstore_stock_count(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                          redstore_client *client, const char *REDSTORE_NULLABLE op_id, size_t n,
+                                          const redstore_stock_line *lines);
 
 /**
  * Sends stock from the selected store to another store: on hand here -= qty (available must cover it,
@@ -114,9 +116,9 @@ REDSTORE_EXTERN(int) redstore_stock_count(redstore_stock_result *REDSTORE_NULLAB
  * @return 0, REDSTORE_EINVALID (same store, bad line), REDSTORE_ENOTFOUND (store or SKU),
  *         REDSTORE_EOUT_OF_STOCK, retriable engine errors
  */
-REDSTORE_EXTERN(int) redstore_transfer_send(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
-                                            const char *REDSTORE_NULLABLE transfer_id, const char *to_store, size_t n,
-                                            const redstore_stock_line *lines);
+REDSTORE_EXTERN(int) redstore_transfer_send(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                            redstore_client *client, const char *REDSTORE_NULLABLE transfer_id,
+                                            const char *to_store, size_t n, const redstore_stock_line *lines);
 
 /**
  * Receives (part of) a transfer at the selected store, which must be the destination: on hand += qty.
@@ -125,9 +127,9 @@ REDSTORE_EXTERN(int) redstore_transfer_send(redstore_stock_result *REDSTORE_NULL
  *
  * @return 0, REDSTORE_EINVALID (more than in transit: names the SKU), REDSTORE_ENOTFOUND
  */
-REDSTORE_EXTERN(int) redstore_transfer_receive(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
-                                               const char *REDSTORE_NULLABLE receipt_id, const char *transfer_id, size_t n,
-                                               const redstore_stock_line *lines);
+REDSTORE_EXTERN(int) redstore_transfer_receive(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                               redstore_client *client, const char *REDSTORE_NULLABLE receipt_id,
+                                               const char *transfer_id, size_t n, const redstore_stock_line *lines);
 
 /**
  * Holds units for a layaway or a scheduled promotion until `expires_at_ms` (ms since the epoch, in the
@@ -135,9 +137,9 @@ REDSTORE_EXTERN(int) redstore_transfer_receive(redstore_stock_result *REDSTORE_N
  *
  * @return 0, REDSTORE_EOUT_OF_STOCK, REDSTORE_EINVALID, REDSTORE_EEXISTS (id used by another operation)
  */
-REDSTORE_EXTERN(int) redstore_reservation_create(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
-                                                 const char *REDSTORE_NULLABLE reservation_id, int64_t expires_at_ms, size_t n,
-                                                 const redstore_stock_line *lines);
+REDSTORE_EXTERN(int) redstore_reservation_create(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                 redstore_client *client, const char *REDSTORE_NULLABLE reservation_id,
+                                                 int64_t expires_at_ms, size_t n, const redstore_stock_line *lines);
 
 /**
  * Releases units of a reservation (n = 0: everything it still holds): reserved -= qty.
@@ -145,9 +147,10 @@ REDSTORE_EXTERN(int) redstore_reservation_create(redstore_stock_result *REDSTORE
  * @param release_id  this release's idempotency id (NULL: new)
  * @return 0, REDSTORE_EINVALID (more than held), REDSTORE_ENOTFOUND (no such reservation)
  */
-REDSTORE_EXTERN(int) redstore_reservation_release(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
-                                                  const char *REDSTORE_NULLABLE release_id, const char *reservation_id,
-                                                  size_t n, const redstore_stock_line *REDSTORE_NULLABLE lines);
+REDSTORE_EXTERN(int) redstore_reservation_release(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                  redstore_client *client, const char *REDSTORE_NULLABLE release_id,
+                                                  const char *reservation_id, size_t n,
+                                                  const redstore_stock_line *REDSTORE_NULLABLE lines);
 
 /**
  * Releases every reservation of the selected store whose expiry has passed.

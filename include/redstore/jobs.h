@@ -58,7 +58,8 @@ typedef enum redstore_backoff {
 
 /** What to add. Zero fields take the defaults; strings are copied. */
 typedef struct redstore_job_spec {
-	const char *REDSTORE_NULLABLE id;          /**< idempotency key ([A-Za-z0-9_.:-]{1,128}); NULL or "": a new UUIDv7 */
+	/** idempotency key ([A-Za-z0-9_.:-]{1,128}); NULL or "": a new UUIDv7 */
+	const char *REDSTORE_NULLABLE id;
 	const char *REDSTORE_NULLABLE payload;     /**< JSON text (object, array, ...); NULL: "{}" */
 	int64_t delay_ms;        /**< run no earlier than now + delay_ms (0..10 years) */
 	int64_t run_at_ms;       /**< or no earlier than this wall-clock time (ms since the epoch); 0: unused */
@@ -273,7 +274,8 @@ typedef struct redstore_worker_options {
 typedef struct redstore_worker redstore_worker;
 
 /** @return 0, REDSTORE_EINVALID (bad options), REDSTORE_ENOMEM. The configuration is copied. */
-REDSTORE_EXTERN(int) redstore_worker_new(redstore_worker *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const redstore_config *cfg,
+REDSTORE_EXTERN(int) redstore_worker_new(redstore_worker *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                         const redstore_config *cfg,
                                          const redstore_worker_options *REDSTORE_NULLABLE options);
 /** Runs `cb` for the jobs of `queue` (up to 32 queues). @return 0, REDSTORE_EINVALID, REDSTORE_ELIMIT */
 REDSTORE_EXTERN(int) redstore_worker_on(redstore_worker *worker, const char *queue, redstore_job_cb cb,
@@ -315,14 +317,16 @@ REDSTORE_EXTERN(int) redstore_webhook_remove(redstore_client *client, const char
  * @return 0, REDSTORE_EINVALID, or a Redis error
  */
 REDSTORE_EXTERN(int) redstore_webhook_dispatch(redstore_client *client, const char *event_json, size_t len,
-                                               const redstore_job_spec *REDSTORE_NULLABLE spec, int *REDSTORE_NULLABLE queued);
+                                               const redstore_job_spec *REDSTORE_NULLABLE spec,
+                                               int *REDSTORE_NULLABLE queued);
 
 /**
  * The same for an event a consumer decoded (redstore_consumer_on): the body is the event's envelope
  * encoded again (the same fields and payload). Same codes as redstore_webhook_dispatch.
  */
 REDSTORE_EXTERN(int) redstore_webhook_dispatch_event(redstore_client *client, const redstore_event *event,
-                                                     const redstore_job_spec *REDSTORE_NULLABLE spec, int *REDSTORE_NULLABLE queued);
+                                                     const redstore_job_spec *REDSTORE_NULLABLE spec,
+                                                     int *REDSTORE_NULLABLE queued);
 
 /**
  * The job handler of REDSTORE_WEBHOOK_QUEUE: POSTs the event with libcurl, with the headers
@@ -332,7 +336,8 @@ REDSTORE_EXTERN(int) redstore_webhook_dispatch_event(redstore_client *client, co
  * The request is bounded by jobs.webhook_timeout_ms. `payload` is unused.
  */
 REDSTORE_EXTERN(redstore_job_outcome) redstore_webhook_handler(const redstore_job *job, redstore_client *client,
-                                                                char *error, size_t error_cap, void *REDSTORE_NULLABLE payload);
+                                                               char *error, size_t error_cap,
+                                                               void *REDSTORE_NULLABLE payload);
 
 /**
  * The signature a receiver checks: hex HMAC-SHA256 with key `secret` over "<timestamp>.<body>".
@@ -341,8 +346,8 @@ REDSTORE_EXTERN(redstore_job_outcome) redstore_webhook_handler(const redstore_jo
  * @return 0 or REDSTORE_EINVALID
  * Thread rule: thread-safe.
  */
-REDSTORE_EXTERN(int) redstore_webhook_sign(char out[REDSTORE_NONNULL 65], const char *secret, int64_t timestamp, const void *body,
-                                           size_t len);
+REDSTORE_EXTERN(int) redstore_webhook_sign(char out[REDSTORE_NONNULL 65], const char *secret, int64_t timestamp,
+                                           const void *body, size_t len);
 
 /* ---------------------------------------------------------------- end of day */
 
@@ -356,7 +361,8 @@ REDSTORE_EXTERN(int) redstore_webhook_sign(char out[REDSTORE_NONNULL 65], const 
  * @return 0, REDSTORE_EINVALID (bad date, no store selected), REDSTORE_ENOTFOUND (unknown store), or a
  *         PostgreSQL error
  */
-REDSTORE_EXTERN(int) redstore_sales_day_csv(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client, const char *date);
+REDSTORE_EXTERN(int) redstore_sales_day_csv(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
+                                            const char *date);
 
 /** One hour of a store's sales, summed over its products from the projector's hourly rollup. */
 typedef struct redstore_sales_hour {
@@ -407,7 +413,8 @@ REDSTORE_EXTERN(int) redstore_eod_schedule(redstore_client *client, const char *
 
 /** The job handler of REDSTORE_EOD_QUEUE (see redstore_eod_schedule). `payload` is unused. */
 REDSTORE_EXTERN(redstore_job_outcome) redstore_eod_handler(const redstore_job *job, redstore_client *client,
-                                                           char *error, size_t error_cap, void *REDSTORE_NULLABLE payload);
+                                                           char *error, size_t error_cap,
+                                                           void *REDSTORE_NULLABLE payload);
 
 REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS

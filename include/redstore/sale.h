@@ -163,7 +163,8 @@ REDSTORE_EXTERN(void) redstore_receipt_free(redstore_receipt *REDSTORE_NULLABLE 
  * @return 0, REDSTORE_EINVALID (names the line and field), REDSTORE_ENOTFOUND (unknown SKU or barcode),
  *         REDSTORE_EINACTIVE (deactivated product)
  */
-REDSTORE_EXTERN(int) redstore_sale_quote(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client, const redstore_sale *sale);
+REDSTORE_EXTERN(int) redstore_sale_quote(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                         redstore_client *client, const redstore_sale *sale);
 
 /**
  * Commits a sale in the client's selected store, exactly once by its id.
@@ -173,7 +174,8 @@ REDSTORE_EXTERN(int) redstore_sale_quote(redstore_receipt *REDSTORE_NULLABLE *RE
  *         SKU and the units available), or a retriable error (REDSTORE_ETIMEOUT, REDSTORE_ECONNECT,
  *         REDSTORE_EUNAVAILABLE): retry with the same sale
  */
-REDSTORE_EXTERN(int) redstore_sale_commit(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client, const redstore_sale *sale);
+REDSTORE_EXTERN(int) redstore_sale_commit(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                          redstore_client *client, const redstore_sale *sale);
 
 /**
  * Commits several sales of the selected store at once, each exactly once by its own id, with the
@@ -186,8 +188,9 @@ REDSTORE_EXTERN(int) redstore_sale_commit(redstore_receipt *REDSTORE_NULLABLE *R
  * @return 0 when every sale got its own result (look at results[]), or an error that stopped the whole
  *         batch (then every results[i] holds it too), e.g. REDSTORE_ECONNECT, REDSTORE_ELIMIT (n > 4096)
  */
-REDSTORE_EXTERN(int) redstore_sale_commit_many(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out, int *results, redstore_client *client,
-                                               size_t n, const redstore_sale *const REDSTORE_NONNULL *REDSTORE_NONNULL sales);
+REDSTORE_EXTERN(int) redstore_sale_commit_many(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out, int *results,
+                                               redstore_client *client, size_t n,
+                                               const redstore_sale *const REDSTORE_NONNULL *REDSTORE_NONNULL sales);
 
 /**
  * Voids a whole sale: every unit not yet refunded goes back to stock, and the full remaining amount is
@@ -197,8 +200,8 @@ REDSTORE_EXTERN(int) redstore_sale_commit_many(redstore_receipt *REDSTORE_NULLAB
  * @return 0, REDSTORE_ENOTFOUND (no such sale), REDSTORE_ECONFLICT (already voided or fully refunded),
  *         retriable errors
  */
-REDSTORE_EXTERN(int) redstore_sale_void(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
-                                        const char *REDSTORE_NULLABLE void_id,
+REDSTORE_EXTERN(int) redstore_sale_void(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                        redstore_client *client, const char *REDSTORE_NULLABLE void_id,
                                         const char *sale_id, const char *reason);
 
 /** One line of a refund: which line of the sale (0-based), how many units. */
@@ -217,18 +220,18 @@ typedef struct redstore_refund_line {
  * @param tender     how the money goes back (reference copied)
  * @return 0, REDSTORE_EINVALID (more than refundable: names the line), REDSTORE_ENOTFOUND, retriable errors
  */
-REDSTORE_EXTERN(int) redstore_sale_refund(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
-                                          const char *REDSTORE_NULLABLE refund_id,
-                                          const char *sale_id, size_t n, const redstore_refund_line *lines,
-                                          int restock, redstore_tender_kind tender,
-                                          const char *REDSTORE_NULLABLE reference);
+REDSTORE_EXTERN(int) redstore_sale_refund(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                          redstore_client *client, const char *REDSTORE_NULLABLE refund_id,
+                                          const char *sale_id, size_t n, const redstore_refund_line *lines, int restock,
+                                          redstore_tender_kind tender, const char *REDSTORE_NULLABLE reference);
 
 /**
  * Looks up a committed sale's receipt (from the idempotency record in Redis).
  *
  * @return 0, REDSTORE_ENOTFOUND
  */
-REDSTORE_EXTERN(int) redstore_receipt_get(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client, const char *sale_id);
+REDSTORE_EXTERN(int) redstore_receipt_get(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                          redstore_client *client, const char *sale_id);
 
 /**
  * Renders a receipt as plain text for a receipt printer: store header, lines, discounts, taxes by class,
@@ -238,10 +241,12 @@ REDSTORE_EXTERN(int) redstore_receipt_get(redstore_receipt *REDSTORE_NULLABLE *R
  * @param out    receives a NUL-terminated string; free it with redstore_free()
  * Thread rule: thread-safe for distinct receipts.
  */
-REDSTORE_EXTERN(int) redstore_receipt_render_text(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const redstore_receipt *receipt, int width);
+REDSTORE_EXTERN(int) redstore_receipt_render_text(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                  const redstore_receipt *receipt, int width);
 
 /** The receipt as JSON (the structure above). Free with redstore_free(). */
-REDSTORE_EXTERN(int) redstore_receipt_to_json(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const redstore_receipt *receipt);
+REDSTORE_EXTERN(int) redstore_receipt_to_json(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                              const redstore_receipt *receipt);
 
 REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
