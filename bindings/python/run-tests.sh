@@ -46,6 +46,7 @@ assert lib and os.path.dirname(os.path.realpath(lib[0])) == os.path.realpath(sys
 print("redstore", redstore.version(), "from", os.path.dirname(redstore.__file__), "with", lib[0])
 PY
 echo "== pytest"
+export REDSTORE_INCLUDE_DIR=$inc
 export REDSTORE_EXAMPLES_DIR=${REDSTORE_EXAMPLES_DIR:-$(cd "$src/../../examples/python" && pwd)}
 cd "$work/src/tests"
 exec "$work/venv/bin/python" -m pytest -q -p no:cacheprovider
