@@ -3,13 +3,16 @@
 # library of a CMake build tree, then its pytest suite against the dev stack (REDSTORE_* environment).
 #
 # usage: run-tests.sh <source dir of bindings/python> <include dir> <directory of libredstore.so> <work dir>
+#                     [<sanitizer runtimes to preload, colon-separated>]
 #
+# With runtimes (the REDSTORE_SANITIZE build), pytest runs with them in LD_PRELOAD and LeakSanitizer off
+# (python's own allocations at exit are not the library's leaks; the C suites check those).
 # The sources are copied into the work directory first: pip builds in the source tree, and the
 # repository's own tree stays untouched by the test (two build trees may test at once).
 # The Python is $REDSTORE_PYTHON, else the first of /usr/bin/python3 and python3 that has venv, pytest
 # and setuptools (Debian: python3-venv python3-pytest python3-setuptools python3-dev, and swig).
 set -euo pipefail
-src=$1 inc=$2 libdir=$3 work=$4
+src=$1 inc=$2 libdir=$3 work=$4 preload=${5:-}
 
 python=
 for candidate in ${REDSTORE_PYTHON:-} /usr/bin/python3 python3; do
@@ -36,6 +39,10 @@ if ! REDSTORE_INCLUDE_DIR=$inc REDSTORE_LIB_DIR=$libdir \
 	echo "python_bindings: pip install failed"
 	exit 1
 fi
+if [ -n "$preload" ]; then
+	export LD_PRELOAD=$preload
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+fi
 # The module must come from the venv, linked to this build's library.
 "$work/venv/bin/python" - "$libdir" <<'PY'
 import os, sys, redstore, redstore._capi as ext
@@ -45,7 +52,7 @@ lib = [l.split()[-1] for l in maps.splitlines() if "libredstore.so" in l]
 assert lib and os.path.dirname(os.path.realpath(lib[0])) == os.path.realpath(sys.argv[1]), lib
 print("redstore", redstore.version(), "from", os.path.dirname(redstore.__file__), "with", lib[0])
 PY
-echo "== pytest"
+echo "== pytest${preload:+ (preloading $preload, detect_leaks=0)}"
 export REDSTORE_INCLUDE_DIR=$inc
 export REDSTORE_EXAMPLES_DIR=${REDSTORE_EXAMPLES_DIR:-$(cd "$src/../../examples/python" && pwd)}
 cd "$work/src/tests"
