@@ -164,7 +164,7 @@ static double add_ceiling(redstore_client *c)
 	redstore__redis_url u;
 	redisReply *r;
 	const char *text = NULL;
-	char sha[41], cmd[2048], q[64], *out, *p;
+	char sha[41], cmd[2048], q[64];
 	double v = 0;
 	for (int i = 0; i < redstore__lua_script_count; i++)
 		if (!strcmp(redstore__lua_scripts[i].name, "job_add"))
@@ -180,19 +180,7 @@ static double add_ceiling(redstore_client *c)
 	         "'rs:{q:%s}:dead' 'rs:{q:%s}:meta' 'rs:{q:%s}:j:' 1 j__rand_int__ '{\"n\":1}' 0 3 fixed 1000 3600000 0 0 0 0 '' "
 	         "2>&1",
 	         u.host, u.port, sha, q, q, q, q, q, q, q, q);
-	out = bench_capture(cmd);
-	p = out ? strstr(out, "requests per second") : NULL;
-	if (p) {
-		while (p > out && p[-1] == ' ')
-			p--;
-		while (p > out && (p[-1] == '.' || (p[-1] >= '0' && p[-1] <= '9')))
-			p--;
-		v = atof(p);
-	} else {
-		fprintf(stderr, "bench: redis-benchmark gave no figure: %s\n", out ? out : "(no output)");
-		exit(1);
-	}
-	free(out);
+	v = bench_redis_benchmark(cmd);
 	drop_queue(c, q);
 	return v;
 }

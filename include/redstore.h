@@ -19,5 +19,7 @@
 #include "redstore/sale.h"
 #include "redstore/events.h"
 #include "redstore/jobs.h"
+#include "redstore/sync.h"
+#include "redstore/analytics.h"
 
 #endif
