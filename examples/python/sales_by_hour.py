@@ -4,10 +4,11 @@
     python3 sales_by_hour.py --store demo
     python3 sales_by_hour.py --store demo --date 2026-12-01
 
-The figures come from PostgreSQL's sales_hourly rollup through redstore_sales_hourly() (the library
-reads it; this program needs no database driver), which the projector (redstore-projector) fills from
-the sales events: run it for sales to appear. The day is the store's local calendar day; "today" is
-this machine's date unless --date is given. Amounts are in the store's currency, minor units / 100.
+The figures come from the library's sales report (redstore_report_sales, hourly buckets in the store's
+time zone), which reads the per-hour rollups in PostgreSQL that the projector (redstore-projector)
+writes from the sales events: run it for sales to appear. This program needs no database driver. The
+day is the store's local calendar day; "today" is this machine's date unless --date is given. Amounts
+are in the store's currency, minor units / 100.
 """
 import argparse
 import datetime
@@ -35,7 +36,7 @@ def main() -> int:
     print("Sales of store %s on %s (store-local hours)" % (args.store, args.date))
     print("%-7s %7s %7s %12s %10s %12s" % ("hour", "lines", "units", "total", "tax", "refunds"))
     for h in hours:
-        print("%-7s %7d %7d %12s %10s %12s" % (h["local"], h["lines"], h["units"], money(h["total"]),
+        print("%-7s %7d %7d %12s %10s %12s" % (h["bucket"][11:16], h["lines"], h["units"], money(h["total"]),
                                                money(h["tax"]), money(h["refunds"])))
     print("%-7s %7d %7d %12s %10s %12s" % ("day", sum(h["lines"] for h in hours), sum(h["units"] for h in hours),
                                            money(sum(h["total"] for h in hours)), money(sum(h["tax"] for h in hours)),

@@ -364,38 +364,6 @@ REDSTORE_EXTERN(int) redstore_webhook_sign(char out[REDSTORE_NONNULL 65], const 
 REDSTORE_EXTERN(int) redstore_sales_day_csv(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
                                             const char *date);
 
-/** One hour of a store's sales, summed over its products from the projector's hourly rollup. */
-typedef struct redstore_sales_hour {
-	int64_t hour_ms;         /**< the hour's start, ms since the epoch (a UTC hour of the rollup) */
-	char local[6];           /**< that start in the store's time zone, "HH:MM" */
-	int64_t units;           /**< units sold */
-	int64_t refunded_units;  /**< units refunded */
-	int64_t lines;           /**< sale lines */
-	int64_t gross;           /**< minor units, as in the receipts */
-	int64_t discount;        /**< minor units */
-	int64_t tax;             /**< minor units */
-	int64_t total;           /**< minor units: what the customers paid */
-	int64_t refunds;         /**< minor units refunded */
-} redstore_sales_hour;
-
-/** Entries that redstore_sales_hourly() can fill for one day (a day of 25 hours, when clocks go back). */
-#define REDSTORE_SALES_DAY_HOURS 25
-
-/**
- * The client's store's sales hour by hour for the store-local calendar day `date` ("YYYY-MM-DD", in the
- * store's time zone from the stores table), read from the `sales_hourly` rollup that the projector
- * writes: one entry per hour that had sales or refunds, in time order. The rollup's hours are UTC hours;
- * each is counted in the local day where it starts (exact for time zones with whole-hour offsets).
- *
- * @param out    an array of `cap` entries; REDSTORE_SALES_DAY_HOURS is always enough
- * @param count  receives how many entries were filled
- * @return 0, REDSTORE_EINVALID (bad date, no store selected), REDSTORE_ENOTFOUND (unknown store),
- *         REDSTORE_ELIMIT (cap too small: nothing is filled), or a PostgreSQL error
- * Thread rule: as the client.
- */
-REDSTORE_EXTERN(int) redstore_sales_hourly(redstore_sales_hour *out, size_t cap, size_t *count,
-                                           redstore_client *client, const char *date);
-
 /** The queue of the end-of-day jobs. */
 #define REDSTORE_EOD_QUEUE "eod"
 

@@ -14,6 +14,7 @@ Thread rule: as in C. A :class:`Client` is used by one thread at a time; give ea
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -167,6 +168,22 @@ def _lines(lines: Union[Dict[str, int], Sequence[Tuple]]) -> List[Tuple]:
     if isinstance(lines, dict):
         return [(sku, qty) for sku, qty in lines.items()]
     return [tuple(line) for line in lines]
+
+
+_BUCKETS = {"15min": _c.REDSTORE_BUCKET_15MIN, "hour": _c.REDSTORE_BUCKET_HOUR, "day": _c.REDSTORE_BUCKET_DAY,
+            "week": _c.REDSTORE_BUCKET_WEEK, "month": _c.REDSTORE_BUCKET_MONTH, "all": _c.REDSTORE_BUCKET_ALL}
+_GROUPS = {None: _c.REDSTORE_GROUP_NONE, "product": _c.REDSTORE_GROUP_PRODUCT, "category": _c.REDSTORE_GROUP_CATEGORY,
+           "brand": _c.REDSTORE_GROUP_BRAND, "terminal": _c.REDSTORE_GROUP_TERMINAL,
+           "employee": _c.REDSTORE_GROUP_EMPLOYEE}
+_ROW_FIELDS = ("bucket", "key", "units", "gross", "discount", "tax", "total", "refunded_units", "refunds", "lines")
+
+
+def _sales_report(ptr: Any) -> Dict[str, Any]:
+    try:
+        return {"rows": [_fields(ptr.row_at(i), _ROW_FIELDS) for i in range(ptr.count)],
+                "from_rollups": bool(ptr.from_rollups)}
+    finally:
+        _c.redstore_sales_report_free(ptr)
 
 
 def _stock_result(ptr: Any) -> Dict[str, Any]:
@@ -725,13 +742,59 @@ class Client(_Handle):
         """The day's sales summary CSV of the store ("YYYY-MM-DD", store-local day)."""
         return _call(_c.redstore_sales_day_csv, self.ptr, date)
 
+    def report_sales(self, from_ms: int, to_ms: int, bucket: str = "hour", group_by: Optional[str] = None,
+                     force_raw: bool = False) -> Dict[str, Any]:
+        """Sales over [from_ms, to_ms) by bucket ("15min", "hour", "day", "week", "month", "all") in the
+        store's time zone, split by group_by (None, "product", "category", "brand", "terminal",
+        "employee"). Returns {"rows": [...], "from_rollups": bool}; rows come by bucket, then key."""
+        opts = {"bucket": _BUCKETS[bucket], "group_by": _GROUPS[group_by], "force_raw": int(force_raw)}
+        return _sales_report(_call(_c.redstore_report_sales, self.ptr, from_ms, to_ms, opts))
+
+    def top_products(self, from_ms: int, to_ms: int, n: int = 10, by: str = "units",
+                     bottom: bool = False) -> List[Dict[str, Any]]:
+        """The top (or bottom) n products over [from_ms, to_ms) by "units" or "revenue", in rank order."""
+        by_code = {"units": _c.REDSTORE_RANK_UNITS, "revenue": _c.REDSTORE_RANK_REVENUE}[by]
+        return _sales_report(_call(_c.redstore_report_top_products, self.ptr, from_ms, to_ms, by_code,
+                                   int(bottom), n))["rows"]
+
     def sales_by_hour(self, date: str) -> List[Dict[str, Any]]:
-        """The store-local day's sales hour by hour (redstore_sales_hourly): one dict per hour with sales,
-        in time order, with its local start ("HH:MM"), units, lines, gross, discount, tax, total, refunds."""
-        arr = _c.SalesHourArray(_c.REDSTORE_SALES_DAY_HOURS)
-        n = _call(_c.redstore_sales_hourly, arr.cast(), _c.REDSTORE_SALES_DAY_HOURS, self.ptr, date)
-        return [_fields(arr[i], ("hour_ms", "local", "units", "refunded_units", "lines", "gross", "discount", "tax",
-                                 "total", "refunds")) for i in range(n)]
+        """The store-local day `date` ("YYYY-MM-DD") hour by hour: the rows of report_sales with hourly
+        buckets whose local start falls on that day (the hours that had sales or refunds). The range
+        asked for spans every UTC offset a zone can have, so the store's zone need not be known here."""
+        try:
+            day = datetime.date.fromisoformat(date)
+        except (TypeError, ValueError):
+            raise error_for(_c.REDSTORE_EINVALID, "sales by hour: date %r: expected YYYY-MM-DD" % (date,)) from None
+        midnight = int(datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc).timestamp())
+        hour = 3600 * 1000
+        rows = self.report_sales(midnight * 1000 - 14 * hour, midnight * 1000 + 38 * hour, "hour")["rows"]
+        return [r for r in rows if r["bucket"].startswith(day.isoformat() + " ")]
+
+    # -- sync
+    def sync_read(self, after_id: str = "0", max: int = 100, wait_ms: int = 0) -> Dict[str, Any]:
+        """The store's stock changes after stream id `after_id` ("0": the oldest kept), waiting up to
+        wait_ms for one. Returns {"changes": [...], "resync": bool, "last_id": str}; on resync, take
+        sync_snapshot() and read on from its stream_id."""
+        ptr = _call(_c.redstore_sync_read, self.ptr, after_id, max, wait_ms)
+        try:
+            changes = []
+            for i in range(ptr.count):
+                ch = ptr.item_at(i)
+                changes.append({"id": ch.id, "op_id": ch.op_id, "type": ch.type, "json": ch.json,
+                                "lines": [_fields(ch.line_at(k), ("sku", "on_hand", "reserved", "delta"))
+                                          for k in range(ch.line_count)]})
+            return {"changes": changes, "resync": bool(ptr.resync), "last_id": ptr.last_id}
+        finally:
+            _c.redstore_changes_free(ptr)
+
+    def sync_snapshot(self) -> Dict[str, Any]:
+        """The store's stock and the stream id of the last change it includes: {"stream_id", "lines"}."""
+        ptr = _call(_c.redstore_sync_snapshot, self.ptr)
+        try:
+            return {"stream_id": ptr.stream_id,
+                    "lines": [_fields(ptr.line_at(i), ("sku", "on_hand", "reserved")) for i in range(ptr.count)]}
+        finally:
+            _c.redstore_snapshot_free(ptr)
 
     def schedule_eod(self, hhmm: str, directory: str) -> None:
         _call(_c.redstore_eod_schedule, self.ptr, hhmm, directory)

@@ -135,6 +135,9 @@ REDSTORE_OUT(redstore_stock_result)
 REDSTORE_OUT(redstore_event)
 REDSTORE_OUT(redstore_consumer)
 REDSTORE_OUT(redstore_worker)
+REDSTORE_OUT(redstore_changes)
+REDSTORE_OUT(redstore_snapshot)
+REDSTORE_OUT(redstore_sales_report)
 
 /* A buffer the library allocated for the caller: a str, freed here. */
 %typemap(in, numinputs=0) char **out (char *tmp = NULL) {
@@ -270,6 +273,22 @@ static int rs_py_job_spec(PyObject *d, redstore_job_spec *s)
 		    rs_py_i64($input, "lease_ms", &tmp.lease_ms) || rs_py_int($input, "batch", &tmp.batch) ||
 		    rs_py_i64($input, "idle_ms", &tmp.idle_ms))
 			SWIG_fail;
+		$1 = &tmp;
+	}
+}
+
+/* Report options; None: the defaults (hourly buckets, no grouping). */
+%typemap(in) const redstore_report_options *options (redstore_report_options tmp) {
+	int bucket = REDSTORE_BUCKET_HOUR, group_by = REDSTORE_GROUP_NONE;
+	memset(&tmp, 0, sizeof(tmp));
+	if ($input == Py_None) {
+		$1 = NULL;
+	} else {
+		if (rs_py_need_dict($input, "report options") || rs_py_int($input, "bucket", &bucket) ||
+		    rs_py_int($input, "group_by", &group_by) || rs_py_int($input, "force_raw", &tmp.force_raw))
+			SWIG_fail;
+		tmp.bucket = (redstore_bucket)bucket;
+		tmp.group_by = (redstore_group_by)group_by;
 		$1 = &tmp;
 	}
 }
@@ -556,7 +575,6 @@ static redstore_job_outcome rs_py_job_tramp(const redstore_job *job, redstore_cl
 %array_class(redstore_stock_level, StockLevelArray);
 %array_class(redstore_job, JobArray);
 %array_class(redstore_partition_lag, PartitionLagArray);
-%array_class(redstore_sales_hour, SalesHourArray);
 
 /* ------------------------------------------------------------------ the headers */
 %include "redstore/common.h"
@@ -570,6 +588,8 @@ static redstore_job_outcome rs_py_job_tramp(const redstore_job *job, redstore_cl
 %include "redstore/sale.h"
 %include "redstore/events.h"
 %include "redstore/jobs.h"
+%include "redstore/sync.h"
+%include "redstore/analytics.h"
 
 /* ------------------------------------------------------------------ items of result arrays (borrowed) */
 %extend redstore_product_page {
@@ -577,6 +597,18 @@ static redstore_job_outcome rs_py_job_tramp(const redstore_job *job, redstore_cl
 }
 %extend redstore_import_report {
 	redstore_import_error *error_at(size_t i) { return i < $self->error_count ? &$self->errors[i] : NULL; }
+}
+%extend redstore_changes {
+	redstore_change *item_at(size_t i) { return i < $self->count ? &$self->items[i] : NULL; }
+}
+%extend redstore_change {
+	redstore_change_line *line_at(size_t i) { return i < $self->line_count ? &$self->lines[i] : NULL; }
+}
+%extend redstore_snapshot {
+	redstore_snapshot_line *line_at(size_t i) { return i < $self->count ? &$self->lines[i] : NULL; }
+}
+%extend redstore_sales_report {
+	redstore_sales_row *row_at(size_t i) { return i < $self->count ? &$self->rows[i] : NULL; }
 }
 %extend redstore_receipt {
 	redstore_receipt_line *line_at(size_t i) { return i < $self->line_count ? &$self->lines[i] : NULL; }

@@ -53,7 +53,12 @@ def test_sales_by_hour_prints_the_projected_sales_of_today(client):
     assert client.project([envelope]) == 0  # exactly once by event id
     hours = client.sales_by_hour(now.date().isoformat())
     assert len(hours) == 1 and hours[0]["total"] == 375 and hours[0]["units"] == 3
-    assert hours[0]["local"] == now.strftime("%H:00")
+    assert hours[0]["bucket"] == now.strftime("%Y-%m-%d %H:00")  # the store's zone is UTC
+    hour_ms = int(now.timestamp()) // 3600 * 3600 * 1000
+    by_product = client.report_sales(hour_ms, hour_ms + 3600 * 1000, "hour", group_by="product")
+    assert by_product["from_rollups"] and [(r["key"], r["units"]) for r in by_product["rows"]] == [("BUN", 3)]
+    assert client.report_sales(hour_ms, hour_ms + 3600 * 1000, "all", force_raw=True)["rows"][0]["total"] == 375
+    assert [r["key"] for r in client.top_products(hour_ms, hour_ms + 3600 * 1000, n=5)] == ["BUN"]
 
     r = run("sales_by_hour.py", "--store", store, "--date", now.date().isoformat())
     assert r.returncode == 0, r.stderr

@@ -79,6 +79,21 @@ def test_csv_import_reports_bad_rows_and_writes_nothing_without_skip(client, sto
     assert client.product("A1")["price"] == 120
 
 
+def test_sync_reads_the_changes_after_an_id_and_snapshots_with_the_id(client, product):
+    snap = client.sync_snapshot()
+    assert [(x["sku"], x["on_hand"]) for x in snap["lines"]] == [(product, 10)]
+    op = redstore.new_id()
+    client.adjust(product, -3, reason="damage", op_id=op)
+    got = client.sync_read(snap["stream_id"], max=10)
+    assert not got["resync"] and len(got["changes"]) == 1
+    change = got["changes"][0]
+    assert change["op_id"] == op and change["id"] == got["last_id"]
+    assert change["lines"] == [{"sku": product, "on_hand": 7, "reserved": 0, "delta": -3}]
+    assert client.sync_read(got["last_id"], wait_ms=0)["changes"] == []
+    with pytest.raises(redstore.InvalidError):
+        client.sync_read("not-an-id")
+
+
 def test_sales_by_hour_is_empty_for_a_quiet_day_and_checks_its_date(client, store):
     assert client.sales_by_hour("2001-01-01") == []
     with pytest.raises(redstore.InvalidError):
