@@ -27,7 +27,12 @@ for header in "$inc"/redstore/*.h; do
 	decls=$(grep -c '^REDSTORE_BEGIN_DECLS$' "$header" || true)
 	begins=$(grep -c '^REDSTORE_ASSUME_NONNULL_BEGIN$' "$header" || true)
 	ends=$(grep -c '^REDSTORE_ASSUME_NONNULL_END$' "$header" || true)
-	if [ "$decls" -eq 0 ] || [ "$begins" -ne "$decls" ] || [ "$ends" -ne "$decls" ]; then
+	if [ "$decls" -eq 0 ]; then
+		echo "include/redstore/$name: open its declarations with REDSTORE_BEGIN_DECLS and REDSTORE_ASSUME_NONNULL_BEGIN"
+		echo "  (not a hand-written extern \"C\" block), close them with REDSTORE_ASSUME_NONNULL_END and"
+		echo "  REDSTORE_END_DECLS, and mark the pointers that may be NULL with REDSTORE_NULLABLE"
+		fail=1
+	elif [ "$begins" -ne "$decls" ] || [ "$ends" -ne "$decls" ]; then
 		echo "include/redstore/$name: put REDSTORE_ASSUME_NONNULL_BEGIN on the line after each REDSTORE_BEGIN_DECLS"
 		echo "  and REDSTORE_ASSUME_NONNULL_END on the line before each REDSTORE_END_DECLS, then mark the"
 		echo "  pointers that may be NULL with REDSTORE_NULLABLE (found $decls/$begins/$ends)"
