@@ -178,6 +178,12 @@ _GROUPS = {None: _c.REDSTORE_GROUP_NONE, "product": _c.REDSTORE_GROUP_PRODUCT, "
 _ROW_FIELDS = ("bucket", "key", "units", "gross", "discount", "tax", "total", "refunded_units", "refunds", "lines")
 
 
+_DIFFERENCE_FIELDS = ("sku", "redis_on_hand", "ledger_on_hand", "projected_on_hand", "redis_reserved",
+                      "projected_reserved")
+_REBUILD_FIELDS = ("skus", "events_replayed", "op_records", "refund_records", "dropped_pending", "reservations",
+                   "products", "gate_ms")
+
+
 def _sales_report(ptr: Any) -> Dict[str, Any]:
     try:
         return {"rows": [_fields(ptr.row_at(i), _ROW_FIELDS) for i in range(ptr.count)],
@@ -756,6 +762,22 @@ class Client(_Handle):
         by_code = {"units": _c.REDSTORE_RANK_UNITS, "revenue": _c.REDSTORE_RANK_REVENUE}[by]
         return _sales_report(_call(_c.redstore_report_top_products, self.ptr, from_ms, to_ms, by_code,
                                    int(bottom), n))["rows"]
+
+    def reconcile(self, group_id: Optional[str] = None, wait_ms: int = 0) -> List[Dict[str, Any]]:
+        """Redis stock against the PostgreSQL ledger once the projector group has caught up (at most
+        wait_ms; 0: 30 s): every SKU that differs, with its values. An empty list: all agree."""
+        ptr = _call(_c.redstore_reconcile, self.ptr, {"group_id": group_id, "wait_ms": wait_ms})
+        try:
+            return [_fields(ptr.difference_at(i), _DIFFERENCE_FIELDS) for i in range(ptr.count)]
+        finally:
+            _c.redstore_reconcile_report_free(ptr)
+
+    def rebuild_cache(self, group_id: Optional[str] = None, wait_ms: int = 0) -> Dict[str, Any]:
+        """Rebuilds the store's Redis state from PostgreSQL plus the unprojected events; returns what
+        was done (see redstore_cache_rebuild)."""
+        stats = _c.redstore_rebuild_stats()
+        _call(_c.redstore_cache_rebuild, stats, self.ptr, {"group_id": group_id, "wait_ms": wait_ms})
+        return _fields(stats, _REBUILD_FIELDS)
 
     def sales_by_hour(self, date: str) -> List[Dict[str, Any]]:
         """The store-local day `date` ("YYYY-MM-DD") hour by hour: the rows of report_sales with hourly

@@ -138,6 +138,7 @@ REDSTORE_OUT(redstore_worker)
 REDSTORE_OUT(redstore_changes)
 REDSTORE_OUT(redstore_snapshot)
 REDSTORE_OUT(redstore_sales_report)
+REDSTORE_OUT(redstore_reconcile_report)
 
 /* A buffer the library allocated for the caller: a str, freed here. */
 %typemap(in, numinputs=0) char **out (char *tmp = NULL) {
@@ -272,6 +273,19 @@ static int rs_py_job_spec(PyObject *d, redstore_job_spec *s)
 		if (rs_py_need_dict($input, "worker options") || rs_py_int($input, "concurrency", &tmp.concurrency) ||
 		    rs_py_i64($input, "lease_ms", &tmp.lease_ms) || rs_py_int($input, "batch", &tmp.batch) ||
 		    rs_py_i64($input, "idle_ms", &tmp.idle_ms))
+			SWIG_fail;
+		$1 = &tmp;
+	}
+}
+
+/* Maintenance options; None: the defaults (the projector's group, 30 s). */
+%typemap(in) const redstore_maintenance_options *options (redstore_maintenance_options tmp) {
+	memset(&tmp, 0, sizeof(tmp));
+	if ($input == Py_None) {
+		$1 = NULL;
+	} else {
+		if (rs_py_need_dict($input, "maintenance options") || rs_py_str($input, "group_id", &tmp.group_id) ||
+		    rs_py_int($input, "wait_ms", &tmp.wait_ms))
 			SWIG_fail;
 		$1 = &tmp;
 	}
@@ -590,6 +604,7 @@ static redstore_job_outcome rs_py_job_tramp(const redstore_job *job, redstore_cl
 %include "redstore/jobs.h"
 %include "redstore/sync.h"
 %include "redstore/analytics.h"
+%include "redstore/maintenance.h"
 
 /* ------------------------------------------------------------------ items of result arrays (borrowed) */
 %extend redstore_product_page {
@@ -606,6 +621,9 @@ static redstore_job_outcome rs_py_job_tramp(const redstore_job *job, redstore_cl
 }
 %extend redstore_snapshot {
 	redstore_snapshot_line *line_at(size_t i) { return i < $self->count ? &$self->lines[i] : NULL; }
+}
+%extend redstore_reconcile_report {
+	redstore_stock_difference *difference_at(size_t i) { return i < $self->count ? &$self->differences[i] : NULL; }
 }
 %extend redstore_sales_report {
 	redstore_sales_row *row_at(size_t i) { return i < $self->count ? &$self->rows[i] : NULL; }

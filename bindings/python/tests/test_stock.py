@@ -98,3 +98,11 @@ def test_sales_by_hour_is_empty_for_a_quiet_day_and_checks_its_date(client, stor
     assert client.sales_by_hour("2001-01-01") == []
     with pytest.raises(redstore.InvalidError):
         client.sales_by_hour("yesterday")
+
+
+def test_reconcile_waits_for_the_projector_and_names_it_when_it_is_behind(client, product):
+    # The product fixture received stock: that event is not projected by a group nobody runs.
+    group = "py-nobody-" + redstore.new_id()[-12:]
+    with pytest.raises(redstore.RetriableError) as e:
+        client.reconcile(group_id=group, wait_ms=300)
+    assert group in str(e.value)
