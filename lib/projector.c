@@ -337,15 +337,47 @@ static const char apply_sql[] =
 	"  refunded_units = x.refunded_units + EXCLUDED.refunded_units, gross = x.gross + EXCLUDED.gross,"
 	"  discount = x.discount + EXCLUDED.discount, tax = x.tax + EXCLUDED.tax, total = x.total + EXCLUDED.total,"
 	"  refunds = x.refunds + EXCLUDED.refunds, lines = x.lines + EXCLUDED.lines)"
+	","
+	" ht AS (INSERT INTO sales_hourly_totals AS x (store_id, hour, units, refunded_units, gross, discount, tax, total,"
+	"  refunds, lines)"
+	"  SELECT store_id, date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hr,"
+	"  sum(CASE WHEN kind = 'sale' THEN qty ELSE 0 END), sum(CASE WHEN kind = 'sale' THEN 0 ELSE qty END),"
+	"  sum(CASE WHEN kind = 'sale' THEN gross ELSE 0 END), sum(CASE WHEN kind = 'sale' THEN discount ELSE 0 END),"
+	"  sum(CASE WHEN kind = 'sale' THEN tax ELSE 0 END), sum(CASE WHEN kind = 'sale' THEN total ELSE 0 END),"
+	"  sum(CASE WHEN kind = 'sale' THEN 0 ELSE total END), count(*)"
+	"  FROM rs_stage_lines GROUP BY store_id, hr ORDER BY store_id, hr"
+	"  ON CONFLICT (store_id, hour) DO UPDATE SET units = x.units + EXCLUDED.units,"
+	"  refunded_units = x.refunded_units + EXCLUDED.refunded_units, gross = x.gross + EXCLUDED.gross,"
+	"  discount = x.discount + EXCLUDED.discount, tax = x.tax + EXCLUDED.tax, total = x.total + EXCLUDED.total,"
+	"  refunds = x.refunds + EXCLUDED.refunds, lines = x.lines + EXCLUDED.lines)"
 	" SELECT count(*) FROM fresh";
 
-/* An event id twice in one batch (a producer retry delivered it twice) is staged once. */
-static bool seen_before(const redstore_event *const *events, size_t i)
+/* The event ids of a batch, so an id that comes twice (a producer retry delivered it twice) is staged
+ * once, wherever the two copies are: open addressing over 2n slots. */
+typedef struct idset {
+	const char **slot;
+	size_t cap;
+} idset;
+
+static uint32_t id_hash(const char *s)
 {
-	for (size_t j = i; j-- > 0 && i - j <= 64;)
-		if (!strcmp(events[j]->id, events[i]->id))
-			return true;
-	return false;
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* Adds `id`; false when it was there already. */
+static bool idset_add(idset *set, const char *id)
+{
+	size_t i = id_hash(id) % set->cap;
+	while (set->slot[i]) {
+		if (!strcmp(set->slot[i], id))
+			return false;
+		i = (i + 1) % set->cap;
+	}
+	set->slot[i] = id;
+	return true;
 }
 
 static void stage_free(stage *s)
@@ -357,6 +389,7 @@ static void stage_free(stage *s)
 int redstore_projector_apply(redstore_client *c, const redstore_event *const *events, size_t n, size_t *applied)
 {
 	stage s;
+	idset ids = { NULL, 2 * n };
 	PGresult *res = NULL;
 	size_t staged = 0, replays = 0;
 	int rc = 0;
@@ -368,9 +401,11 @@ int redstore_projector_apply(redstore_client *c, const redstore_event *const *ev
 	memset(&s, 0, sizeof(s));
 	for (int i = 0; i < ST_COUNT; i++)
 		s.t[i].first = true;
+	if (!(ids.slot = calloc(ids.cap, sizeof(*ids.slot))))
+		return redstore__fail(REDSTORE_ENOMEM, "projector: out of memory for a batch of %zu events", n);
 	for (size_t i = 0; i < n && !rc; i++) {
 		const redstore_event *e = events[i];
-		if (seen_before(events, i))
+		if (!idset_add(&ids, e->id))
 			continue;
 		staged++;
 		field_int(&s.t[ST_EVENTS], (int64_t)i);
@@ -386,6 +421,7 @@ int redstore_projector_apply(redstore_client *c, const redstore_event *const *ev
 	for (int i = 0; i < ST_COUNT && !rc; i++)
 		if (s.t[i].oom)
 			rc = redstore__fail(REDSTORE_ENOMEM, "projector: out of memory staging %zu events", n);
+	free(ids.slot);
 	if (rc) {
 		stage_free(&s);
 		return rc;

@@ -137,6 +137,38 @@ START_TEST(projector_writes_sales_ledger_levels_and_rollups_exactly_once_and_rec
 }
 END_TEST
 
+/* A batch holding the same event twice, far apart (a producer retry), and then the whole batch again. */
+START_TEST(projector_applies_an_event_twice_in_one_batch_once)
+{
+	enum { N = 150 };
+	redstore_client *c = rs_test_client();
+	redstore_event *ev[N + 1];
+	char store[64];
+	int64_t total = 0;
+	size_t applied = 99;
+	rs_test_unique(store, sizeof(store), "dup");
+	for (int i = 0; i < N; i++) {
+		char *json = rs_synth_sale_event(c, store, i, redstore__wall_ms(), &total);
+		ck_assert_ptr_nonnull(json);
+		RS_OK(redstore_event_decode(&ev[i], json, strlen(json)));
+		free(json);
+	}
+	ev[N] = ev[0]; /* the first event once more, 150 positions after its first copy */
+	RS_OK(redstore_projector_apply(c, (const redstore_event *const *)ev, N + 1, &applied));
+	ck_assert_uint_eq(applied, N);
+	ck_assert_int_eq(scalar(c, "SELECT count(*) FROM sales WHERE store_id = $1", store), N);
+	ck_assert_int_eq(scalar(c, "SELECT sum(total) FROM sales WHERE store_id = $1", store), total);
+	ck_assert_int_eq(scalar(c, "SELECT count(*) FROM stock_ledger WHERE store_id = $1", store), 3 * N);
+	/* All of it again: nothing new. */
+	RS_OK(redstore_projector_apply(c, (const redstore_event *const *)ev, N + 1, &applied));
+	ck_assert_uint_eq(applied, 0);
+	ck_assert_int_eq(scalar(c, "SELECT count(*) FROM stock_ledger WHERE store_id = $1", store), 3 * N);
+	for (int i = 0; i < N; i++)
+		redstore_event_free(ev[i]);
+	redstore_client_free(c);
+}
+END_TEST
+
 /* Starts a redstore-projector process on the test's topics and group. */
 static pid_t start_projector(const char *prefix, const char *group)
 {
@@ -252,6 +284,10 @@ int main(void)
 	tcase_set_tags(tc, "timing");
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, projector_writes_sales_ledger_levels_and_rollups_exactly_once_and_reconciles);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("batch");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, projector_applies_an_event_twice_in_one_batch_once);
 	suite_add_tcase(s, tc);
 	/* Processes killed in a loop over 100,000 events: the normal pass only (scripts/test leaves tag
 	 * "crash" out of the sanitizer pass for time; the projector's code runs there in the test above). */

@@ -18,12 +18,20 @@ int cmd_receive(int argc, char **argv);
 int cmd_sell(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 
+/* report (report.c): sales reports as table, CSV or JSON, and an SVG chart. */
+int cmd_report(int argc, char **argv);
+
+/* reconcile, rebuild-cache (maintenance.c): Redis against PostgreSQL, and rebuilding Redis. */
+int cmd_reconcile(int argc, char **argv);
+int cmd_rebuild_cache(int argc, char **argv);
+
 /* Commands implemented in other files, appended to the table in main.c. */
 #define CLI_EXTRA_COMMANDS \
 	{ "seed-demo", cmd_seed_demo, "create or update the demo store and its catalog (--store ID, default demo)" }, \
 	{ "stock", cmd_stock, "show stock: --store S [SKU...] (every product when none is named)" }, \
 	{ "receive", cmd_receive, "receive goods: --store S [--ref SUPPLIER-REF] SKU:QTY[:UNIT-COST]..." }, \
 	{ "sell", cmd_sell, "commit a sale and print its receipt: --store S [--card REF] SKU:QTY..." }, \
-	{ "import", cmd_import, "import products from CSV: --store S [--skip-bad-rows] FILE" },
+	{ "import", cmd_import, "import products from CSV: --store S [--skip-bad-rows] FILE" }, \
+	{ "report", cmd_report, "sales reports: report sales|top --store S --days N [--bucket B] [--by G] [--svg FILE]" },
 
 #endif
