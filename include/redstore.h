@@ -17,5 +17,6 @@
 #include "redstore/inventory.h"
 #include "redstore/sale.h"
 #include "redstore/events.h"
+#include "redstore/auth.h"
 
 #endif

@@ -1,4 +1,5 @@
 /* Sales: the builder, pricing from the catalog, commit (one stock operation), voids and refunds. */
+#include "auth_impl.h"
 #include "catalog.h"
 #include "event.h"
 #include "keys.h"
@@ -437,7 +438,8 @@ int redstore_sale_commit_many(redstore_receipt **out, int *results, redstore_cli
 		return 0;
 	if (n > 4096)
 		return redstore__fail(REDSTORE_ELIMIT, "sale_commit_many: %zu sales (max 4096)", n);
-	if ((rc = redstore__need_store(&store, c, "sale")) || (rc = redstore__store_meta_get(&meta, c)))
+	if ((rc = redstore__need_store(&store, c, "sale")) || (rc = redstore__auth_require(c, REDSTORE_PERM_SELL, 0, "sale")) ||
+	    (rc = redstore__store_meta_get(&meta, c)))
 		goto fail_all;
 	for (size_t i = 0; i < n; i++)
 		total += sales[i]->nlines;
@@ -763,6 +765,10 @@ static int undo_sale(redstore_receipt **out, redstore_client *c, const undo_req 
 	op.result = json;
 	op.result_is_payload = true;
 	op.payload = payload;
+	/* With a session attached: the role (or an approval) must allow this void or refund of r->total. */
+	if ((rc = redstore__auth_require(c, q->what[0] == 'v' ? REDSTORE_PERM_VOID : REDSTORE_PERM_REFUND, r->total,
+	                                 q->what)))
+		goto done;
 	if ((rc = redstore__stock_run(&oc, c, &op, it, k))) {
 		/* A concurrent refund or void took the units first. */
 		if (rc == REDSTORE_EINVALID && !strcmp(q->what, "void"))
@@ -774,6 +780,8 @@ static int undo_sale(redstore_receipt **out, redstore_client *c, const undo_req 
 		goto done;
 	}
 	snprintf(r->stream_id, sizeof(r->stream_id), "%s", oc.stream_id);
+	if ((rc = redstore__auth_audit_action(c, q->type, id, payload)))
+		goto done;
 	*out = r;
 	r = NULL;
 done:
