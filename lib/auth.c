@@ -776,3 +776,28 @@ int redstore_auth_employee_set_role(redstore_client *c, const char *employee_id,
 	return audit(c, store, "employee.role_changed", NULL, NULL, NULL, employee_id,
 	             details_obj("from", old, "to", redstore_role_name(role)));
 }
+
+/* ------------------------------------------------------------ Redis ACL */
+
+int redstore_auth_redis_acl(char **out, const char *store_id, const char *user, const char *password)
+{
+	static const char *what = "redstore_auth_redis_acl";
+	static const char commands[] = "-@all +@read +@write +@scripting +@connection +@transaction +@pubsub +select"
+	                               " -@dangerous -@admin -scan -randomkey -pubsub -function -script|flush"
+	                               " -script|kill -move -copy -swapdb";
+	char hash[65];
+	int rc;
+
+	*out = NULL;
+	if ((rc = crypto_ready(what)) || (rc = redstore__check_store_id(store_id, what)))
+		return rc;
+	if (check_employee_id(user, what))
+		return redstore__fail(REDSTORE_EINVALID, "%s: user must be 1-64 characters of [A-Za-z0-9_.-]", what);
+	if (!password || strlen(password) < 16)
+		return redstore__fail(REDSTORE_EINVALID, "%s: the password must have at least 16 characters", what);
+	sha256_hex(hash, "", password);
+	if (!(*out = redstore__sprintf("ACL SETUSER %s reset on #%s ~rs:{s:%s}:* &rs:{s:%s}:* %s", user, hash, store_id,
+	                               store_id, commands)))
+		return redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", what);
+	return 0;
+}

@@ -236,6 +236,27 @@ REDSTORE_EXTERN(int) redstore_auth_require(redstore_client *client, redstore_per
 REDSTORE_EXTERN(int) redstore_auth_override(redstore_client *client, redstore_permission perm,
                                             const char *approver_id, const char *pin);
 
+/* ------------------------------------------------------------ Redis ACL */
+
+/**
+ * The Redis ACL command that confines a Redis user to one store: its keys (rs:{s:<store>}:*), its
+ * channels (the same pattern), and the commands the library's store-scoped work needs (reads, writes,
+ * scripts: Redis 7 checks the keys a script touches against the user's patterns, transactions, pub/sub);
+ * no dangerous or administrative command, no key enumeration (KEYS, SCAN, RANDOMKEY), no PUBSUB
+ * introspection, no FUNCTION, SCRIPT FLUSH or KILL. The password is kept as its SHA-256 (#hash), never in
+ * clear. The result is one line, "ACL SETUSER <user> reset on #<sha256> ~... &... -@all +...", whose
+ * arguments are separated by single spaces. Operations that touch two stores (transfers) need a user of
+ * each store or the service's user.
+ *
+ * @param out       receives the line; free it with redstore_free()
+ * @param user      the Redis user, 1-64 of [A-Za-z0-9_.-]
+ * @param password  at least 16 characters
+ * @return 0, REDSTORE_EINVALID
+ * Thread rule: thread-safe.
+ */
+REDSTORE_EXTERN(int) redstore_auth_redis_acl(char **out, const char *store_id, const char *user,
+                                             const char *password);
+
 /* ------------------------------------------------------------ audit */
 
 /** The outcome of redstore_audit_verify(). */
