@@ -18,12 +18,18 @@ int cmd_receive(int argc, char **argv);
 int cmd_sell(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 
+/* acl, audit (security.c): Redis ACL rules for a store, audit chain verification. */
+int cmd_acl(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+
 /* Commands implemented in other files, appended to the table in main.c. */
 #define CLI_EXTRA_COMMANDS \
 	{ "seed-demo", cmd_seed_demo, "create or update the demo store and its catalog (--store ID, default demo)" }, \
 	{ "stock", cmd_stock, "show stock: --store S [SKU...] (every product when none is named)" }, \
 	{ "receive", cmd_receive, "receive goods: --store S [--ref SUPPLIER-REF] SKU:QTY[:UNIT-COST]..." }, \
 	{ "sell", cmd_sell, "commit a sale and print its receipt: --store S [--card REF] SKU:QTY..." }, \
-	{ "import", cmd_import, "import products from CSV: --store S [--skip-bad-rows] FILE" },
+	{ "import", cmd_import, "import products from CSV: --store S [--skip-bad-rows] FILE" }, \
+	{ "acl", cmd_acl, "print the Redis ACL line confining a store's user: --store S [--user U] [--password P]" }, \
+	{ "audit", cmd_audit, "audit verify --store S: check the store's audit hash chain (exit 1 when broken)" },
 
 #endif
