@@ -244,7 +244,13 @@ static int check_pin(redstore_role *role, redstore_client *c, const char *store,
 	if ((rc = redstore__pg_exec(&res, c, select_sql, 2, params)))
 		return redstore__fail_wrap(rc, "%s", what);
 	if (PQntuples(res) == 0) {
+		char dummy[crypto_pwhash_STRBYTES];
 		PQclear(res);
+		/* Spend what a PIN check costs, so the answer's timing does not tell who exists. */
+		if (crypto_pwhash_str(dummy, "0000", 4,
+		                      (unsigned long long)redstore__config_int(c->cfg, REDSTORE_CFG_AUTH_PIN_OPSLIMIT),
+		                      (size_t)redstore__config_int(c->cfg, REDSTORE_CFG_AUTH_PIN_MEMLIMIT_KIB) * 1024) == 0)
+			sodium_memzero(dummy, sizeof(dummy));
 		if ((rc = audit(c, store, "auth.login_failed", employee, terminal, NULL, employee,
 		                details_obj("why", "unknown employee", NULL, NULL))))
 			return rc;
@@ -800,4 +806,36 @@ int redstore_auth_redis_acl(char **out, const char *store_id, const char *user, 
 	                               store_id, commands)))
 		return redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", what);
 	return 0;
+}
+
+int redstore_auth_employee_set_active(redstore_client *c, const char *employee_id, int active)
+{
+	static const char get_sql[] = "SELECT role FROM employees WHERE store_id = $1 AND employee_id = $2";
+	static const char set_sql[] = "UPDATE employees SET active = $3::boolean, updated_at = now(),"
+	                              " failed_pins = 0, locked_until = NULL WHERE store_id = $1 AND employee_id = $2";
+	static const char *what = "redstore_auth_employee_set_active";
+	const char *store, *params[3];
+	redstore_role role;
+	PGresult *res;
+	int rc;
+
+	if ((rc = redstore__need_store(&store, c, what)) || (rc = check_employee_id(employee_id, what)))
+		return rc;
+	params[0] = store;
+	params[1] = employee_id;
+	params[2] = active ? "true" : "false";
+	if ((rc = redstore__pg_exec(&res, c, get_sql, 2, params)))
+		return redstore__fail_wrap(rc, "%s", what);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return redstore__fail(REDSTORE_ENOTFOUND, "%s: no employee %s in store %s", what, employee_id, store);
+	}
+	rc = redstore_role_parse(&role, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (rc || (rc = may_manage(c, role, what)))
+		return rc;
+	if ((rc = redstore__pg_exec(NULL, c, set_sql, 3, params)))
+		return redstore__fail_wrap(rc, "%s", what);
+	return audit(c, store, active ? "employee.activated" : "employee.deactivated", NULL, NULL, NULL, employee_id,
+	             NULL);
 }

@@ -180,6 +180,8 @@ static int copy_actor(char *dst, size_t cap, const char *v, const char *what)
 int redstore_client_set_actor(redstore_client *c, const char *terminal_id, const char *employee_id)
 {
 	int rc;
+	if (c->auth)
+		return redstore__fail(REDSTORE_EPERM, "redstore_client_set_actor: the attached session names the actor");
 	if ((rc = copy_actor(c->terminal, sizeof(c->terminal), terminal_id, "terminal id")) ||
 	    (rc = copy_actor(c->employee, sizeof(c->employee), employee_id, "employee id")))
 		return rc;

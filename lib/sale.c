@@ -416,6 +416,28 @@ static int prepare_sale(pending_sale *p, redstore__stock_op *op, redstore_client
 	return 0;
 }
 
+/* With a session attached, a manual discount is a price override: the role (supervisor and up) or an
+ * approval must allow it, and it is audited before the sale is applied (p->receipt is priced). */
+static int discount_check(redstore_client *c, const redstore_sale *s, const pending_sale *p)
+{
+	bool any = s->disc_kind != REDSTORE__DISC_NONE;
+	cJSON *d;
+	int rc;
+	for (size_t i = 0; i < s->nlines && !any; i++)
+		any = s->lines[i].disc_kind != REDSTORE__DISC_NONE;
+	if (!c->auth || !any)
+		return 0;
+	if ((rc = redstore__auth_require(c, REDSTORE_PERM_PRICE_OVERRIDE, 0, "sale discount")))
+		return rc;
+	if (!(d = cJSON_CreateObject()) || !cJSON_AddNumberToObject(d, "discount", (double)p->receipt->discount)) {
+		cJSON_Delete(d);
+		return redstore__fail(REDSTORE_ENOMEM, "sale %s: out of memory", s->id);
+	}
+	rc = redstore__auth_audit_action(c, "sale.price_override", s->id, d);
+	cJSON_Delete(d);
+	return rc;
+}
+
 int redstore_sale_commit_many(redstore_receipt **out, int *results, redstore_client *c, size_t n,
                               const redstore_sale *const *sales)
 {
@@ -468,7 +490,8 @@ int redstore_sale_commit_many(redstore_receipt **out, int *results, redstore_cli
 		ps[i].s = sales[i];
 		ps[i].items = items + k;
 		if (results[i] || (results[i] = check_sale_shape(c, sales[i])) ||
-		    (results[i] = prepare_sale(&ps[i], &ops[ready], c, &meta)))
+		    (results[i] = prepare_sale(&ps[i], &ops[ready], c, &meta)) ||
+		    (results[i] = discount_check(c, sales[i], &ps[i])))
 			continue;
 		its[ready] = ps[i].it;
 		counts[ready] = sales[i]->nlines;

@@ -41,12 +41,20 @@
  * signatures (ABI) and a program cannot forget to pass them: a server attaches the request's session
  * token to the client that serves the request, and every call made through it is checked.
  *
+ * A session is checked when attached (terminal not revoked, employee active with the same role) and on
+ * every privileged call (signature and expiry): a server attaches the token of each request, so a
+ * revoked terminal or a deactivated employee is refused from the next request on.
+ *
  * The audit log (PostgreSQL table audit_log, and a copy of each entry as an `audit.recorded` event on the
  * <prefix>audit topic) records logins, failed logins, lockouts, overrides, pairings, revocations,
  * employee and role changes, and the privileged actions of attached sessions. It is append-only (a
  * trigger refuses UPDATE, DELETE and TRUNCATE) and hash-chained per store: entry n carries the SHA-256 of
  * entry n-1, and appends are serialized per store so the chain never forks. redstore_audit_verify()
- * recomputes the chain and names the first edited, deleted or reordered entry.
+ * recomputes the chain and names the first edited, deleted or reordered entry. An audited call fails
+ * (retriably) when its entry cannot be written to PostgreSQL or acknowledged by Kafka; an action that
+ * was already applied (a refund, say) is then idempotent by its id, so the caller retries it. Manual
+ * discounts of an attached cashier's sale are price overrides (REDSTORE_PERM_PRICE_OVERRIDE), audited as
+ * sale.price_override before the sale is applied.
  *
  * Thread rule: the calls that take a client follow the client's rule (one thread at a time); the
  * name and permission functions are thread-safe.
@@ -173,6 +181,16 @@ REDSTORE_EXTERN(int) redstore_auth_employee_add(redstore_client *client, const c
  */
 REDSTORE_EXTERN(int) redstore_auth_employee_set_role(redstore_client *client, const char *employee_id,
                                                      redstore_role role);
+
+/**
+ * Deactivates (active = 0) or reactivates an employee (the same rules as adding). A deactivated employee
+ * cannot log in or approve, and their sessions are refused when next attached. Reactivating also clears
+ * a lockout. Audited.
+ *
+ * @return 0, REDSTORE_ENOTFOUND, REDSTORE_EPERM
+ */
+REDSTORE_EXTERN(int) redstore_auth_employee_set_active(redstore_client *client, const char *employee_id,
+                                                       int active);
 
 /* ------------------------------------------------------------ sessions */
 

@@ -18,7 +18,14 @@ BEGIN
         END;
     END IF;
 END $$;
-GRANT redstore_store TO CURRENT_USER;
+-- The migrating role must be able to SET ROLE redstore_store. Granting needs CREATEROLE (or ADMIN OPTION):
+-- where the database's owner has neither, a DBA creates redstore_store and grants it to the owner first.
+DO $$
+BEGIN
+    IF NOT pg_has_role(current_user, 'redstore_store', 'MEMBER') THEN
+        EXECUTE format('GRANT redstore_store TO %I', current_user);
+    END IF;
+END $$;
 
 -- Terminals paired with a store. The device token is 256 random bits; only its SHA-256 is kept.
 CREATE TABLE terminals (
