@@ -143,6 +143,46 @@ START_TEST(auth_pairing_code_works_once_and_only_the_token_hash_is_stored)
 }
 END_TEST
 
+typedef struct pairer {
+	const char *code;
+	int rc;
+} pairer;
+
+static void *pair_once(void *arg)
+{
+	pairer *p = arg;
+	redstore_client *c = auth_client();
+	char tok[REDSTORE_DEVICE_TOKEN_SIZE], id[REDSTORE_ID_SIZE];
+	p->rc = redstore_auth_pair(tok, id, c, p->code);
+	redstore_client_free(c);
+	return NULL;
+}
+
+START_TEST(auth_pairing_code_redeemed_concurrently_pairs_one_terminal)
+{
+	fx f;
+	char code[REDSTORE_PAIRING_CODE_SIZE];
+	pthread_t th[4];
+	pairer p[4];
+	int ok = 0;
+	fx_setup(&f, "pairrace");
+	RS_OK(redstore_auth_pairing_code_new(code, f.svc, "till race"));
+	for (int i = 0; i < 4; i++) {
+		p[i].code = code;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, pair_once, &p[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_msg(p[i].rc == 0 || p[i].rc == REDSTORE_EAUTH, "pairer %d: %s", i, redstore_err_name(p[i].rc));
+		ok += p[i].rc == 0;
+	}
+	ck_assert_int_eq(ok, 1);
+	ck_assert_int_eq(sql_count(f.svc, "SELECT count(*) FROM terminals WHERE store_id = $1 AND name = 'till race'",
+	                           f.store, NULL), 1);
+	fx_teardown(&f);
+}
+END_TEST
+
 START_TEST(auth_expired_pairing_code_is_rejected)
 {
 	fx f;
@@ -889,6 +929,7 @@ static Suite *auth_suite(void)
 	tcase_add_test(tc, auth_role_table_matches_the_documentation);
 	tcase_add_test(tc, auth_pairing_code_works_once_and_only_the_token_hash_is_stored);
 	tcase_add_test(tc, auth_expired_pairing_code_is_rejected);
+	tcase_add_test(tc, auth_pairing_code_redeemed_concurrently_pairs_one_terminal);
 	tcase_add_test(tc, auth_forged_tokens_are_rejected);
 	tcase_add_test(tc, auth_revoked_terminal_cannot_log_in_or_attach);
 	tcase_add_test(tc, auth_role_change_ends_sessions_with_the_old_role);
