@@ -224,7 +224,6 @@ static double ceiling(redstore_client *c)
 	redisReply *r;
 	char sha[41] = "", cmd[4096], filler[601];
 	const char *text = NULL;
-	char *out;
 	double best = 0;
 
 	for (int i = 0; i < redstore__lua_script_count; i++)
@@ -244,24 +243,10 @@ static double ceiling(redstore_client *c)
 	         "'rs:{s:%s}:changes' sold 0 3 SKU-00001 sell 1 1 0 0 SKU-00002 sell 1 1 0 1 SKU-00003 sell 1 1 0 2 2>&1",
 	         u.host, u.port, sha, store, store, store, store, store, store, filler, filler, store);
 	for (int i = 0; i < 3; i++) {
-		double v = 0;
-		char *p;
-		out = bench_capture(cmd);
-		p = out ? strstr(out, "requests per second") : NULL;
-		if (p) {
-			while (p > out && p[-1] == ' ')
-				p--;
-			while (p > out && (p[-1] == '.' || (p[-1] >= '0' && p[-1] <= '9')))
-				p--;
-			v = atof(p);
-		} else {
-			fprintf(stderr, "bench: redis-benchmark gave no figure: %s\n", out ? out : "(no output)");
-			exit(1);
-		}
+		double v = bench_redis_benchmark(cmd);
 		printf("ceiling run %d: stock_apply (3 lines) under redis-benchmark -P 32 -c 8: %.0f calls/s\n", i + 1, v);
 		if (v > best)
 			best = v;
-		free(out);
 	}
 	return best;
 }

@@ -72,3 +72,20 @@ void bench_print_machine(void)
 	       (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024 * 1024));
 	free(cpu);
 }
+
+double bench_redis_benchmark(const char *cmd)
+{
+	char *out = bench_capture(cmd), *p = out ? strstr(out, "requests per second") : NULL;
+	double v;
+	if (!p) {
+		fprintf(stderr, "bench: redis-benchmark gave no figure: %s\n", out ? out : "(no output)");
+		exit(1);
+	}
+	while (p > out && p[-1] == ' ')
+		p--;
+	while (p > out && (p[-1] == '.' || (p[-1] >= '0' && p[-1] <= '9')))
+		p--;
+	v = atof(p);
+	free(out);
+	return v;
+}

@@ -16,6 +16,8 @@ double bench_percentile(double *v, size_t n, double p);
 double bench_median(double *v, size_t n);
 /* Runs a shell command and returns its whole standard output (malloc'ed) or NULL. */
 char *bench_capture(const char *cmd);
+/* Runs a `redis-benchmark -q ...` command line and returns its requests per second (exits on failure). */
+double bench_redis_benchmark(const char *cmd);
 /* Prints the machine: CPU model, cores, memory. */
 void bench_print_machine(void);
 

@@ -17,6 +17,8 @@
 #include "redstore/inventory.h"
 #include "redstore/sale.h"
 #include "redstore/events.h"
+#include "redstore/jobs.h"
+#include "redstore/sync.h"
 #include "redstore/auth.h"
 
 #endif

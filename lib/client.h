@@ -60,6 +60,8 @@ int redstore__pg_connect(redstore_client *c);
 int redstore__pg_exec(PGresult **out, redstore_client *c, const char *sql, int nparams, const char *const *params);
 /* Runs a multi-statement script without parameters (migrations). */
 int redstore__pg_script(redstore_client *c, const char *sql);
+/* Runs `COPY <table> FROM STDIN` (text format) with `data` as its whole input. */
+int redstore__pg_copy_in(redstore_client *c, const char *sql, const char *data, size_t len);
 void redstore__pg_drop(redstore_client *c);
 
 /* ------------------------------------------------------------ Kafka (lib/kafka.c) */

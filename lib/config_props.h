@@ -76,3 +76,5 @@ REDSTORE_CONFIG_PROPERTY(AUTH_LOCKOUT_MAX_MS, "auth.lockout_max_ms", INT, "36000
 REDSTORE_CONFIG_PROPERTY(AUTH_SUPERVISOR_REFUND_LIMIT, "auth.supervisor_refund_limit", INT, "10000",
 	"0..1000000000000", none, 0,
 	"The largest refund (minor units) a supervisor may give or approve; managers and admins have no limit.")
+REDSTORE_CONFIG_PROPERTY(JOBS_WEBHOOK_TIMEOUT_MS, "jobs.webhook_timeout_ms", INT, "10000", "100..300000", none, 0,
+	"How long one webhook delivery (connect, send, answer) may take before it counts as failed and is retried.")

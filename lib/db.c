@@ -76,13 +76,21 @@ int redstore_db_migrate(redstore_client *c, int *applied)
 		const redstore__embedded *m = &redstore__migrations[i];
 		char version[16];
 		const char *params[2] = { version, m->name };
-		if (m->version <= have)
+		PGresult *res;
+		bool done;
+		/* By the record, not by the highest version: a migration merged later with a lower number
+		 * (two branches numbered 0004 and 0006, the 0006 one landing first) is still applied. */
+		snprintf(version, sizeof(version), "%d", m->version);
+		if ((rc = redstore__pg_exec(&res, c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params)))
+			goto fail;
+		done = PQntuples(res) > 0;
+		PQclear(res);
+		if (done)
 			continue;
 		if ((rc = redstore__pg_script(c, m->text))) {
 			redstore__fail_wrap(rc, "migration %s", m->name);
 			goto fail;
 		}
-		snprintf(version, sizeof(version), "%d", m->version);
 		if ((rc = redstore__pg_exec(NULL, c, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
 		                            params)))
 			goto fail;

@@ -130,8 +130,9 @@ static int result_error(redstore_client *c, PGresult *res)
 	return redstore__fail(code, "postgres: %s%s%s", msg, detail ? " " : "", detail ? detail : "");
 }
 
+/* Runs one statement (or, when multi, a script); a COPY ... FROM STDIN statement is fed `copy` (len bytes). */
 static int run(PGresult **out, redstore_client *c, const char *sql, int nparams, const char *const *params,
-               bool multi)
+               bool multi, const char *copy, size_t copy_len)
 {
 	int64_t deadline;
 	PGresult *res, *keep = NULL, *err = NULL;
@@ -176,6 +177,20 @@ static int run(PGresult **out, redstore_client *c, const char *sql, int nparams,
 			PQclear(keep);
 			keep = res;
 			break;
+		case PGRES_COPY_IN:
+			/* Blocking sends: the server reads as fast as it parses, and statement_timeout still applies. */
+			PQclear(res);
+			if (PQputCopyData(c->pg, copy ? copy : "", (int)(copy ? copy_len : 0)) != 1 ||
+			    PQputCopyEnd(c->pg, copy ? NULL : "no data was given for COPY") != 1) {
+				char msg[256];
+				where(at, sizeof(at), c->pg);
+				first_line(msg, sizeof(msg), PQerrorMessage(c->pg));
+				PQclear(keep);
+				PQclear(err);
+				redstore__pg_drop(c);
+				return redstore__fail(REDSTORE_ECONNECT, "postgres %s: COPY: %s", at, msg);
+			}
+			break;
 		default:
 			if (!err)
 				err = res;
@@ -199,10 +214,17 @@ static int run(PGresult **out, redstore_client *c, const char *sql, int nparams,
 
 int redstore__pg_exec(PGresult **out, redstore_client *c, const char *sql, int nparams, const char *const *params)
 {
-	return run(out, c, sql, nparams, params, false);
+	return run(out, c, sql, nparams, params, false, NULL, 0);
+}
+
+int redstore__pg_copy_in(redstore_client *c, const char *sql, const char *data, size_t len)
+{
+	if (len > INT32_MAX)
+		return redstore__fail(REDSTORE_ELIMIT, "postgres: COPY of %zu bytes (at most 2 GiB at once)", len);
+	return run(NULL, c, sql, 0, NULL, true, data, len); /* the simple protocol: COPY needs no parameters */
 }
 
 int redstore__pg_script(redstore_client *c, const char *sql)
 {
-	return run(NULL, c, sql, 0, NULL, true);
+	return run(NULL, c, sql, 0, NULL, true, NULL, 0);
 }

@@ -13,12 +13,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
 {
 	stop = 1;
+}
+
+static void pause_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
 }
 
 static int apply(const redstore_event *const *events, size_t n, void *payload)
@@ -33,6 +40,8 @@ int main(int argc, char **argv)
 	redstore_consumer *k = NULL;
 	struct sigaction sa;
 	unsigned long long total = 0;
+	long backoff = 100;
+	time_t prepared = time(NULL);
 	int rc = 1;
 
 	for (int i = 1; i < argc; i++) {
@@ -50,7 +59,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (redstore_client_new(&c, NULL) || redstore_client_new(&db, NULL) || redstore_db_migrate(db, NULL) ||
-	    redstore_consumer_new(&k, c, &o) || redstore_consumer_on_batch(k, apply, db)) {
+	    redstore_projector_prepare(db, 2) || redstore_consumer_new(&k, c, &o) ||
+	    redstore_consumer_on_batch(k, apply, db)) {
 		fprintf(stderr, "redstore-projector: %s (%s)\n", redstore_error_last(),
 		        redstore_err_name(redstore_error_last_code()));
 		goto out;
@@ -62,6 +72,19 @@ int main(int argc, char **argv)
 		if (prc && !redstore_err_is_retriable(prc)) {
 			fprintf(stderr, "redstore-projector: %s\n", redstore_error_last());
 			goto out;
+		}
+		if (prc) {
+			/* PostgreSQL or Kafka is away: the batch comes again; back off up to 5 s meanwhile. */
+			fprintf(stderr, "redstore-projector: %s (retrying in %ld ms)\n", redstore_error_last(), backoff);
+			pause_ms(backoff);
+			backoff = backoff < 2500 ? backoff * 2 : 5000;
+			continue;
+		}
+		backoff = 100;
+		if (time(NULL) - prepared > 3600) {
+			/* Partitions for the months ahead, hourly (cheap when they exist). */
+			if (redstore_projector_prepare(db, 2) == 0)
+				prepared = time(NULL);
 		}
 		/* Offsets only after the database committed the batch. */
 		if (handled && redstore_consumer_commit(k) == 0)

@@ -83,6 +83,15 @@ REDSTORE_EXTERN(void) redstore_event_free(redstore_event *event);
 REDSTORE_EXTERN(int) redstore_projector_apply(redstore_client *client, const redstore_event *const *events,
                                               size_t n, size_t *applied);
 
+/**
+ * Creates the monthly partitions of the sales history from this month to `months_ahead` months ahead
+ * (idempotent; nothing to do on TimescaleDB, whose hypertables make their own chunks). A projector
+ * calls it at start and daily, so rows land in their month's partition rather than the DEFAULT one.
+ *
+ * @return 0, REDSTORE_EINVALID (months_ahead outside 0..120) or a PostgreSQL error
+ */
+REDSTORE_EXTERN(int) redstore_projector_prepare(redstore_client *client, int months_ahead);
+
 /** The topics of libredstore: <prefix>sales, inventory, catalog, shifts, audit, deadletter. */
 #define REDSTORE_TOPIC_COUNT 6
 
