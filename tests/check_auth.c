@@ -507,6 +507,36 @@ START_TEST(auth_rls_store_a_session_reads_and_writes_nothing_of_store_b)
 }
 END_TEST
 
+START_TEST(auth_every_store_table_has_forced_rls_and_no_partition_is_reachable)
+{
+	redstore_client *c = auth_client();
+	PGresult *res;
+	RS_OK(redstore_db_migrate(c, NULL));
+	/* Every table with a store_id (partitions aside): RLS enabled and forced, both policies. */
+	RS_OK(redstore__pg_exec(&res, c,
+	                        "SELECT string_agg(c.relname, ', ') FROM pg_class c"
+	                        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+	                        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'store_id' AND NOT a.attisdropped"
+	                        " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
+	                        " AND NOT (c.relrowsecurity AND c.relforcerowsecurity"
+	                        "  AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid"
+	                        "              AND p.polname = 'redstore_store_isolation')"
+	                        "  AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'redstore_service'))",
+	                        0, NULL));
+	ck_assert_msg(PQgetisnull(res, 0, 0), "store-scoped tables without forced RLS: %s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	ck_assert_int_ge(sql_count(c, "SELECT count(*) FROM pg_class WHERE relispartition", NULL, NULL), 3);
+	ck_assert_int_eq(sql_count(c, "SELECT count(*) FROM pg_class WHERE relispartition AND"
+	                              " (has_table_privilege('redstore_store', oid, 'SELECT')"
+	                              "  OR has_table_privilege('redstore_store', oid, 'INSERT')"
+	                              "  OR has_table_privilege('redstore_store', oid, 'UPDATE')"
+	                              "  OR has_table_privilege('redstore_store', oid, 'DELETE'))",
+	                           NULL, NULL),
+	                 0);
+	redstore_client_free(c);
+}
+END_TEST
+
 /* Runs one command as a Redis user; returns 1 when Redis refused it with NOPERM. */
 static int redis_noperm(redisContext *rc, int argc, const char **argv)
 {
@@ -734,6 +764,7 @@ static Suite *auth_suite(void)
 	tcase_add_test(tc, auth_deactivated_employee_cannot_log_in_or_attach);
 	tcase_add_test(tc, auth_session_is_bound_to_its_store_in_the_library);
 	tcase_add_test(tc, auth_rls_store_a_session_reads_and_writes_nothing_of_store_b);
+	tcase_add_test(tc, auth_every_store_table_has_forced_rls_and_no_partition_is_reachable);
 	tcase_add_test(tc, auth_redis_acl_confines_a_store_user_to_its_keys);
 	tcase_add_test(tc, auth_wrong_pins_on_concurrent_terminals_all_count);
 	suite_add_tcase(s, tc);

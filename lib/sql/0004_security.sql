@@ -134,25 +134,43 @@ BEGIN
     UPDATE audit_heads SET last_seq = o_seq, last_hash = o_hash WHERE store_id = p_store;
 END $$;
 
--- Row-level security on every store-scoped table. Partitioned tables: the policies of the parent apply
--- to queries through the parent; redstore_store has no privilege on any partition, so a partition
--- cannot be read or written directly around them.
-DO $$
+-- Row-level security on every store-scoped table: every table of the schema with a store_id column
+-- (partitions aside) gets ENABLE + FORCE and the two policies, and redstore_store may read it (the
+-- explicit grants below add what the library writes). redstore_db_migrate() calls this again after
+-- every migration it applies, so a store-scoped table added by a later migration (or recreated, e.g.
+-- as a TimescaleDB hypertable) is covered too; tests check that no such table is left without it.
+-- Partitioned tables: the policies of the parent apply to queries through the parent; redstore_store
+-- has no privilege on any partition, so a partition cannot be read or written around them.
+CREATE FUNCTION redstore_secure_store_tables() RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
-    t text;
+    r record;
+    made integer := 0;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['stores', 'processed_events', 'tax_classes', 'products', 'sales', 'sale_lines',
-                             'sale_tenders', 'stock_ledger', 'stock_levels', 'sales_hourly', 'terminals',
-                             'pairing_codes', 'employees', 'audit_log', 'audit_heads'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY redstore_store_isolation ON %I TO redstore_store'
-                       ' USING (store_id = current_setting(''redstore.store_id'', true))'
-                       ' WITH CHECK (store_id = current_setting(''redstore.store_id'', true))', t);
-        EXECUTE format('CREATE POLICY redstore_service ON %I TO %I USING (true) WITH CHECK (true)', t,
-                       current_user);
+    FOR r IN SELECT c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity
+             FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'store_id' AND NOT a.attisdropped
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition LOOP
+        IF NOT (r.relrowsecurity AND r.relforcerowsecurity) THEN
+            EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', r.relname);
+            EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', r.relname);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = r.oid AND polname = 'redstore_store_isolation') THEN
+            EXECUTE format('CREATE POLICY redstore_store_isolation ON %I TO redstore_store'
+                           ' USING (store_id = current_setting(''redstore.store_id'', true))'
+                           ' WITH CHECK (store_id = current_setting(''redstore.store_id'', true))', r.relname);
+            EXECUTE format('GRANT SELECT ON %I TO redstore_store', r.relname);
+            made := made + 1;
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = r.oid AND polname = 'redstore_service') THEN
+            EXECUTE format('CREATE POLICY redstore_service ON %I TO %I USING (true) WITH CHECK (true)', r.relname,
+                           current_user);
+        END IF;
     END LOOP;
+    RETURN made;
 END $$;
+
+SELECT redstore_secure_store_tables();
 
 -- What a store-scoped session may do, table by table (never DELETE on history, never UPDATE on the
 -- append-only tables, nothing on stores but reading and updating its own settings).
