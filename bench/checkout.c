@@ -237,11 +237,12 @@ static double ceiling(redstore_client *c)
 	filler[600] = '\0';
 	/* Receipt and event of a realistic size (600 bytes each); a fresh op id per call (__rand_int__). */
 	snprintf(cmd, sizeof(cmd),
-	         "redis-benchmark -h %s -p %d -n 200000 -c 8 -P 32 -r 1000000000 -q EVALSHA %s 6 "
+	         "redis-benchmark -h %s -p %d -n 200000 -c 8 -P 32 -r 1000000000 -q EVALSHA %s 7 "
 	         "'rs:{s:%s}:onhand' 'rs:{s:%s}:reserved' 'rs:{s:%s}:op:__rand_int__' 'rs:{s:%s}:stream' "
-	         "'rs:{s:%s}:rf:__rand_int__' 'rs:{s:%s}:resvexp' __rand_int__ sale.completed %s %s 604800 100000 "
+	         "'rs:{s:%s}:rf:__rand_int__' 'rs:{s:%s}:resvexp' 'rs:{s:%s}:rebuild' "
+	         "__rand_int__ sale.completed %s %s 604800 100000 "
 	         "'rs:{s:%s}:changes' sold 0 3 SKU-00001 sell 1 1 0 0 SKU-00002 sell 1 1 0 1 SKU-00003 sell 1 1 0 2 2>&1",
-	         u.host, u.port, sha, store, store, store, store, store, store, filler, filler, store);
+	         u.host, u.port, sha, store, store, store, store, store, store, store, filler, filler, store);
 	for (int i = 0; i < 3; i++) {
 		double v = bench_redis_benchmark(cmd);
 		printf("ceiling run %d: stock_apply (3 lines) under redis-benchmark -P 32 -c 8: %.0f calls/s\n", i + 1, v);

@@ -19,6 +19,8 @@
 #include "redstore/events.h"
 #include "redstore/jobs.h"
 #include "redstore/sync.h"
+#include "redstore/analytics.h"
+#include "redstore/maintenance.h"
 #include "redstore/auth.h"
 
 #endif

@@ -17,6 +17,10 @@
  *   rs:{s:S}:resvexp       ZSET  reservation id -> expiry ms
  *   rs:{s:S}:stream        STREAM the store's changes (bounded by sync.stream_maxlen)
  *   rs:{s:S}:changes       pub/sub channel: the stream id of every new entry
+ *   rs:{s:S}:rebuild       STRING the rebuild gate (lib/rebuild.c): a lease token; while it exists every
+ *                                stock operation of the store is refused (retriable)
+ *   rs:{s:S}:rb:onhand     HASH  the counters a rebuild is building, renamed over the live ones in one
+ *   rs:{s:S}:rb:reserved   HASH  Lua step (lib/lua/rebuild_swap.lua)
  */
 #ifndef REDSTORE_KEYS_H
 #define REDSTORE_KEYS_H

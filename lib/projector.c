@@ -337,6 +337,19 @@ static const char apply_sql[] =
 	"  refunded_units = x.refunded_units + EXCLUDED.refunded_units, gross = x.gross + EXCLUDED.gross,"
 	"  discount = x.discount + EXCLUDED.discount, tax = x.tax + EXCLUDED.tax, total = x.total + EXCLUDED.total,"
 	"  refunds = x.refunds + EXCLUDED.refunds, lines = x.lines + EXCLUDED.lines)"
+	","
+	" ht AS (INSERT INTO sales_hourly_totals AS x (store_id, hour, units, refunded_units, gross, discount, tax, total,"
+	"  refunds, lines)"
+	"  SELECT store_id, date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hr,"
+	"  sum(CASE WHEN kind = 'sale' THEN qty ELSE 0 END), sum(CASE WHEN kind = 'sale' THEN 0 ELSE qty END),"
+	"  sum(CASE WHEN kind = 'sale' THEN gross ELSE 0 END), sum(CASE WHEN kind = 'sale' THEN discount ELSE 0 END),"
+	"  sum(CASE WHEN kind = 'sale' THEN tax ELSE 0 END), sum(CASE WHEN kind = 'sale' THEN total ELSE 0 END),"
+	"  sum(CASE WHEN kind = 'sale' THEN 0 ELSE total END), count(*)"
+	"  FROM rs_stage_lines GROUP BY store_id, hr ORDER BY store_id, hr"
+	"  ON CONFLICT (store_id, hour) DO UPDATE SET units = x.units + EXCLUDED.units,"
+	"  refunded_units = x.refunded_units + EXCLUDED.refunded_units, gross = x.gross + EXCLUDED.gross,"
+	"  discount = x.discount + EXCLUDED.discount, tax = x.tax + EXCLUDED.tax, total = x.total + EXCLUDED.total,"
+	"  refunds = x.refunds + EXCLUDED.refunds, lines = x.lines + EXCLUDED.lines)"
 	" SELECT count(*) FROM fresh";
 
 /* The event ids of a batch, so an id that comes twice (a producer retry delivered it twice) is staged

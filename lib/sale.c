@@ -774,7 +774,19 @@ static int undo_sale(redstore_receipt **out, redstore_client *c, const undo_req 
 	snprintf(r->tenders[0].reference, sizeof(r->tenders[0].reference), "%s", q->reference ? q->reference : "");
 	r->tendered = r->total;
 	/* Low-stock thresholds do not apply to stock coming back; the policy does not either. */
-	if (!(payload = redstore__receipt_to_cjson(r)) || !(json = cJSON_PrintUnformatted(payload))) {
+	if (!(payload = redstore__receipt_to_cjson(r))) {
+		rc = redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", q->what);
+		goto done;
+	}
+	/* Each line names the sale line it undoes, so the refund tracking can be rebuilt from the events
+	 * (redstore_cache_rebuild) even when a sale has several lines of one SKU. */
+	{
+		cJSON *l = cJSON_GetObjectItemCaseSensitive(payload, "lines")->child;
+		for (size_t i = 0; l && i < k; i++, l = l->next)
+			if (!cJSON_AddNumberToObject(l, "sale_line", (double)strtoul(fields[i], NULL, 10)))
+				break;
+	}
+	if (!(json = cJSON_PrintUnformatted(payload))) {
 		rc = redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", q->what);
 		goto done;
 	}

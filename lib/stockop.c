@@ -15,7 +15,7 @@ void redstore__stock_outcome_clear(redstore__stock_outcome *out)
 
 typedef struct op_keys {
 	char onhand[REDSTORE_KEY_MAX], reserved[REDSTORE_KEY_MAX], op[REDSTORE_KEY_MAX], stream[REDSTORE_KEY_MAX],
-		aux[REDSTORE_KEY_MAX], resvexp[REDSTORE_KEY_MAX], channel[REDSTORE_KEY_MAX];
+		aux[REDSTORE_KEY_MAX], resvexp[REDSTORE_KEY_MAX], channel[REDSTORE_KEY_MAX], gate[REDSTORE_KEY_MAX];
 } op_keys;
 
 /* Everything one operation of a batch needs while it is in flight. */
@@ -50,6 +50,7 @@ static void build_keys(op_keys *k, const char *store, const redstore__stock_op *
 		redstore__key(k->aux, store, "none");
 	redstore__key(k->resvexp, store, "resvexp");
 	redstore__key(k->channel, store, "changes");
+	redstore__key(k->gate, store, "rebuild");
 }
 
 /* Settles one attempt: "undo" or "abandon" (see stock_settle.lua). */
@@ -91,7 +92,7 @@ static int prepare(op_state *s, redstore_client *c, const redstore__stock_op *op
 		if (!s->event)
 			return REDSTORE_ENOMEM;
 	}
-	s->argv = calloc(16 + 6 * n, sizeof(*s->argv));
+	s->argv = calloc(17 + 6 * n, sizeof(*s->argv));
 	s->nums = calloc(n, sizeof(*s->nums));
 	if (!s->argv || !s->nums)
 		return redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", op->type);
@@ -104,6 +105,7 @@ static int prepare(op_state *s, redstore_client *c, const redstore__stock_op *op
 	s->argv[s->argc++] = s->k.stream;
 	s->argv[s->argc++] = s->k.aux;
 	s->argv[s->argc++] = s->k.resvexp;
+	s->argv[s->argc++] = s->k.gate;
 	s->argv[s->argc++] = op->id;
 	s->argv[s->argc++] = op->type;
 	/* A result equal to the event's payload is not stored twice (see redstore__stock_op.result). */
@@ -136,6 +138,9 @@ static void classify(op_state *s, redstore__stock_outcome *out)
 
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->type != REDIS_REPLY_STRING) {
 		s->rc = redstore__fail(REDSTORE_EREDIS, "%s: unexpected reply from stock_apply", type);
+	} else if (!strcmp(r->element[0]->str, "busy")) {
+		s->rc = redstore__fail(REDSTORE_EUNAVAILABLE, "%s %s: store %s is being rebuilt: retry with the same id", type,
+		                       s->op->id, s->store);
 	} else if (!strcmp(r->element[0]->str, "gone")) {
 		s->rc = redstore__fail(REDSTORE_ENOTFOUND, "%s %s: no such operation", type, s->op->id);
 	} else if (r->elements < 2) {
@@ -316,7 +321,7 @@ int redstore__stock_run_many(redstore__stock_outcome *outs, int *rcs, redstore_c
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (st[i].rc)
 			continue;
-		if ((rc = redstore__redis_script_append(c, "stock_apply", 6, (int)st[i].argc, st[i].argv, NULL))) {
+		if ((rc = redstore__redis_script_append(c, "stock_apply", 7, (int)st[i].argc, st[i].argv, NULL))) {
 			/* Commands already queued would answer someone else's next call: discard the connection. */
 			if (appended)
 				redstore__redis_drop(c);
@@ -334,7 +339,7 @@ int redstore__stock_run_many(redstore__stock_outcome *outs, int *rcs, redstore_c
 				/* Scripts were flushed between load and run: run this one alone (it reloads). */
 				freeReplyObject(st[i].reply);
 				st[i].reply = NULL;
-				st[i].rc = redstore__redis_script(&st[i].reply, c, "stock_apply", 6, (int)st[i].argc, st[i].argv,
+				st[i].rc = redstore__redis_script(&st[i].reply, c, "stock_apply", 7, (int)st[i].argc, st[i].argv,
 				                                   NULL);
 				if (st[i].rc)
 					continue;

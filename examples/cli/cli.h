@@ -22,6 +22,13 @@ int cmd_import(int argc, char **argv);
 int cmd_acl(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 
+/* report (report.c): sales reports as table, CSV or JSON, and an SVG chart. */
+int cmd_report(int argc, char **argv);
+
+/* reconcile, rebuild-cache (maintenance.c): Redis against PostgreSQL, and rebuilding Redis. */
+int cmd_reconcile(int argc, char **argv);
+int cmd_rebuild_cache(int argc, char **argv);
+
 /* Commands implemented in other files, appended to the table in main.c. */
 #define CLI_EXTRA_COMMANDS \
 	{ "seed-demo", cmd_seed_demo, "create or update the demo store and its catalog (--store ID, default demo)" }, \
@@ -30,6 +37,7 @@ int cmd_audit(int argc, char **argv);
 	{ "sell", cmd_sell, "commit a sale and print its receipt: --store S [--card REF] SKU:QTY..." }, \
 	{ "import", cmd_import, "import products from CSV: --store S [--skip-bad-rows] FILE" }, \
 	{ "acl", cmd_acl, "print the Redis ACL line confining a store's user: --store S [--user U] [--password P]" }, \
-	{ "audit", cmd_audit, "audit verify --store S: check the store's audit hash chain (exit 1 when broken)" },
+	{ "audit", cmd_audit, "audit verify --store S: check the store's audit hash chain (exit 1 when broken)" }, \
+	{ "report", cmd_report, "sales reports: report sales|top --store S --days N [--bucket B] [--by G] [--svg FILE]" },
 
 #endif

@@ -121,6 +121,8 @@ static const struct command {
 	{ "config", cmd_config, "print the effective configuration" },
 	{ "config-doc", cmd_config_doc, "print the configuration reference (docs/CONFIGURATION.md)" },
 	CLI_EXTRA_COMMANDS
+	{ "reconcile", cmd_reconcile, "compare Redis stock with the ledger: --store S [--group G] [--wait SECONDS]" },
+	{ "rebuild-cache", cmd_rebuild_cache, "rebuild a store's Redis state: --store S [--group G] [--wait SECONDS]" },
 };
 
 static int usage(void)

@@ -35,7 +35,7 @@ static int apply(const redstore_event *const *events, size_t n, void *payload)
 
 int main(int argc, char **argv)
 {
-	redstore_consumer_options o = { "projector", NULL, 1000, 5 };
+	redstore_consumer_options o = { REDSTORE_PROJECTOR_GROUP, NULL, 1000, 5 };
 	redstore_client *c = NULL, *db = NULL;
 	redstore_consumer *k = NULL;
 	struct sigaction sa;

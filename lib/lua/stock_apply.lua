@@ -2,7 +2,8 @@
 -- transfer, reservation). Exactly once by operation id; all items or none.
 --
 -- KEYS: 1 onhand HASH, 2 reserved HASH, 3 op record HASH, 4 stream, 5 aux HASH (transfer/reservation/
---       sale refunds; any key of the store when unused), 6 reservation expiry ZSET
+--       sale refunds; any key of the store when unused), 6 reservation expiry ZSET, 7 the store's rebuild
+--       gate (lib/maintenance.c: while it exists, every operation is refused)
 -- ARGV: 1 op id, 2 op type, 3 result (returned to duplicates), 4 event (re-produced by retries),
 --       5 ttl seconds, 6 stream maxlen, 7 pub/sub channel, 8 aux mode, 9 aux expiry ms, 10 item count,
 --       then 6 per item: sku, mode, qty, deny (1|0), low-stock threshold, aux field
@@ -15,11 +16,12 @@
 --   go below 0), resv_add (held +qty, "_exp" := expiry), resv_take (held -qty, not below 0)
 --
 -- aux mode "dup_only": answer for an existing operation, never apply anything.
--- Returns {"dup", state, result, event} | {"gone"} | {"short", sku, available} | {"bad", message} |
+-- Returns {"busy"} (the store is being rebuilt: retry later) | {"dup", state, result, event} | {"gone"} | {"short", sku, available} | {"bad", message} |
 --         {"ok", stream id, on_hand1, reserved1, delta1, low1, ... [, event]}
 -- An operation with a "count" item sets stock absolutely: its delta is known only here, so the event's
 -- payload gets "changes" ([sku, on_hand, reserved, delta]...) and the final event is returned last.
 
+if redis.call('EXISTS', KEYS[7]) == 1 then return {'busy'} end
 local op = redis.call('HMGET', KEYS[3], 'state', 'result', 'event')
 if op[1] then
   if op[1] == 'pending' then redis.call('HINCRBY', KEYS[3], 'inflight', 1) end

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-char *rs_synth_sale_event(redstore_client *c, const char *store, int i, int64_t occurred_ms, int64_t *total)
+static char *synth(redstore_client *c, const char *store, int i, int64_t occurred_ms, int64_t *total, bool refund)
 {
 	redstore_receipt r;
 	redstore_receipt_line lines[3];
@@ -19,7 +19,10 @@ char *rs_synth_sale_event(redstore_client *c, const char *store, int i, int64_t 
 	memset(&tender, 0, sizeof(tender));
 	if (redstore_id_new(r.sale_id))
 		return NULL;
-	snprintf(r.kind, sizeof(r.kind), "sale");
+	snprintf(r.kind, sizeof(r.kind), refund ? "refund" : "sale");
+	if (refund && redstore_id_new(r.ref_sale_id))
+		return NULL;
+	r.restocked = refund;
 	snprintf(r.store_id, sizeof(r.store_id), "%s", store);
 	snprintf(r.store_name, sizeof(r.store_name), "Store %.64s", store);
 	snprintf(r.terminal_id, sizeof(r.terminal_id), "T%d", i % 16);
@@ -55,9 +58,20 @@ char *rs_synth_sale_event(redstore_client *c, const char *store, int i, int64_t 
 	r.tendered = r.total;
 	if (!(payload = redstore__receipt_to_cjson(&r)))
 		return NULL;
-	ev = redstore__event_encode(c, store, r.sale_id, "sale.completed", r.occurred_at_ms, payload);
+	ev = redstore__event_encode(c, store, r.sale_id, refund ? "sale.refunded" : "sale.completed", r.occurred_at_ms,
+	                            payload);
 	cJSON_Delete(payload);
 	if (ev && total)
 		*total += r.total;
 	return ev;
+}
+
+char *rs_synth_sale_event(redstore_client *c, const char *store, int i, int64_t occurred_ms, int64_t *total)
+{
+	return synth(c, store, i, occurred_ms, total, false);
+}
+
+char *rs_synth_refund_event(redstore_client *c, const char *store, int i, int64_t occurred_ms, int64_t *total)
+{
+	return synth(c, store, i, occurred_ms, total, true);
 }

@@ -9,4 +9,7 @@
  * sale.completed event (malloc'ed; NULL when out of memory). Adds the sale's total to *total. */
 char *rs_synth_sale_event(redstore_client *c, const char *store, int i, int64_t occurred_ms, int64_t *total);
 
+/* The same shape as a refund (kind "refund", type sale.refunded, restocked) of an unnamed sale. */
+char *rs_synth_refund_event(redstore_client *c, const char *store, int i, int64_t occurred_ms, int64_t *total);
+
 #endif

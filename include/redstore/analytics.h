@@ -1,0 +1,106 @@
+/*
+ * libredstore - analytics: what a store manager reads, from the history the projector writes.
+ *
+ * Every report is for the client's selected store, over [from, to) given in milliseconds since the
+ * epoch, bucketed in the store's time zone (`stores.timezone`). Amounts are integer minor units.
+ *
+ * Where it gives the same answer, a report reads the per-hour rollups (`sales_hourly_totals` for all
+ * products together, `sales_hourly` per product): hour, day, week
+ * and month buckets, by nothing or by product, category or brand, when every UTC offset of the zone in
+ * the range is a whole number of hours and the range starts and ends on whole hours. Otherwise (15-minute
+ * buckets, half-hour zones, by terminal, employee or tender) it reads the raw sale lines. Both paths
+ * give identical rows; `from_rollups` says which one answered.
+ */
+#ifndef REDSTORE_ANALYTICS_H
+#define REDSTORE_ANALYTICS_H
+
+#include "client.h"
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The width of a report's time buckets (local time of the store). */
+typedef enum redstore_bucket {
+	REDSTORE_BUCKET_15MIN = 0,
+	REDSTORE_BUCKET_HOUR = 1,
+	REDSTORE_BUCKET_DAY = 2,
+	REDSTORE_BUCKET_WEEK = 3, /**< weeks start on Monday */
+	REDSTORE_BUCKET_MONTH = 4,
+	REDSTORE_BUCKET_ALL = 5 /**< one bucket for the whole range */
+} redstore_bucket;
+
+/** What a report's rows are split by within each bucket. */
+typedef enum redstore_group_by {
+	REDSTORE_GROUP_NONE = 0,
+	REDSTORE_GROUP_PRODUCT = 1,  /**< key: SKU */
+	REDSTORE_GROUP_CATEGORY = 2, /**< key: the product's category now ("" when none) */
+	REDSTORE_GROUP_BRAND = 3,    /**< key: the product's brand now */
+	REDSTORE_GROUP_TERMINAL = 4, /**< key: terminal id */
+	REDSTORE_GROUP_EMPLOYEE = 5  /**< key: employee id */
+} redstore_group_by;
+
+/** One row: a bucket (and a key when grouped). Sales and refunds are kept apart. */
+typedef struct redstore_sales_row {
+	char bucket[32];      /**< local start of the bucket, "2026-12-01 10:00" ("" for REDSTORE_BUCKET_ALL) */
+	char key[201];        /**< the group's key ("" for REDSTORE_GROUP_NONE) */
+	int64_t units;        /**< units sold */
+	int64_t gross;        /**< sold at list price */
+	int64_t discount;     /**< discounts on what was sold */
+	int64_t tax;          /**< tax on what was sold */
+	int64_t total;        /**< what customers paid for it */
+	int64_t refunded_units;
+	int64_t refunds;      /**< what went back to customers (refunds and voids) */
+	int64_t lines;        /**< sale and refund lines */
+} redstore_sales_row;
+
+/** A report's rows, ordered by bucket then key. Owned by the caller: redstore_sales_report_free(). */
+typedef struct redstore_sales_report {
+	size_t count;
+	redstore_sales_row *rows;
+	int from_rollups; /**< 1: answered from sales_hourly; 0: from the raw sale lines */
+} redstore_sales_report;
+
+/** Options of redstore_report_sales(); zero-initialise, then set what you need. */
+typedef struct redstore_report_options {
+	redstore_bucket bucket;
+	redstore_group_by group_by;
+	int force_raw; /**< 1: read the raw lines even where the rollups would answer (checks, audits) */
+} redstore_report_options;
+
+/**
+ * Sales by bucket (and group) over [from_ms, to_ms) in the selected store.
+ *
+ * @return 0, REDSTORE_EINVALID (no store selected, an empty or reversed range, a range over 3 years, an
+ *         unknown bucket or grouping), REDSTORE_ENOTFOUND (the store has no row in PostgreSQL), or a
+ *         PostgreSQL error
+ */
+REDSTORE_EXTERN(int) redstore_report_sales(redstore_sales_report **out, redstore_client *client, int64_t from_ms,
+                                           int64_t to_ms, const redstore_report_options *options);
+
+/** Frees a report; NULL is a no-op. */
+REDSTORE_EXTERN(void) redstore_sales_report_free(redstore_sales_report *report);
+
+/** How redstore_report_top_products() ranks. */
+typedef enum redstore_rank_by {
+	REDSTORE_RANK_UNITS = 0,   /**< by units sold */
+	REDSTORE_RANK_REVENUE = 1  /**< by what customers paid */
+} redstore_rank_by;
+
+/**
+ * The top (`bottom` = 0) or bottom (`bottom` = 1) `n` products over [from_ms, to_ms), by units or revenue,
+ * net of nothing (refunds are reported apart). Products that sold nothing are not ranked. Rows come in
+ * rank order with `key` = SKU and `bucket` = "".
+ *
+ * @return 0, REDSTORE_EINVALID (n outside 1..1000, a bad range), or as redstore_report_sales()
+ */
+REDSTORE_EXTERN(int) redstore_report_top_products(redstore_sales_report **out, redstore_client *client,
+                                                  int64_t from_ms, int64_t to_ms, redstore_rank_by by, int bottom,
+                                                  size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,220 @@
+/* Sales reports from the projected history: per-hour rollups where they answer, raw lines otherwise. */
+#include "client.h"
+
+#include <stdio.h>
+
+#define HOUR_MS 3600000LL
+#define MAX_RANGE_MS (3LL * 366 * 24 * HOUR_MS)
+
+/* The bucket of a local timestamp expression `t`, as SQL. */
+static const char *bucket_sql(redstore_bucket b)
+{
+	switch (b) {
+	case REDSTORE_BUCKET_15MIN:
+		return "date_bin('15 minutes', %s, TIMESTAMP '2000-01-01')";
+	case REDSTORE_BUCKET_HOUR:
+		return "date_trunc('hour', %s)";
+	case REDSTORE_BUCKET_DAY:
+		return "date_trunc('day', %s)";
+	case REDSTORE_BUCKET_WEEK:
+		return "date_trunc('week', %s)";
+	case REDSTORE_BUCKET_MONTH:
+		return "date_trunc('month', %s)";
+	case REDSTORE_BUCKET_ALL:
+		return "CASE WHEN %s IS NULL THEN NULL::timestamp END"; /* one bucket; still names $4 */
+	}
+	return NULL;
+}
+
+static const char *const sums =
+	"sum(CASE WHEN kind = 'sale' THEN qty ELSE 0 END), sum(CASE WHEN kind = 'sale' THEN gross ELSE 0 END),"
+	" sum(CASE WHEN kind = 'sale' THEN discount ELSE 0 END), sum(CASE WHEN kind = 'sale' THEN tax ELSE 0 END),"
+	" sum(CASE WHEN kind = 'sale' THEN total ELSE 0 END), sum(CASE WHEN kind = 'sale' THEN 0 ELSE qty END),"
+	" sum(CASE WHEN kind = 'sale' THEN 0 ELSE total END), count(*)";
+
+static const char *const rollup_sums = "sum(units), sum(gross), sum(discount), sum(tax), sum(total),"
+                                       " sum(refunded_units), sum(refunds), sum(lines)";
+
+static int check_range(const char *what, int64_t from_ms, int64_t to_ms)
+{
+	if (from_ms < 0 || to_ms <= from_ms || to_ms - from_ms > MAX_RANGE_MS)
+		return redstore__fail(REDSTORE_EINVALID, "%s: the range [%lld, %lld) must be non-empty, at most 3 years",
+		                      what, (long long)from_ms, (long long)to_ms);
+	return 0;
+}
+
+/* The store's time zone, and whether local hours coincide with UTC hours over the range (every offset
+ * a whole number of hours: checked daily and at both ends). */
+static int store_zone(char *tz, size_t cap, bool *whole_hours, redstore_client *c, const char *store,
+                      const char *from, const char *to)
+{
+	const char *p[3] = { store, from, to };
+	PGresult *res;
+	int rc = redstore__pg_exec(&res, c,
+	                           "SELECT s.timezone, (SELECT bool_and(extract(epoch FROM (t AT TIME ZONE s.timezone)"
+	                           " - (t AT TIME ZONE 'UTC'))::bigint % 3600 = 0) FROM (SELECT generate_series("
+	                           "to_timestamp($2::bigint / 1000.0), to_timestamp($3::bigint / 1000.0), interval '1 day')"
+	                           " UNION ALL SELECT to_timestamp($3::bigint / 1000.0)) g(t))"
+	                           " FROM stores s WHERE s.store_id = $1",
+	                           3, p);
+	if (rc)
+		return rc;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return redstore__fail(REDSTORE_ENOTFOUND, "reports: store %s has no row in PostgreSQL", store);
+	}
+	snprintf(tz, cap, "%s", PQgetvalue(res, 0, 0));
+	*whole_hours = !strcmp(PQgetvalue(res, 0, 1), "t");
+	PQclear(res);
+	return 0;
+}
+
+static int64_t num(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* Rows of (bucket text, key, 8 sums) into a report. */
+static int take_rows(redstore_sales_report **out, PGresult *res, bool rollups)
+{
+	redstore_sales_report *r = calloc(1, sizeof(*r));
+	int n = PQntuples(res);
+	if (!r || (n && !(r->rows = calloc((size_t)n, sizeof(*r->rows))))) {
+		free(r);
+		PQclear(res);
+		return redstore__fail(REDSTORE_ENOMEM, "reports: out of memory for %d rows", n);
+	}
+	for (int i = 0; i < n; i++) {
+		redstore_sales_row *x = &r->rows[i];
+		snprintf(x->bucket, sizeof(x->bucket), "%s", PQgetvalue(res, i, 0));
+		snprintf(x->key, sizeof(x->key), "%s", PQgetvalue(res, i, 1));
+		x->units = num(res, i, 2);
+		x->gross = num(res, i, 3);
+		x->discount = num(res, i, 4);
+		x->tax = num(res, i, 5);
+		x->total = num(res, i, 6);
+		x->refunded_units = num(res, i, 7);
+		x->refunds = num(res, i, 8);
+		x->lines = num(res, i, 9);
+	}
+	r->count = (size_t)n;
+	r->from_rollups = rollups;
+	PQclear(res);
+	*out = r;
+	return 0;
+}
+
+int redstore_report_sales(redstore_sales_report **out, redstore_client *c, int64_t from_ms, int64_t to_ms,
+                          const redstore_report_options *o)
+{
+	static const redstore_report_options defaults = { REDSTORE_BUCKET_HOUR, REDSTORE_GROUP_NONE, 0 };
+	const char *store, *key = "''", *join = "", *bfmt;
+	char tz[64], from[24], to[24], bucket[160], sql[2048];
+	const char *p[4] = { NULL, from, to, tz };
+	bool whole_hours = false, rollups;
+	PGresult *res;
+	int rc;
+
+	*out = NULL;
+	if (!o)
+		o = &defaults;
+	if ((rc = redstore__need_store(&store, c, "report_sales")) || (rc = check_range("report_sales", from_ms, to_ms)))
+		return rc;
+	if (!(bfmt = bucket_sql(o->bucket)) || o->group_by < REDSTORE_GROUP_NONE || o->group_by > REDSTORE_GROUP_EMPLOYEE)
+		return redstore__fail(REDSTORE_EINVALID, "report_sales: unknown bucket %d or grouping %d", (int)o->bucket,
+		                      (int)o->group_by);
+	p[0] = store;
+	snprintf(from, sizeof(from), "%lld", (long long)from_ms);
+	snprintf(to, sizeof(to), "%lld", (long long)to_ms);
+	if ((rc = store_zone(tz, sizeof(tz), &whole_hours, c, store, from, to)))
+		return rc;
+	rollups = !o->force_raw && whole_hours && o->bucket != REDSTORE_BUCKET_15MIN && from_ms % HOUR_MS == 0 &&
+	          to_ms % HOUR_MS == 0 && o->group_by <= REDSTORE_GROUP_BRAND;
+	switch (o->group_by) {
+	case REDSTORE_GROUP_NONE:
+		key = "''";
+		break;
+	case REDSTORE_GROUP_PRODUCT:
+		key = "x.sku";
+		break;
+	case REDSTORE_GROUP_CATEGORY:
+	case REDSTORE_GROUP_BRAND:
+		key = o->group_by == REDSTORE_GROUP_CATEGORY ? "coalesce(p.category, '')" : "coalesce(p.brand, '')";
+		join = " LEFT JOIN products p ON p.store_id = x.store_id AND p.sku = x.sku";
+		break;
+	case REDSTORE_GROUP_TERMINAL:
+	case REDSTORE_GROUP_EMPLOYEE:
+		key = o->group_by == REDSTORE_GROUP_TERMINAL ? "s.terminal_id" : "s.employee_id";
+		join = " JOIN sales s ON s.store_id = x.store_id AND s.sale_id = x.sale_id AND s.occurred_at = x.occurred_at";
+		break;
+	}
+	snprintf(bucket, sizeof(bucket), bfmt, rollups ? "(x.hour AT TIME ZONE $4)" : "(x.occurred_at AT TIME ZONE $4)");
+	if (rollups)
+		snprintf(sql, sizeof(sql),
+		         "SELECT coalesce(to_char(b, 'YYYY-MM-DD HH24:MI'), ''), k, %s FROM (SELECT %s AS b, %s AS k, x.*"
+		         " FROM %s x%s WHERE x.store_id = $1 AND x.hour >= to_timestamp($2::bigint / 1000.0)"
+		         " AND x.hour < to_timestamp($3::bigint / 1000.0)) q GROUP BY b, k ORDER BY b, k COLLATE \"C\"",
+		         rollup_sums, bucket, key,
+		         /* all products together: one row an hour */
+		         o->group_by == REDSTORE_GROUP_NONE ? "sales_hourly_totals" : "sales_hourly", join);
+	else
+		snprintf(sql, sizeof(sql),
+		         "SELECT coalesce(to_char(b, 'YYYY-MM-DD HH24:MI'), ''), k, %s FROM (SELECT %s AS b, %s AS k,"
+		         " x.kind, x.qty, x.gross, x.discount, x.tax, x.total FROM sale_lines x%s WHERE x.store_id = $1"
+		         " AND x.occurred_at >= to_timestamp($2::bigint / 1000.0)"
+		         " AND x.occurred_at < to_timestamp($3::bigint / 1000.0)) q GROUP BY b, k ORDER BY b, k COLLATE \"C\"",
+		         sums, bucket, key, join);
+	if ((rc = redstore__pg_exec(&res, c, sql, 4, p)))
+		return rc;
+	return take_rows(out, res, rollups);
+}
+
+int redstore_report_top_products(redstore_sales_report **out, redstore_client *c, int64_t from_ms, int64_t to_ms,
+                                 redstore_rank_by by, int bottom, size_t n)
+{
+	static const char columns[] = "(b, k, units, gross, discount, tax, total, refunded_units, refunds, lines)";
+	const char *store, *order;
+	char from[24], to[24], limit[24], sql[1024];
+	const char *p[4] = { NULL, from, to, limit };
+	bool rollups;
+	PGresult *res;
+	int rc;
+
+	*out = NULL;
+	if ((rc = redstore__need_store(&store, c, "report_top_products")) ||
+	    (rc = check_range("report_top_products", from_ms, to_ms)))
+		return rc;
+	if (n < 1 || n > 1000 || (by != REDSTORE_RANK_UNITS && by != REDSTORE_RANK_REVENUE))
+		return redstore__fail(REDSTORE_EINVALID, "report_top_products: n %zu (1..1000) or ranking %d", n, (int)by);
+	p[0] = store;
+	snprintf(from, sizeof(from), "%lld", (long long)from_ms);
+	snprintf(to, sizeof(to), "%lld", (long long)to_ms);
+	snprintf(limit, sizeof(limit), "%zu", n);
+	/* No local buckets here: the UTC-hour rollups answer any range on whole hours. */
+	rollups = from_ms % HOUR_MS == 0 && to_ms % HOUR_MS == 0;
+	order = by == REDSTORE_RANK_UNITS ? (bottom ? "units ASC" : "units DESC") : (bottom ? "total ASC" : "total DESC");
+	if (rollups)
+		snprintf(sql, sizeof(sql),
+		         "SELECT * FROM (SELECT '', sku, %s FROM sales_hourly WHERE store_id = $1"
+		         " AND hour >= to_timestamp($2::bigint / 1000.0) AND hour < to_timestamp($3::bigint / 1000.0)"
+		         " GROUP BY sku HAVING sum(units) > 0) q %s ORDER BY %s, k COLLATE \"C\" LIMIT $4::int",
+		         rollup_sums, columns, order);
+	else
+		snprintf(sql, sizeof(sql),
+		         "SELECT * FROM (SELECT '', sku, %s FROM sale_lines WHERE store_id = $1"
+		         " AND occurred_at >= to_timestamp($2::bigint / 1000.0) AND occurred_at < to_timestamp($3::bigint / 1000.0)"
+		         " GROUP BY sku HAVING sum(CASE WHEN kind = 'sale' THEN qty ELSE 0 END) > 0) q %s"
+		         " ORDER BY %s, k COLLATE \"C\" LIMIT $4::int",
+		         sums, columns, order);
+	if ((rc = redstore__pg_exec(&res, c, sql, 4, p)))
+		return rc;
+	return take_rows(out, res, rollups);
+}
+
+void redstore_sales_report_free(redstore_sales_report *report)
+{
+	if (!report)
+		return;
+	free(report->rows);
+	free(report);
+}

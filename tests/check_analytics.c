@@ -1,0 +1,218 @@
+/* Sales reports: the rollup path and the raw path give the same rows on random data, in a whole-hour
+ * zone and a half-hour one; a small case checked by hand; bad arguments refused. */
+#include "testutil.h"
+#include "client.h"
+#include "synth.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define HOUR_MS 3600000LL
+#define DAY_MS (24 * HOUR_MS)
+
+/* A store in `tz` with 20 products in 4 categories and 3 brands, and `n` random sales and refunds over
+ * `days` days before `end_ms`, projected. */
+static void store_with_history(redstore_client *c, const char *tz, char *store, int n, int days, int64_t end_ms,
+                               unsigned seed)
+{
+	redstore_store_info info = { NULL, "Analytics", "EUR", tz, 1 };
+	static const char *const categories[] = { "coffee", "tea", "bakery", "" };
+	static const char *const brands[] = { "Acme", "Bean", "" };
+	redstore_event **ev = calloc((size_t)n, sizeof(*ev));
+	size_t applied;
+	ck_assert_ptr_nonnull(ev);
+	rs_test_unique(store, 65, "an");
+	info.store_id = store;
+	RS_OK(redstore_store_create(c, &info));
+	RS_OK(redstore_client_use_store(c, store));
+	for (int i = 0; i < 20; i++) {
+		redstore_product p;
+		char sku[16];
+		memset(&p, 0, sizeof(p));
+		snprintf(sku, sizeof(sku), "SKU-%05d", i * 7); /* some of the SKUs the sales use; the rest are unknown */
+		p.sku = sku;
+		p.name = sku;
+		p.price = 100;
+		p.tax_class = "";
+		p.category = categories[i % 4];
+		p.brand = brands[i % 3];
+		p.active = 1;
+		RS_OK(redstore_product_create(c, &p));
+	}
+	for (int i = 0; i < n; i++) {
+		int64_t when = end_ms - (int64_t)(rand_r(&seed) % (unsigned)(days * 24 * 60)) * 60000 -
+		               (int64_t)(rand_r(&seed) % 60000);
+		char *json = rand_r(&seed) % 10 == 0 ? rs_synth_refund_event(c, store, i, when, NULL)
+		                                       : rs_synth_sale_event(c, store, i, when, NULL);
+		ck_assert_ptr_nonnull(json);
+		RS_OK(redstore_event_decode(&ev[i], json, strlen(json)));
+		free(json);
+	}
+	RS_OK(redstore_projector_apply(c, (const redstore_event *const *)ev, (size_t)n, &applied));
+	ck_assert_uint_eq(applied, (size_t)n);
+	for (int i = 0; i < n; i++)
+		redstore_event_free(ev[i]);
+	free(ev);
+}
+
+static void same_rows(const redstore_sales_report *a, const redstore_sales_report *b, const char *what)
+{
+	ck_assert_msg(a->count == b->count, "%s: %zu rows from rollups, %zu raw", what, a->count, b->count);
+	for (size_t i = 0; i < a->count; i++) {
+		const redstore_sales_row *x = &a->rows[i], *y = &b->rows[i];
+		ck_assert_msg(!strcmp(x->bucket, y->bucket) && !strcmp(x->key, y->key), "%s row %zu: %s/%s vs %s/%s", what, i,
+		              x->bucket, x->key, y->bucket, y->key);
+		ck_assert_msg(x->units == y->units && x->gross == y->gross && x->discount == y->discount && x->tax == y->tax &&
+		                  x->total == y->total && x->refunded_units == y->refunded_units && x->refunds == y->refunds &&
+		                  x->lines == y->lines,
+		              "%s row %zu (%s %s): sums differ (units %lld/%lld total %lld/%lld refunds %lld/%lld)", what, i,
+		              x->bucket, x->key, (long long)x->units, (long long)y->units, (long long)x->total,
+		              (long long)y->total, (long long)x->refunds, (long long)y->refunds);
+	}
+}
+
+START_TEST(analytics_rollups_and_raw_lines_give_the_same_rows_on_random_data)
+{
+	redstore_client *c = rs_test_client();
+	char store[65];
+	int64_t end = (redstore__wall_ms() / HOUR_MS) * HOUR_MS, from = end - 40 * DAY_MS;
+	static const redstore_bucket buckets[] = { REDSTORE_BUCKET_HOUR, REDSTORE_BUCKET_DAY, REDSTORE_BUCKET_WEEK,
+		                                       REDSTORE_BUCKET_MONTH, REDSTORE_BUCKET_ALL };
+	int64_t sum_rollup = 0;
+	/* Paris: whole-hour offsets and two DST changes a year; 40 days cover months and weeks */
+	store_with_history(c, "Europe/Paris", store, 600, 38, end, 7);
+	for (size_t b = 0; b < sizeof(buckets) / sizeof(buckets[0]); b++)
+		for (int g = REDSTORE_GROUP_NONE; g <= REDSTORE_GROUP_BRAND; g++) {
+			redstore_report_options o = { buckets[b], (redstore_group_by)g, 0 };
+			redstore_sales_report *a, *r;
+			char what[64];
+			RS_OK(redstore_report_sales(&a, c, from, end, &o));
+			o.force_raw = 1;
+			RS_OK(redstore_report_sales(&r, c, from, end, &o));
+			ck_assert_int_eq(a->from_rollups, 1);
+			ck_assert_int_eq(r->from_rollups, 0);
+			ck_assert_uint_gt(a->count, 0);
+			snprintf(what, sizeof(what), "bucket %d group %d", (int)buckets[b], g);
+			same_rows(a, r, what);
+			if (buckets[b] == REDSTORE_BUCKET_ALL && g == REDSTORE_GROUP_NONE) {
+				ck_assert_uint_eq(a->count, 1);
+				sum_rollup = a->rows[0].total;
+			}
+			redstore_sales_report_free(a);
+			redstore_sales_report_free(r);
+		}
+	/* The grand total is what the sales table says. */
+	{
+		PGresult *res;
+		const char *p[1] = { store };
+		RS_OK(redstore__pg_exec(&res, c, "SELECT sum(total) FROM sales WHERE store_id = $1 AND kind = 'sale'", 1, p));
+		ck_assert_int_eq(strtoll(PQgetvalue(res, 0, 0), NULL, 10), sum_rollup);
+		PQclear(res);
+	}
+	/* Top and bottom products agree between paths (a range off the hour goes raw). */
+	{
+		redstore_sales_report *a, *r;
+		RS_OK(redstore_report_top_products(&a, c, from, end, REDSTORE_RANK_REVENUE, 0, 10));
+		RS_OK(redstore_report_top_products(&r, c, from, end - 1, REDSTORE_RANK_REVENUE, 0, 10));
+		ck_assert_int_eq(a->from_rollups, 1);
+		ck_assert_int_eq(r->from_rollups, 0);
+		ck_assert_uint_eq(a->count, 10);
+		same_rows(a, r, "top 10 by revenue");
+		for (size_t i = 1; i < a->count; i++)
+			ck_assert_int_ge(a->rows[i - 1].total, a->rows[i].total);
+		redstore_sales_report_free(a);
+		redstore_sales_report_free(r);
+		RS_OK(redstore_report_top_products(&a, c, from, end, REDSTORE_RANK_UNITS, 1, 5));
+		for (size_t i = 1; i < a->count; i++)
+			ck_assert_int_le(a->rows[i - 1].units, a->rows[i].units);
+		redstore_sales_report_free(a);
+	}
+	redstore_client_free(c);
+}
+END_TEST
+
+START_TEST(analytics_a_half_hour_zone_is_answered_from_raw_lines_in_local_time)
+{
+	redstore_client *c = rs_test_client();
+	char store[65];
+	int64_t end = (redstore__wall_ms() / DAY_MS) * DAY_MS; /* midnight UTC = 05:30 in Kolkata */
+	redstore_report_options o = { REDSTORE_BUCKET_DAY, REDSTORE_GROUP_NONE, 0 };
+	redstore_sales_report *r;
+	char *json;
+	redstore_event *ev[2];
+	size_t applied;
+	rs_test_unique(store, sizeof(store), "ist");
+	{
+		redstore_store_info info = { store, "Kolkata", "INR", "Asia/Kolkata", 1 };
+		RS_OK(redstore_store_create(c, &info));
+		RS_OK(redstore_client_use_store(c, store));
+	}
+	/* 18:29 and 18:31 UTC the day before: 23:59 and 00:01 local, two different local days */
+	json = rs_synth_sale_event(c, store, 1, end - 5 * HOUR_MS - 31 * 60000, NULL);
+	RS_OK(redstore_event_decode(&ev[0], json, strlen(json)));
+	free(json);
+	json = rs_synth_sale_event(c, store, 2, end - 5 * HOUR_MS - 29 * 60000, NULL);
+	RS_OK(redstore_event_decode(&ev[1], json, strlen(json)));
+	free(json);
+	RS_OK(redstore_projector_apply(c, (const redstore_event *const *)ev, 2, &applied));
+	RS_OK(redstore_report_sales(&r, c, end - 3 * DAY_MS, end, &o));
+	ck_assert_int_eq(r->from_rollups, 0);
+	ck_assert_uint_eq(r->count, 2);
+	ck_assert_ptr_nonnull(strstr(r->rows[0].bucket, "00:00"));
+	ck_assert_str_ne(r->rows[0].bucket, r->rows[1].bucket);
+	/* synth's line l of sale i has 1 + (i + l) % 3 units: 2+3+1 for sale 1, 3+1+2 for sale 2 */
+	ck_assert_int_eq(r->rows[0].units, 6);
+	ck_assert_int_eq(r->rows[1].units, 6);
+	redstore_sales_report_free(r);
+	/* 15-minute buckets: one each. */
+	o.bucket = REDSTORE_BUCKET_15MIN;
+	RS_OK(redstore_report_sales(&r, c, end - 3 * DAY_MS, end, &o));
+	ck_assert_uint_eq(r->count, 2);
+	ck_assert_ptr_nonnull(strstr(r->rows[0].bucket, "23:45"));
+	ck_assert_ptr_nonnull(strstr(r->rows[1].bucket, "00:00"));
+	redstore_sales_report_free(r);
+	redstore_event_free(ev[0]);
+	redstore_event_free(ev[1]);
+	redstore_client_free(c);
+}
+END_TEST
+
+START_TEST(analytics_bad_arguments_are_refused)
+{
+	redstore_client *c = rs_test_client();
+	redstore_sales_report *r = (redstore_sales_report *)1;
+	redstore_report_options o = { (redstore_bucket)42, REDSTORE_GROUP_NONE, 0 };
+	char store[65];
+	RS_FAILS(REDSTORE_EINVALID, redstore_report_sales(&r, c, 0, HOUR_MS, NULL)); /* no store */
+	ck_assert_ptr_null(r);
+	rs_test_store(c, "anbad", store, 0);
+	RS_FAILS(REDSTORE_EINVALID, redstore_report_sales(&r, c, HOUR_MS, HOUR_MS, NULL));
+	RS_FAILS(REDSTORE_EINVALID, redstore_report_sales(&r, c, 2 * HOUR_MS, HOUR_MS, NULL));
+	RS_FAILS(REDSTORE_EINVALID, redstore_report_sales(&r, c, 0, 4 * 366 * DAY_MS, NULL));
+	RS_FAILS(REDSTORE_EINVALID, redstore_report_sales(&r, c, 0, HOUR_MS, &o));
+	RS_FAILS(REDSTORE_EINVALID, redstore_report_top_products(&r, c, 0, HOUR_MS, REDSTORE_RANK_UNITS, 0, 0));
+	RS_FAILS(REDSTORE_EINVALID, redstore_report_top_products(&r, c, 0, HOUR_MS, REDSTORE_RANK_UNITS, 0, 1001));
+	/* An empty store: no rows, not an error. */
+	RS_OK(redstore_report_sales(&r, c, 0, HOUR_MS, NULL));
+	ck_assert_uint_eq(r->count, 0);
+	redstore_sales_report_free(r);
+	redstore_client_free(c);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("analytics");
+	TCase *tc = tcase_create("analytics");
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, analytics_rollups_and_raw_lines_give_the_same_rows_on_random_data);
+	tcase_add_test(tc, analytics_a_half_hour_zone_is_answered_from_raw_lines_in_local_time);
+	tcase_add_test(tc, analytics_bad_arguments_are_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return rs_test_run(suite());
+}
