@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: multi-terminal retail point of sale and inventory on Redis, Kafka and PostgreSQL.
  *
  * The umbrella header: include this one. Everything it reaches is public API; nothing else is.

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore - analytics: what a store manager reads, from the history the projector writes.
  *
  * Every report is for the client's selected store, over [from, to) given in milliseconds since the
@@ -17,9 +18,8 @@
 #include "client.h"
 #include "common.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 /** The width of a report's time buckets (local time of the store). */
 typedef enum redstore_bucket {
@@ -50,37 +50,40 @@ typedef struct redstore_sales_row {
 	int64_t discount;     /**< discounts on what was sold */
 	int64_t tax;          /**< tax on what was sold */
 	int64_t total;        /**< what customers paid for it */
-	int64_t refunded_units;
+	int64_t refunded_units; /**< units refunded (refunds and voids) */
 	int64_t refunds;      /**< what went back to customers (refunds and voids) */
 	int64_t lines;        /**< sale and refund lines */
 } redstore_sales_row;
 
 /** A report's rows, ordered by bucket then key. Owned by the caller: redstore_sales_report_free(). */
 typedef struct redstore_sales_report {
-	size_t count;
-	redstore_sales_row *rows;
+	size_t count;                            /**< entries of `rows` */
+	redstore_sales_row *REDSTORE_NULLABLE rows; /**< the rows (NULL when none) */
 	int from_rollups; /**< 1: answered from sales_hourly; 0: from the raw sale lines */
 } redstore_sales_report;
 
 /** Options of redstore_report_sales(); zero-initialise, then set what you need. */
 typedef struct redstore_report_options {
-	redstore_bucket bucket;
-	redstore_group_by group_by;
+	redstore_bucket bucket;     /**< the width of the buckets (zero: 15 minutes) */
+	redstore_group_by group_by; /**< what rows are split by within a bucket */
 	int force_raw; /**< 1: read the raw lines even where the rollups would answer (checks, audits) */
 } redstore_report_options;
 
 /**
  * Sales by bucket (and group) over [from_ms, to_ms) in the selected store.
  *
+ * @param options  NULL: hourly buckets, no grouping
+ *
  * @return 0, REDSTORE_EINVALID (no store selected, an empty or reversed range, a range over 3 years, an
  *         unknown bucket or grouping), REDSTORE_ENOTFOUND (the store has no row in PostgreSQL), or a
  *         PostgreSQL error
  */
-REDSTORE_EXTERN(int) redstore_report_sales(redstore_sales_report **out, redstore_client *client, int64_t from_ms,
-                                           int64_t to_ms, const redstore_report_options *options);
+REDSTORE_EXTERN(int) redstore_report_sales(redstore_sales_report *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                           redstore_client *client, int64_t from_ms, int64_t to_ms,
+                                           const redstore_report_options *REDSTORE_NULLABLE options);
 
 /** Frees a report; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_sales_report_free(redstore_sales_report *report);
+REDSTORE_EXTERN(void) redstore_sales_report_free(redstore_sales_report *REDSTORE_NULLABLE report);
 
 /** How redstore_report_top_products() ranks. */
 typedef enum redstore_rank_by {
@@ -95,12 +98,12 @@ typedef enum redstore_rank_by {
  *
  * @return 0, REDSTORE_EINVALID (n outside 1..1000, a bad range), or as redstore_report_sales()
  */
-REDSTORE_EXTERN(int) redstore_report_top_products(redstore_sales_report **out, redstore_client *client,
+REDSTORE_EXTERN(int) redstore_report_top_products(redstore_sales_report *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                  redstore_client *client,
                                                   int64_t from_ms, int64_t to_ms, redstore_rank_by by, int bottom,
                                                   size_t n);
 
-#ifdef __cplusplus
-}
-#endif
+REDSTORE_ASSUME_NONNULL_END
+REDSTORE_END_DECLS
 
 #endif

@@ -66,6 +66,7 @@
 #include "client.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 /** An employee's role, lowest first. */
 typedef enum redstore_role {
@@ -92,14 +93,14 @@ typedef enum redstore_permission {
 } redstore_permission;
 
 /** "cashier", "supervisor", "manager", "admin", or NULL for an unknown value. Static. Thread-safe. */
-REDSTORE_EXTERN(const char *) redstore_role_name(redstore_role role);
+REDSTORE_EXTERN(const char *REDSTORE_NULLABLE) redstore_role_name(redstore_role role);
 
 /** Parses a role name. @return 0 or REDSTORE_EINVALID. Thread-safe. */
-REDSTORE_EXTERN(int) redstore_role_parse(redstore_role *out, const char *name);
+REDSTORE_EXTERN(int) redstore_role_parse(redstore_role *out, const char *REDSTORE_NULLABLE name);
 
 /** "sell", "void", "refund", "price_override", "stock", "catalog", "shifts", "reports", "employees",
  * "pair", "terminals", "stores", or NULL. Static. Thread-safe. */
-REDSTORE_EXTERN(const char *) redstore_permission_name(redstore_permission perm);
+REDSTORE_EXTERN(const char *REDSTORE_NULLABLE) redstore_permission_name(redstore_permission perm);
 
 /** 1 when `role` holds `perm` (amount limits aside), else 0. Thread-safe. */
 REDSTORE_EXTERN(int) redstore_role_allows(redstore_role role, redstore_permission perm);
@@ -119,7 +120,7 @@ REDSTORE_EXTERN(int) redstore_role_allows(redstore_role role, redstore_permissio
  * @param name  the terminal's name, 1-100 printable characters, copied
  * @return 0, REDSTORE_EINVALID (no store, bad name), REDSTORE_EPERM, REDSTORE_EAUTH, REDSTORE_EDB
  */
-REDSTORE_EXTERN(int) redstore_auth_pairing_code_new(char out[REDSTORE_PAIRING_CODE_SIZE], redstore_client *client,
+REDSTORE_EXTERN(int) redstore_auth_pairing_code_new(char out[REDSTORE_NONNULL REDSTORE_PAIRING_CODE_SIZE], redstore_client *client,
                                                     const char *name);
 
 /**
@@ -130,15 +131,16 @@ REDSTORE_EXTERN(int) redstore_auth_pairing_code_new(char out[REDSTORE_PAIRING_CO
  * @param terminal_id  receives the new terminal's id (REDSTORE_ID_SIZE bytes)
  * @return 0, REDSTORE_EAUTH (unknown, used or expired code), REDSTORE_EINVALID (malformed code)
  */
-REDSTORE_EXTERN(int) redstore_auth_pair(char out[REDSTORE_DEVICE_TOKEN_SIZE], char terminal_id[REDSTORE_ID_SIZE],
+REDSTORE_EXTERN(int) redstore_auth_pair(char out[REDSTORE_NONNULL REDSTORE_DEVICE_TOKEN_SIZE],
+                                        char terminal_id[REDSTORE_NONNULL REDSTORE_ID_SIZE],
                                         redstore_client *client, const char *pairing_code);
 
 /** A paired terminal, as listed. */
 typedef struct redstore_terminal_info {
-	char terminal_id[REDSTORE_ID_SIZE];
-	char name[101];
+	char terminal_id[REDSTORE_ID_SIZE]; /**< the terminal's id (a UUID) */
+	char name[101];           /**< the name given with its pairing code */
 	char paired_by[65];       /**< the employee who issued the code ("" for the service) */
-	int64_t paired_at_ms;
+	int64_t paired_at_ms;     /**< when it was paired, ms since the epoch */
 	int revoked;              /**< 1 when revoked */
 } redstore_terminal_info;
 
@@ -149,7 +151,8 @@ typedef struct redstore_terminal_info {
  * @param out    receives an array of *count entries; free it with redstore_free() (NULL when empty)
  * @return 0, REDSTORE_EINVALID (no store), REDSTORE_EPERM, REDSTORE_EDB
  */
-REDSTORE_EXTERN(int) redstore_auth_terminal_list(redstore_terminal_info **out, size_t *count,
+REDSTORE_EXTERN(int) redstore_auth_terminal_list(redstore_terminal_info *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                 size_t *count,
                                                  redstore_client *client);
 
 /**
@@ -203,8 +206,9 @@ REDSTORE_EXTERN(int) redstore_auth_employee_set_active(redstore_client *client, 
  *         all, so it reveals nothing), REDSTORE_ELOCKED (locked out: the message says for how long;
  *         retriable later), REDSTORE_EINACTIVE (deactivated employee), REDSTORE_EINVALID (auth.secret unset)
  */
-REDSTORE_EXTERN(int) redstore_auth_login(char **out, redstore_client *client, const char *device_token,
-                                         const char *employee_id, const char *pin);
+REDSTORE_EXTERN(int) redstore_auth_login(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
+                                         const char *REDSTORE_NULLABLE device_token,
+                                         const char *REDSTORE_NULLABLE employee_id, const char *REDSTORE_NULLABLE pin);
 
 /**
  * Attaches a session token to a client (see the top of this header for what changes). Verifies the
@@ -213,18 +217,18 @@ REDSTORE_EXTERN(int) redstore_auth_login(char **out, redstore_client *client, co
  *
  * @return 0, REDSTORE_EAUTH (forged, malformed, expired, revoked terminal, changed role), REDSTORE_EINACTIVE
  */
-REDSTORE_EXTERN(int) redstore_auth_attach(redstore_client *client, const char *session_token);
+REDSTORE_EXTERN(int) redstore_auth_attach(redstore_client *client, const char *REDSTORE_NULLABLE session_token);
 
 /** Detaches the session: the client is the service again. Drops the PostgreSQL connection. */
-REDSTORE_EXTERN(void) redstore_auth_detach(redstore_client *client);
+REDSTORE_EXTERN(void) redstore_auth_detach(redstore_client *REDSTORE_NULLABLE client);
 
 /** Who a client acts for. */
 typedef struct redstore_session_info {
-	char store_id[65];
-	char employee_id[65];
-	char terminal_id[REDSTORE_ID_SIZE];
-	redstore_role role;
-	int64_t expires_at_ms;
+	char store_id[65];                  /**< the store the session is bound to */
+	char employee_id[65];               /**< who logged in */
+	char terminal_id[REDSTORE_ID_SIZE]; /**< on which paired terminal */
+	redstore_role role;                 /**< the employee's role at login */
+	int64_t expires_at_ms;              /**< when the token expires, ms since the epoch */
 } redstore_session_info;
 
 /**
@@ -272,8 +276,10 @@ REDSTORE_EXTERN(int) redstore_auth_override(redstore_client *client, redstore_pe
  * @return 0, REDSTORE_EINVALID
  * Thread rule: thread-safe.
  */
-REDSTORE_EXTERN(int) redstore_auth_redis_acl(char **out, const char *store_id, const char *user,
-                                             const char *password);
+REDSTORE_EXTERN(int) redstore_auth_redis_acl(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                             const char *REDSTORE_NULLABLE store_id,
+                                             const char *REDSTORE_NULLABLE user,
+                                             const char *REDSTORE_NULLABLE password);
 
 /* ------------------------------------------------------------ audit */
 
@@ -294,6 +300,7 @@ typedef struct redstore_audit_report {
  */
 REDSTORE_EXTERN(int) redstore_audit_verify(redstore_audit_report *out, redstore_client *client);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

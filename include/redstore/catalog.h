@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: stores, tax classes and the product catalog.
  *
  * PostgreSQL is the catalog's system of record; Redis holds a cache of it (one hash per product, a
@@ -24,6 +25,7 @@
 #include "client.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 /** What a sale may do when a product's available stock is short. */
 typedef enum redstore_stock_policy {
@@ -36,7 +38,7 @@ typedef struct redstore_store_info {
 	const char *store_id;    /**< 1-64 of [A-Za-z0-9_-] */
 	const char *name;        /**< shown on receipts */
 	const char *currency;    /**< ISO 4217, e.g. "EUR"; every product of the store uses it */
-	const char *timezone;    /**< IANA name, e.g. "Europe/Paris"; NULL for "UTC" */
+	const char *REDSTORE_NULLABLE timezone;    /**< IANA name, e.g. "Europe/Paris"; NULL for "UTC" */
 	int prices_include_tax;  /**< 1: catalog prices include tax (EU style); 0: tax is added (US style) */
 } redstore_store_info;
 
@@ -62,17 +64,18 @@ REDSTORE_EXTERN(int) redstore_store_set_tax_class(redstore_client *client, const
  * an output (redstore_product_get...), the strings belong to the product object.
  */
 typedef struct redstore_product {
-	const char *sku;          /**< 1-64 printable characters, no spaces; unique per store */
-	const char *barcode;      /**< "" or 1-64 of [0-9A-Za-z-]; unique per store */
-	const char *name;         /**< 1-200 characters */
-	const char *brand;        /**< 0-100 characters */
-	const char *category;     /**< 0-100 characters */
-	const char *currency;     /**< must equal the store's currency; NULL or "" means the store's */
-	const char *tax_class;    /**< a tax class of the store; "" means untaxed */
-	const char *custom_json;  /**< a JSON object of store-defined fields, at most 8 KiB */
+	const char *REDSTORE_NULLABLE sku;          /**< 1-64 printable characters, no spaces; unique per store */
+	const char *REDSTORE_NULLABLE barcode;      /**< "" or 1-64 of [0-9A-Za-z-]; unique per store */
+	const char *REDSTORE_NULLABLE name;         /**< 1-200 characters */
+	const char *REDSTORE_NULLABLE brand;        /**< 0-100 characters */
+	const char *REDSTORE_NULLABLE category;     /**< 0-100 characters */
+	/** must equal the store's currency; NULL or "" means the store's */
+	const char *REDSTORE_NULLABLE currency;
+	const char *REDSTORE_NULLABLE tax_class;    /**< a tax class of the store; "" means untaxed */
+	const char *REDSTORE_NULLABLE custom_json;  /**< a JSON object of store-defined fields, at most 8 KiB */
 	int64_t price;            /**< unit price in minor units (cents), 0..10^12 */
 	int64_t low_stock_threshold; /**< low stock when available <= this (0 = never alert) */
-	redstore_stock_policy stock_policy;
+	redstore_stock_policy stock_policy; /**< what a sale may do when stock is short */
 	int active;               /**< 0: cannot be sold */
 	int favourite;            /**< shown on quick-pick screens */
 	int64_t version;          /**< output: increments with every change */
@@ -107,14 +110,15 @@ REDSTORE_EXTERN(int) redstore_product_deactivate(redstore_client *client, const 
  * @param out  receives a product owned by the caller: free it with redstore_product_free()
  * @return 0, REDSTORE_ENOTFOUND (names the SKU)
  */
-REDSTORE_EXTERN(int) redstore_product_get(redstore_product **out, redstore_client *client, const char *sku);
+REDSTORE_EXTERN(int) redstore_product_get(redstore_product *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                          redstore_client *client, const char *sku);
 
 /** Like redstore_product_get(), by barcode. */
-REDSTORE_EXTERN(int) redstore_product_get_by_barcode(redstore_product **out, redstore_client *client,
-                                                     const char *barcode);
+REDSTORE_EXTERN(int) redstore_product_get_by_barcode(redstore_product *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                     redstore_client *client, const char *barcode);
 
 /** Frees a product returned by the library; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_product_free(redstore_product *p);
+REDSTORE_EXTERN(void) redstore_product_free(redstore_product *REDSTORE_NULLABLE p);
 
 /** Flags for redstore_product_list(). */
 #define REDSTORE_LIST_INCLUDE_INACTIVE 0x1u /**< also list deactivated products */
@@ -122,9 +126,9 @@ REDSTORE_EXTERN(void) redstore_product_free(redstore_product *p);
 
 /** One page of products, in SKU order. */
 typedef struct redstore_product_page {
-	size_t count;
-	redstore_product **items;
-	char *next_cursor;  /**< pass to the next call, or NULL on the last page */
+	size_t count;       /**< products on this page */
+	redstore_product *REDSTORE_NONNULL *REDSTORE_NULLABLE items; /**< count products (NULL when none) */
+	char *REDSTORE_NULLABLE next_cursor;  /**< pass to the next call, or NULL on the last page */
 } redstore_product_page;
 
 /**
@@ -134,11 +138,12 @@ typedef struct redstore_product_page {
  * @param out     receives a page owned by the caller: free it with redstore_product_page_free()
  * @return 0, REDSTORE_EINVALID (bad limit or cursor)
  */
-REDSTORE_EXTERN(int) redstore_product_list(redstore_product_page **out, redstore_client *client, const char *cursor,
-                                           size_t limit, unsigned flags);
+REDSTORE_EXTERN(int) redstore_product_list(redstore_product_page *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                           redstore_client *client, const char *REDSTORE_NULLABLE cursor, size_t limit,
+                                           unsigned flags);
 
 /** Frees a page and its products; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_product_page_free(redstore_product_page *page);
+REDSTORE_EXTERN(void) redstore_product_page_free(redstore_product_page *REDSTORE_NULLABLE page);
 
 /** Flags for redstore_catalog_import_csv(). */
 #define REDSTORE_IMPORT_SKIP_BAD_ROWS 0x1u /**< import the good rows even when some rows are bad */
@@ -152,10 +157,10 @@ typedef struct redstore_import_error {
 /** What an import did. */
 typedef struct redstore_import_report {
 	size_t rows;           /**< data rows read */
-	size_t created;
-	size_t updated;
-	size_t error_count;
-	redstore_import_error *errors;  /**< error_count entries */
+	size_t created;        /**< new products */
+	size_t updated;        /**< existing products changed */
+	size_t error_count;    /**< bad rows listed in `errors` */
+	redstore_import_error *REDSTORE_NULLABLE errors;  /**< error_count entries */
 	int applied;           /**< 1 when the good rows were written */
 } redstore_import_report;
 
@@ -178,11 +183,11 @@ typedef struct redstore_import_report {
  * @return 0, REDSTORE_EINVALID (bad rows and no skip flag: nothing was written), REDSTORE_EIO (file),
  *         REDSTORE_ELIMIT (file larger than 64 MiB or more than 1,000,000 rows)
  */
-REDSTORE_EXTERN(int) redstore_catalog_import_csv(redstore_import_report **out, redstore_client *client,
-                                                 const char *path, unsigned flags);
+REDSTORE_EXTERN(int) redstore_catalog_import_csv(redstore_import_report *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                 redstore_client *client, const char *path, unsigned flags);
 
 /** Frees an import report; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_import_report_free(redstore_import_report *report);
+REDSTORE_EXTERN(void) redstore_import_report_free(redstore_import_report *REDSTORE_NULLABLE report);
 
 /**
  * Loads the selected store's whole catalog (products, barcodes, tax classes, settings) from PostgreSQL
@@ -191,8 +196,9 @@ REDSTORE_EXTERN(void) redstore_import_report_free(redstore_import_report *report
  * @param loaded  optional: receives the number of products loaded
  * @return 0, REDSTORE_ECONNECT
  */
-REDSTORE_EXTERN(int) redstore_catalog_warm(redstore_client *client, size_t *loaded);
+REDSTORE_EXTERN(int) redstore_catalog_warm(redstore_client *client, size_t *REDSTORE_NULLABLE loaded);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: the client, which owns the connections to the three engines.
  *
  * A client owns one Redis connection (hiredis), one PostgreSQL connection (libpq) and one Kafka producer
@@ -22,7 +23,9 @@
 #include "config.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
+/** A client: the connections to Redis, PostgreSQL and Kafka. One thread at a time. */
 typedef struct redstore_client redstore_client;
 
 /**
@@ -32,10 +35,11 @@ typedef struct redstore_client redstore_client;
  * @param cfg  the configuration, or NULL for the defaults overridden by the REDSTORE_* environment
  * @return 0, REDSTORE_ENOMEM, or REDSTORE_EINVALID (a bad REDSTORE_* variable when cfg is NULL)
  */
-REDSTORE_EXTERN(int) redstore_client_new(redstore_client **out, const redstore_config *cfg);
+REDSTORE_EXTERN(int) redstore_client_new(redstore_client *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                         const redstore_config *REDSTORE_NULLABLE cfg);
 
 /** Flushes pending Kafka messages (bounded) and frees the client; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_client_free(redstore_client *client);
+REDSTORE_EXTERN(void) redstore_client_free(redstore_client *REDSTORE_NULLABLE client);
 
 /**
  * The client's own copy of the configuration, borrowed from the client.
@@ -49,11 +53,12 @@ typedef enum redstore_engine {
 	REDSTORE_ENGINE_KAFKA = 2
 } redstore_engine;
 
+/** The number of engines (entries of redstore_client_health()). */
 #define REDSTORE_ENGINE_COUNT 3
 
 /** The state of one engine as seen by redstore_client_health(). */
 typedef struct redstore_engine_health {
-	redstore_engine engine;
+	redstore_engine engine; /**< which engine */
 	int ok;                /**< 1 when the engine answered */
 	int error;             /**< 0, or the redstore_err of the failed check */
 	int64_t latency_us;    /**< round trip of the check (PING, SELECT 1, metadata), -1 when it failed */
@@ -93,8 +98,9 @@ REDSTORE_EXTERN(const char *) redstore_client_store(const redstore_client *clien
  * @return 0, REDSTORE_EINVALID (longer than 64 characters or not printable), REDSTORE_EPERM (a session is
  *         attached: it names the actor)
  */
-REDSTORE_EXTERN(int) redstore_client_set_actor(redstore_client *client, const char *terminal_id,
-                                               const char *employee_id);
+REDSTORE_EXTERN(int) redstore_client_set_actor(redstore_client *client,
+                                               const char *REDSTORE_NULLABLE terminal_id,
+                                               const char *REDSTORE_NULLABLE employee_id);
 
 /** Size of a textual UUID plus its NUL: "0190a6f2-7c3e-7b1a-9f00-1234567890ab". */
 #define REDSTORE_ID_SIZE 37
@@ -107,7 +113,7 @@ REDSTORE_EXTERN(int) redstore_client_set_actor(redstore_client *client, const ch
  * @return 0, or REDSTORE_EIO when the system has no randomness to give
  * Thread rule: thread-safe.
  */
-REDSTORE_EXTERN(int) redstore_id_new(char out[REDSTORE_ID_SIZE]);
+REDSTORE_EXTERN(int) redstore_id_new(char out[REDSTORE_NONNULL REDSTORE_ID_SIZE]);
 
 /**
  * Checks that `id` is a canonical UUID (any version, lower or upper case hex).
@@ -122,6 +128,7 @@ REDSTORE_EXTERN(int) redstore_id_check(const char *id, const char *what);
  */
 REDSTORE_EXTERN(void) redstore_client_disconnect(redstore_client *client);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: configuration.
  *
  * A `redstore_config` holds string-keyed properties ("redis.url", "kafka.brokers", ...). One table in
@@ -15,7 +16,9 @@
 #include "common.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
+/** A configuration: string-keyed properties. One thread at a time. */
 typedef struct redstore_config redstore_config;
 
 /**
@@ -24,7 +27,7 @@ typedef struct redstore_config redstore_config;
  * @param out  receives the new configuration; free it with redstore_config_free()
  * @return 0, or REDSTORE_ENOMEM
  */
-REDSTORE_EXTERN(int) redstore_config_new(redstore_config **out);
+REDSTORE_EXTERN(int) redstore_config_new(redstore_config *REDSTORE_NULLABLE *REDSTORE_NONNULL out);
 
 /**
  * Applies every `REDSTORE_<KEY>` environment variable that is set. Stops at the first bad value and
@@ -48,17 +51,19 @@ REDSTORE_EXTERN(int) redstore_config_set(redstore_config *cfg, const char *key, 
  * @param out  receives a string borrowed from `cfg`, valid until the key is set again or cfg is freed
  * @return 0 or REDSTORE_EUNKNOWN_KEY
  */
-REDSTORE_EXTERN(int) redstore_config_get(const char **out, const redstore_config *cfg, const char *key);
+REDSTORE_EXTERN(int) redstore_config_get(const char *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                         const redstore_config *cfg, const char *key);
 
 /**
  * Copies a configuration.
  *
  * @return 0 or REDSTORE_ENOMEM
  */
-REDSTORE_EXTERN(int) redstore_config_dup(redstore_config **out, const redstore_config *cfg);
+REDSTORE_EXTERN(int) redstore_config_dup(redstore_config *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                         const redstore_config *cfg);
 
 /** Frees a configuration; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_config_free(redstore_config *cfg);
+REDSTORE_EXTERN(void) redstore_config_free(redstore_config *REDSTORE_NULLABLE cfg);
 
 /** The type of a configuration property. */
 typedef enum redstore_config_type {
@@ -72,7 +77,7 @@ typedef enum redstore_config_type {
 typedef struct redstore_config_property {
 	const char *key;            /**< e.g. "redis.url" */
 	const char *env;            /**< e.g. "REDSTORE_REDIS_URL" */
-	redstore_config_type type;
+	redstore_config_type type;  /**< how the value is checked */
 	const char *default_value;  /**< canonical string form */
 	const char *range;          /**< expected form, e.g. "1..600000" or "deny|allow" */
 	const char *doc;            /**< one paragraph of documentation */
@@ -91,7 +96,7 @@ REDSTORE_EXTERN(size_t) redstore_config_property_count(void);
  *
  * Thread rule: thread-safe.
  */
-REDSTORE_EXTERN(const redstore_config_property *) redstore_config_property_at(size_t index);
+REDSTORE_EXTERN(const redstore_config_property *REDSTORE_NULLABLE) redstore_config_property_at(size_t index);
 
 /**
  * Renders the property table as the Markdown of docs/CONFIGURATION.md.
@@ -100,8 +105,9 @@ REDSTORE_EXTERN(const redstore_config_property *) redstore_config_property_at(si
  * @return 0 or REDSTORE_ENOMEM
  * Thread rule: thread-safe.
  */
-REDSTORE_EXTERN(int) redstore_config_describe(char **out);
+REDSTORE_EXTERN(int) redstore_config_describe(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: the PostgreSQL schema.
  *
  * The schema migrations are compiled into the library as versioned SQL (lib/sql/NNNN_name.sql). They are
@@ -12,6 +13,7 @@
 #include "client.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 /**
  * Applies every migration that the database does not have yet, recording each in the
@@ -22,7 +24,7 @@ REDSTORE_BEGIN_DECLS
  *         was applied), or REDSTORE_ESCHEMA when the database is newer than this library
  * Thread rule: one thread at a time per client; any number of processes at once.
  */
-REDSTORE_EXTERN(int) redstore_db_migrate(redstore_client *client, int *applied);
+REDSTORE_EXTERN(int) redstore_db_migrate(redstore_client *client, int *REDSTORE_NULLABLE applied);
 
 /**
  * The highest migration version applied to the database (0 for an empty database).
@@ -34,6 +36,7 @@ REDSTORE_EXTERN(int) redstore_db_schema_version(int *out, redstore_client *clien
 /** The highest migration version this library carries. Thread-safe. */
 REDSTORE_EXTERN(int) redstore_db_latest_version(void);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: error codes and the last-error message.
  *
  * Every function that can fail returns 0 (`REDSTORE_OK`) or a negative `redstore_err`. When it fails it
@@ -11,6 +12,7 @@
 #include "common.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 /**
  * Error codes. This list is append-only: a code is never renumbered or reused, so a value logged by one
@@ -80,6 +82,7 @@ REDSTORE_EXTERN(int) redstore_error_last_code(void);
  */
 REDSTORE_EXTERN(void) redstore_error_clear(void);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

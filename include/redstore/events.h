@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: business events on Kafka.
  *
  * Every event travels in one JSON envelope: {id, type, schema_version, store_id, terminal_id,
@@ -17,6 +18,7 @@
 #include "config.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 /** The envelope schema version this library writes and the only one it reads. */
 #define REDSTORE_EVENT_SCHEMA 1
@@ -38,17 +40,17 @@ REDSTORE_EXTERN(int32_t) redstore_murmur2(const void *data, size_t len);
  * @param cfg  the configuration holding kafka.partition.map (NULL: no map)
  * @return 0, or REDSTORE_EINVALID (bad store id, partition_count < 1)
  */
-REDSTORE_EXTERN(int) redstore_store_partition(int32_t *out, const redstore_config *cfg, const char *store_id,
-                                              int32_t partition_count);
+REDSTORE_EXTERN(int) redstore_store_partition(int32_t *out, const redstore_config *REDSTORE_NULLABLE cfg,
+                                              const char *store_id, int32_t partition_count);
 
 /** A decoded event. Strings are NUL-terminated; payload_json is the payload object as compact JSON. */
 typedef struct redstore_event {
-	char id[37];
+	char id[37];              /**< the event id (a UUID): its idempotency key */
 	char type[64];            /**< "<domain>.<what>", e.g. "sale.completed" */
-	int schema_version;
-	char store_id[65];
-	char terminal_id[65];
-	char employee_id[65];
+	int schema_version;       /**< REDSTORE_EVENT_SCHEMA */
+	char store_id[65];        /**< the store, also the Kafka message key */
+	char terminal_id[65];     /**< the terminal that acted, or "" */
+	char employee_id[65];     /**< the employee that acted, or "" */
 	int64_t occurred_at_ms;   /**< the terminal's clock */
 	int64_t recorded_at_ms;   /**< the server's clock */
 	char *payload_json;       /**< owned by the event */
@@ -63,10 +65,11 @@ typedef struct redstore_event {
  * @return 0, REDSTORE_EDECODE (the message names the field and the reason), REDSTORE_ELIMIT (larger
  *         than REDSTORE_EVENT_MAX_BYTES)
  */
-REDSTORE_EXTERN(int) redstore_event_decode(redstore_event **out, const void *data, size_t len);
+REDSTORE_EXTERN(int) redstore_event_decode(redstore_event *REDSTORE_NULLABLE *REDSTORE_NONNULL out, const void *data,
+                                           size_t len);
 
 /** Frees a decoded event; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_event_free(redstore_event *event);
+REDSTORE_EXTERN(void) redstore_event_free(redstore_event *REDSTORE_NULLABLE event);
 
 /**
  * Projects a batch of events into PostgreSQL in ONE transaction, each event exactly once (by event id,
@@ -80,8 +83,9 @@ REDSTORE_EXTERN(void) redstore_event_free(redstore_event *event);
  *         (REDSTORE_ECONNECT / REDSTORE_ETIMEOUT / REDSTORE_EUNAVAILABLE are retriable)
  * Thread rule: as the client.
  */
-REDSTORE_EXTERN(int) redstore_projector_apply(redstore_client *client, const redstore_event *const *events,
-                                              size_t n, size_t *applied);
+REDSTORE_EXTERN(int) redstore_projector_apply(redstore_client *client,
+                                              const redstore_event *const REDSTORE_NONNULL *REDSTORE_NONNULL events,
+                                              size_t n, size_t *REDSTORE_NULLABLE applied);
 
 /**
  * Creates the monthly partitions of the sales history from this month to `months_ahead` months ahead
@@ -92,12 +96,12 @@ REDSTORE_EXTERN(int) redstore_projector_apply(redstore_client *client, const red
  */
 REDSTORE_EXTERN(int) redstore_projector_prepare(redstore_client *client, int months_ahead);
 
-/** The topics of libredstore: <prefix>sales, inventory, catalog, shifts, audit, deadletter. */
+/** The topics of libredstore: `<prefix>sales`, inventory, catalog, shifts, audit, deadletter. */
 #define REDSTORE_TOPIC_COUNT 6
 
 /** What redstore_events_ensure_topics() found or did for one topic. */
 typedef struct redstore_topic_status {
-	char name[160];
+	char name[160];       /**< the topic, with kafka.topic_prefix */
 	int existed;          /**< 1: the topic was there already */
 	int created;          /**< 1: this call created it */
 	int partitions;       /**< its partitions as the cluster reports them (0 when unknown) */
@@ -130,7 +134,7 @@ REDSTORE_EXTERN(int) redstore_events_ensure_topics(redstore_topic_status *out, r
  *     and runs the handlers. The offsets of events whose handlers succeeded are stored, and committed by
  *     redstore_consumer_commit(), at every rebalance (before partitions are given up) and at close.
  *  3. A failing batch handler makes the batch run again one event at a time; an event whose handlers keep
- *     failing goes to the dead-letter topic (<prefix>deadletter) with the error after max_attempts, and its
+ *     failing goes to the dead-letter topic (`<prefix>deadletter`) with the error after max_attempts, and its
  *     partition moves on. An event that cannot be decoded goes there at once. Nothing is dropped silently.
  *  4. redstore_consumer_free() commits what was processed and leaves the group cleanly.
  *
@@ -141,30 +145,32 @@ typedef struct redstore_consumer redstore_consumer;
 /** Options of a consumer; zero fields take the defaults. Strings are copied. */
 typedef struct redstore_consumer_options {
 	const char *group_id;     /**< required: one group per downstream concern ("projector", "alerts"...) */
-	const char *pattern;      /**< topic regex; NULL: "^" + escaped kafka.topic_prefix + ".*" */
+	const char *REDSTORE_NULLABLE pattern;      /**< topic regex; NULL: "^" + escaped kafka.topic_prefix + ".*" */
 	size_t batch_max;         /**< events per poll, default 500 (1..100000) */
 	int max_attempts;         /**< attempts before dead-lettering, default 5 (1..1000) */
 } redstore_consumer_options;
 
 /** Handles one event; returns 0, or a non-zero code to have it retried (then dead-lettered). */
-typedef int (*redstore_event_cb)(const redstore_event *event, void *payload);
+typedef int (*redstore_event_cb)(const redstore_event *event, void *REDSTORE_NULLABLE payload);
 /** Handles a batch (in partition order per partition); 0, or non-zero to retry event by event. */
-typedef int (*redstore_batch_cb)(const redstore_event *const *events, size_t n, void *payload);
+typedef int (*redstore_batch_cb)(const redstore_event *const REDSTORE_NONNULL *REDSTORE_NONNULL events, size_t n,
+                                 void *REDSTORE_NULLABLE payload);
 
 /**
  * Creates a consumer from the client's configuration (brokers, prefix). The client is only read here.
  *
  * @return 0, REDSTORE_EINVALID (no group id, bad options, no brokers), REDSTORE_EKAFKA
  */
-REDSTORE_EXTERN(int) redstore_consumer_new(redstore_consumer **out, const redstore_client *client,
-                                           const redstore_consumer_options *options);
+REDSTORE_EXTERN(int) redstore_consumer_new(redstore_consumer *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                           const redstore_client *client, const redstore_consumer_options *options);
 
 /** Runs `cb` for every event whose type equals `type` ("*": every type). Up to 64 handlers. */
 REDSTORE_EXTERN(int) redstore_consumer_on(redstore_consumer *consumer, const char *type, redstore_event_cb cb,
-                                          void *payload);
+                                          void *REDSTORE_NULLABLE payload);
 
 /** Runs `cb` once per polled batch, before the per-type handlers. One batch handler at most. */
-REDSTORE_EXTERN(int) redstore_consumer_on_batch(redstore_consumer *consumer, redstore_batch_cb cb, void *payload);
+REDSTORE_EXTERN(int) redstore_consumer_on_batch(redstore_consumer *consumer, redstore_batch_cb cb,
+                                                void *REDSTORE_NULLABLE payload);
 
 /**
  * Fetches and handles one batch, waiting at most timeout_ms for the first event.
@@ -172,7 +178,8 @@ REDSTORE_EXTERN(int) redstore_consumer_on_batch(redstore_consumer *consumer, red
  * @param handled  optional: events handled (successfully or dead-lettered) by this call
  * @return 0, or REDSTORE_EKAFKA / REDSTORE_EUNAVAILABLE for a consumer-level failure
  */
-REDSTORE_EXTERN(int) redstore_consumer_poll(redstore_consumer *consumer, int timeout_ms, size_t *handled);
+REDSTORE_EXTERN(int) redstore_consumer_poll(redstore_consumer *consumer, int timeout_ms,
+                                            size_t *REDSTORE_NULLABLE handled);
 
 /**
  * Commits the offsets of every handled event now (synchronously).
@@ -184,8 +191,8 @@ REDSTORE_EXTERN(int) redstore_consumer_commit(redstore_consumer *consumer);
 
 /** The lag of one assigned partition. */
 typedef struct redstore_partition_lag {
-	char topic[160];
-	int32_t partition;
+	char topic[160];     /**< the topic */
+	int32_t partition;   /**< the partition of the topic */
 	int64_t position;    /**< next offset this member will handle (-1 when unknown) */
 	int64_t high;        /**< the partition's end offset as last seen */
 	int64_t lag;         /**< high - position (0 when unknown) */
@@ -203,8 +210,9 @@ REDSTORE_EXTERN(int) redstore_consumer_lag(redstore_partition_lag *out, size_t c
 REDSTORE_EXTERN(uint64_t) redstore_consumer_dead_lettered(const redstore_consumer *consumer);
 
 /** Commits, leaves the group and frees the consumer; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_consumer_free(redstore_consumer *consumer);
+REDSTORE_EXTERN(void) redstore_consumer_free(redstore_consumer *REDSTORE_NULLABLE consumer);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: per-store stock.
  *
  * Stock lives in Redis (the hot state), one counter of units on hand and one of units reserved per SKU;
@@ -21,12 +22,13 @@
 #include "client.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 /** The stock of one SKU. */
 typedef struct redstore_stock_level {
-	char sku[65];
-	int64_t on_hand;
-	int64_t reserved;
+	char sku[65];          /**< the SKU */
+	int64_t on_hand;       /**< units in the store */
+	int64_t reserved;      /**< units held by reservations */
 	int64_t available;     /**< on_hand - reserved */
 	int64_t delta;         /**< in an operation's result: how much on_hand changed */
 	int low_stock;         /**< 1 when available <= the product's threshold (threshold > 0) */
@@ -35,22 +37,22 @@ typedef struct redstore_stock_level {
 
 /** One line of a stock operation. */
 typedef struct redstore_stock_line {
-	const char *sku;
+	const char *sku;       /**< the SKU (copied) */
 	int64_t qty;           /**< units, > 0 (count: the counted quantity, >= 0) */
 	int64_t unit_cost;     /**< receive only: cost per unit in minor units (>= 0), for valuation */
 } redstore_stock_line;
 
 /** What a stock operation did. */
 typedef struct redstore_stock_result {
-	char op_id[REDSTORE_ID_SIZE];
+	char op_id[REDSTORE_ID_SIZE]; /**< the operation's id (the one given, or the new one) */
 	char stream_id[48];    /**< the store's sync stream entry ("" for a duplicate) */
 	int duplicate;         /**< 1: this id was applied before; nothing changed now (levels are current) */
-	size_t count;
-	redstore_stock_level *levels;  /**< one per line, in line order, after the operation */
+	size_t count;          /**< entries of `levels` */
+	redstore_stock_level *REDSTORE_NULLABLE levels;  /**< one per line, in line order, after the operation */
 } redstore_stock_result;
 
 /** Frees a result; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_stock_result_free(redstore_stock_result *result);
+REDSTORE_EXTERN(void) redstore_stock_result_free(redstore_stock_result *REDSTORE_NULLABLE result);
 
 /**
  * Reads the stock of n SKUs of the selected store in one round trip.
@@ -59,7 +61,7 @@ REDSTORE_EXTERN(void) redstore_stock_result_free(redstore_stock_result *result);
  * @return 0, REDSTORE_ENOTFOUND (names the first unknown SKU), REDSTORE_ECONNECT
  */
 REDSTORE_EXTERN(int) redstore_stock_get(redstore_stock_level *out, redstore_client *client, size_t n,
-                                        const char *const *skus);
+                                        const char *const REDSTORE_NONNULL *REDSTORE_NONNULL skus);
 
 /**
  * Receives goods from a supplier: on hand += qty for every line.
@@ -69,8 +71,9 @@ REDSTORE_EXTERN(int) redstore_stock_get(redstore_stock_level *out, redstore_clie
  * @return 0, REDSTORE_EINVALID (names the line and field), REDSTORE_ENOTFOUND (unknown SKU), retriable
  *         engine errors
  */
-REDSTORE_EXTERN(int) redstore_stock_receive(redstore_stock_result **out, redstore_client *client,
-                                            const char *op_id, const char *supplier_ref, size_t n,
+REDSTORE_EXTERN(int) redstore_stock_receive(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                            redstore_client *client, const char *REDSTORE_NULLABLE op_id,
+                                            const char *REDSTORE_NULLABLE supplier_ref, size_t n,
                                             const redstore_stock_line *lines);
 
 /** Why stock is adjusted. */
@@ -92,16 +95,18 @@ REDSTORE_EXTERN(const char *) redstore_adjust_reason_name(redstore_adjust_reason
  * @param note  free text (0-500 characters); required for REDSTORE_ADJUST_OTHER
  * @return 0, REDSTORE_EINVALID, REDSTORE_ENOTFOUND, retriable engine errors
  */
-REDSTORE_EXTERN(int) redstore_stock_adjust(redstore_stock_result **out, redstore_client *client, const char *op_id,
+REDSTORE_EXTERN(int) redstore_stock_adjust(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                           redstore_client *client, const char *REDSTORE_NULLABLE op_id,
                                            const char *sku, int64_t delta, redstore_adjust_reason reason,
-                                           const char *note);
+                                           const char *REDSTORE_NULLABLE note);
 
 /**
  * Records a cycle count: on hand := the counted qty of each line (qty >= 0); each level's delta is the
  * difference the ledger records.
  */
-REDSTORE_EXTERN(int) redstore_stock_count(redstore_stock_result **out, redstore_client *client, const char *op_id,
-                                          size_t n, const redstore_stock_line *lines);
+REDSTORE_EXTERN(int) redstore_stock_count(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                          redstore_client *client, const char *REDSTORE_NULLABLE op_id, size_t n,
+                                          const redstore_stock_line *lines);
 
 /**
  * Sends stock from the selected store to another store: on hand here -= qty (available must cover it,
@@ -111,9 +116,9 @@ REDSTORE_EXTERN(int) redstore_stock_count(redstore_stock_result **out, redstore_
  * @return 0, REDSTORE_EINVALID (same store, bad line), REDSTORE_ENOTFOUND (store or SKU),
  *         REDSTORE_EOUT_OF_STOCK, retriable engine errors
  */
-REDSTORE_EXTERN(int) redstore_transfer_send(redstore_stock_result **out, redstore_client *client,
-                                            const char *transfer_id, const char *to_store, size_t n,
-                                            const redstore_stock_line *lines);
+REDSTORE_EXTERN(int) redstore_transfer_send(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                            redstore_client *client, const char *REDSTORE_NULLABLE transfer_id,
+                                            const char *to_store, size_t n, const redstore_stock_line *lines);
 
 /**
  * Receives (part of) a transfer at the selected store, which must be the destination: on hand += qty.
@@ -122,9 +127,9 @@ REDSTORE_EXTERN(int) redstore_transfer_send(redstore_stock_result **out, redstor
  *
  * @return 0, REDSTORE_EINVALID (more than in transit: names the SKU), REDSTORE_ENOTFOUND
  */
-REDSTORE_EXTERN(int) redstore_transfer_receive(redstore_stock_result **out, redstore_client *client,
-                                               const char *receipt_id, const char *transfer_id, size_t n,
-                                               const redstore_stock_line *lines);
+REDSTORE_EXTERN(int) redstore_transfer_receive(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                               redstore_client *client, const char *REDSTORE_NULLABLE receipt_id,
+                                               const char *transfer_id, size_t n, const redstore_stock_line *lines);
 
 /**
  * Holds units for a layaway or a scheduled promotion until `expires_at_ms` (ms since the epoch, in the
@@ -132,9 +137,9 @@ REDSTORE_EXTERN(int) redstore_transfer_receive(redstore_stock_result **out, reds
  *
  * @return 0, REDSTORE_EOUT_OF_STOCK, REDSTORE_EINVALID, REDSTORE_EEXISTS (id used by another operation)
  */
-REDSTORE_EXTERN(int) redstore_reservation_create(redstore_stock_result **out, redstore_client *client,
-                                                 const char *reservation_id, int64_t expires_at_ms, size_t n,
-                                                 const redstore_stock_line *lines);
+REDSTORE_EXTERN(int) redstore_reservation_create(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                 redstore_client *client, const char *REDSTORE_NULLABLE reservation_id,
+                                                 int64_t expires_at_ms, size_t n, const redstore_stock_line *lines);
 
 /**
  * Releases units of a reservation (n = 0: everything it still holds): reserved -= qty.
@@ -142,17 +147,19 @@ REDSTORE_EXTERN(int) redstore_reservation_create(redstore_stock_result **out, re
  * @param release_id  this release's idempotency id (NULL: new)
  * @return 0, REDSTORE_EINVALID (more than held), REDSTORE_ENOTFOUND (no such reservation)
  */
-REDSTORE_EXTERN(int) redstore_reservation_release(redstore_stock_result **out, redstore_client *client,
-                                                  const char *release_id, const char *reservation_id, size_t n,
-                                                  const redstore_stock_line *lines);
+REDSTORE_EXTERN(int) redstore_reservation_release(redstore_stock_result *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                  redstore_client *client, const char *REDSTORE_NULLABLE release_id,
+                                                  const char *reservation_id, size_t n,
+                                                  const redstore_stock_line *REDSTORE_NULLABLE lines);
 
 /**
  * Releases every reservation of the selected store whose expiry has passed.
  *
  * @param released  optional: the number of reservations released
  */
-REDSTORE_EXTERN(int) redstore_reservation_expire(redstore_client *client, size_t *released);
+REDSTORE_EXTERN(int) redstore_reservation_expire(redstore_client *client, size_t *REDSTORE_NULLABLE released);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

@@ -1,15 +1,18 @@
-/*
+/**
+ * @file
  * libredstore: job queues on Redis, with delays, priorities, retries with backoff, leases, dead letters,
  * repeatable jobs and a multi-threaded worker; plus signed webhooks and the end-of-day sales CSV that the
  * redstore-worker program runs on them.
  *
- * A queue lives in Redis under keys that carry the hash tag {q:<queue>} (one Redis Cluster slot per
+ * A queue lives in Redis under keys that carry the hash tag `{q:<queue>}` (one Redis Cluster slot per
  * queue). Every state change of a job is one Lua script, so it is atomic:
  *
+ * @verbatim
  *   add ──> delayed ──(due)──> waiting ──(take: attempt + 1, lease)──> active ──> completed
  *                ^                 ^                                    │  │  └──> failed (fail permanently)
  *                └──── retry (backoff) ──────────────────────────────────┘  └────> dead (last attempt)
  *                                  └──── lease expired (the worker died) ─┘
+   @endverbatim
  *
  *  1. A job id is the idempotency key: adding an id the queue still holds (in any state, including
  *     completed and failed jobs within the retention limits) adds nothing.
@@ -40,6 +43,7 @@
 #include "events.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 /** The largest job payload (JSON text) in bytes. */
 #define REDSTORE_JOB_MAX_PAYLOAD (512 * 1024)
@@ -54,13 +58,14 @@ typedef enum redstore_backoff {
 
 /** What to add. Zero fields take the defaults; strings are copied. */
 typedef struct redstore_job_spec {
-	const char *id;          /**< idempotency key ([A-Za-z0-9_.:-]{1,128}); NULL or "": a new UUIDv7 */
-	const char *payload;     /**< JSON text (object, array, ...); NULL: "{}" */
+	/** idempotency key ([A-Za-z0-9_.:-]{1,128}); NULL or "": a new UUIDv7 */
+	const char *REDSTORE_NULLABLE id;
+	const char *REDSTORE_NULLABLE payload;     /**< JSON text (object, array, ...); NULL: "{}" */
 	int64_t delay_ms;        /**< run no earlier than now + delay_ms (0..10 years) */
 	int64_t run_at_ms;       /**< or no earlier than this wall-clock time (ms since the epoch); 0: unused */
 	int priority;            /**< 0..1000, higher runs first; same priority: first added runs first */
 	int max_attempts;        /**< 1..1000, default 3 */
-	redstore_backoff backoff;
+	redstore_backoff backoff; /**< how the wait grows between attempts (default fixed) */
 	int64_t backoff_ms;      /**< base wait before a retry, default 1000 (1..1 day) */
 	int64_t backoff_max_ms;  /**< cap of the wait, default 1 hour */
 	int jitter_pct;          /**< 0..100: up to this share of the wait is taken off at random */
@@ -75,8 +80,8 @@ typedef struct redstore_job_spec {
  * @return 0, REDSTORE_EINVALID (bad queue, id or option: the message names it; payload not JSON),
  *         REDSTORE_ELIMIT (payload too large), or a Redis error (ECONNECT / ETIMEOUT are retriable)
  */
-REDSTORE_EXTERN(int) redstore_job_add(char *out_id, redstore_client *client, const char *queue,
-                                      const redstore_job_spec *spec, int *added);
+REDSTORE_EXTERN(int) redstore_job_add(char *REDSTORE_NULLABLE out_id, redstore_client *client, const char *queue,
+                                      const redstore_job_spec *REDSTORE_NULLABLE spec, int *REDSTORE_NULLABLE added);
 
 /**
  * Adds n jobs in one round trip (one script call per 256 jobs, pipelined). Every spec is checked first:
@@ -86,16 +91,16 @@ REDSTORE_EXTERN(int) redstore_job_add(char *out_id, redstore_client *client, con
  * @return as redstore_job_add; REDSTORE_EINVALID names the index of the bad spec
  */
 REDSTORE_EXTERN(int) redstore_job_add_many(redstore_client *client, const char *queue, const redstore_job_spec *specs,
-                                           size_t n, int *added);
+                                           size_t n, int *REDSTORE_NULLABLE added);
 
 /** A job as a taker sees it. Plain data; the strings belong to the job. */
 typedef struct redstore_job {
-	char queue[65];
-	char id[REDSTORE_JOB_ID_SIZE];
+	char queue[65];          /**< the queue it was taken from */
+	char id[REDSTORE_JOB_ID_SIZE]; /**< the job id */
 	char token[48];          /**< the lease token of this take */
 	char *payload;           /**< JSON text */
 	int attempt;             /**< 1 for the first run */
-	int max_attempts;
+	int max_attempts;        /**< attempts allowed in all */
 	int64_t run_at_ms;       /**< when it was due by its delay or run_at (wall clock ms); 0: added without */
 	char repeat[65];         /**< the repeatable schedule that made it, or "" */
 } redstore_job;
@@ -112,7 +117,7 @@ REDSTORE_EXTERN(int) redstore_job_take(redstore_job *out, size_t max, size_t *co
                                        const char *queue, int64_t lease_ms);
 
 /** Frees what a taken job owns (its payload); the struct itself is the caller's. NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_job_clear(redstore_job *job);
+REDSTORE_EXTERN(void) redstore_job_clear(redstore_job *REDSTORE_NULLABLE job);
 
 /** What a handler (or a taker) decides about a job. */
 typedef enum redstore_job_outcome {
@@ -129,7 +134,7 @@ typedef enum redstore_job_outcome {
  *         changed), REDSTORE_EINVALID, or a Redis error
  */
 REDSTORE_EXTERN(int) redstore_job_finish(redstore_client *client, const redstore_job *job,
-                                         redstore_job_outcome outcome, const char *error);
+                                         redstore_job_outcome outcome, const char *REDSTORE_NULLABLE error);
 
 /**
  * Renews the lease of a taken job for another lease_ms.
@@ -140,8 +145,13 @@ REDSTORE_EXTERN(int) redstore_job_extend(redstore_client *client, const redstore
 
 /** How many jobs a queue holds in each state. */
 typedef struct redstore_queue_counts {
-	int64_t waiting, delayed, active, completed, failed, dead;
-	int paused;
+	int64_t waiting;   /**< due, waiting to be taken */
+	int64_t delayed;   /**< not due yet (delays and retries) */
+	int64_t active;    /**< taken, under a lease */
+	int64_t completed; /**< done (kept up to the retention limit) */
+	int64_t failed;    /**< failed for good (kept up to the retention limit) */
+	int64_t dead;      /**< out of attempts: in the dead-letter set */
+	int paused;        /**< 1 while the queue is paused */
 } redstore_queue_counts;
 
 /** Counts the jobs of a queue in each state, atomically. @return 0, REDSTORE_EINVALID or a Redis error */
@@ -164,18 +174,18 @@ REDSTORE_EXTERN(int) redstore_queue_set_retention(redstore_client *client, const
  * @param moved  optional: how many moved
  * @return 0, REDSTORE_ENOTFOUND (id given and not dead), REDSTORE_EINVALID, or a Redis error
  */
-REDSTORE_EXTERN(int) redstore_queue_retry_dead(redstore_client *client, const char *queue, const char *id,
-                                               int64_t *moved);
+REDSTORE_EXTERN(int) redstore_queue_retry_dead(redstore_client *client, const char *queue,
+                                               const char *REDSTORE_NULLABLE id, int64_t *REDSTORE_NULLABLE moved);
 
 /** Deletes dead jobs: `id`, or all when id is NULL. Same codes as redstore_queue_retry_dead. */
-REDSTORE_EXTERN(int) redstore_queue_purge_dead(redstore_client *client, const char *queue, const char *id,
-                                               int64_t *purged);
+REDSTORE_EXTERN(int) redstore_queue_purge_dead(redstore_client *client, const char *queue,
+                                               const char *REDSTORE_NULLABLE id, int64_t *REDSTORE_NULLABLE purged);
 
 /** One job's state as stored. */
 typedef struct redstore_job_info {
 	char state[16];          /**< waiting delayed active completed failed dead */
 	int attempts;            /**< attempts started so far */
-	int max_attempts;
+	int max_attempts;        /**< attempts allowed in all */
 	int64_t due_ms;          /**< delayed: when it becomes due; active: lease expiry; others: 0 */
 	char last_error[1024];   /**< "" when none */
 } redstore_job_info;
@@ -194,7 +204,8 @@ REDSTORE_EXTERN(int) redstore_job_get(redstore_job_info *out, redstore_client *c
  * @return 0, REDSTORE_EINVALID, or a Redis error
  */
 REDSTORE_EXTERN(int) redstore_job_repeat_every(redstore_client *client, const char *queue, const char *name,
-                                               int64_t every_s, const redstore_job_spec *spec);
+                                               int64_t every_s,
+                                               const redstore_job_spec *REDSTORE_NULLABLE spec);
 
 /**
  * The same, daily at `hhmm` ("HH:MM") local time in the IANA time zone `tz` ("Europe/Paris"). Local
@@ -207,7 +218,8 @@ REDSTORE_EXTERN(int) redstore_job_repeat_every(redstore_client *client, const ch
  * @return 0, REDSTORE_EINVALID (bad time, unknown zone), or a Redis error
  */
 REDSTORE_EXTERN(int) redstore_job_repeat_daily(redstore_client *client, const char *queue, const char *name,
-                                               const char *hhmm, const char *tz, const redstore_job_spec *spec);
+                                               const char *hhmm, const char *tz,
+                                               const redstore_job_spec *REDSTORE_NULLABLE spec);
 
 /** Removes a repeatable schedule (its already added next occurrence stays). @return 0 or ENOTFOUND */
 REDSTORE_EXTERN(int) redstore_job_repeat_remove(redstore_client *client, const char *queue, const char *name);
@@ -236,7 +248,7 @@ REDSTORE_EXTERN(int) redstore_next_daily_ms(int64_t *out, int64_t after_ms, cons
  * bytes) for RETRY and FAIL. The handler runs while the worker renews the job's lease.
  */
 typedef redstore_job_outcome (*redstore_job_cb)(const redstore_job *job, redstore_client *client, char *error,
-                                                size_t error_cap, void *payload);
+                                                size_t error_cap, void *REDSTORE_NULLABLE payload);
 
 /** Options of a worker; zero fields take the defaults. */
 typedef struct redstore_worker_options {
@@ -262,11 +274,12 @@ typedef struct redstore_worker_options {
 typedef struct redstore_worker redstore_worker;
 
 /** @return 0, REDSTORE_EINVALID (bad options), REDSTORE_ENOMEM. The configuration is copied. */
-REDSTORE_EXTERN(int) redstore_worker_new(redstore_worker **out, const redstore_config *cfg,
-                                         const redstore_worker_options *options);
+REDSTORE_EXTERN(int) redstore_worker_new(redstore_worker *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                         const redstore_config *cfg,
+                                         const redstore_worker_options *REDSTORE_NULLABLE options);
 /** Runs `cb` for the jobs of `queue` (up to 32 queues). @return 0, REDSTORE_EINVALID, REDSTORE_ELIMIT */
 REDSTORE_EXTERN(int) redstore_worker_on(redstore_worker *worker, const char *queue, redstore_job_cb cb,
-                                        void *payload);
+                                        void *REDSTORE_NULLABLE payload);
 /** Runs until stopped. @return 0, or REDSTORE_EINVALID (no queue), REDSTORE_ERROR (threads) */
 REDSTORE_EXTERN(int) redstore_worker_run(redstore_worker *worker);
 /** Asks redstore_worker_run() to return. Async-signal-safe. */
@@ -274,7 +287,7 @@ REDSTORE_EXTERN(void) redstore_worker_stop(redstore_worker *worker);
 /** Jobs finished (any outcome) by this worker so far. */
 REDSTORE_EXTERN(uint64_t) redstore_worker_processed(const redstore_worker *worker);
 /** Frees a worker that is not running; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_worker_free(redstore_worker *worker);
+REDSTORE_EXTERN(void) redstore_worker_free(redstore_worker *REDSTORE_NULLABLE worker);
 
 /* ---------------------------------------------------------------- webhooks */
 
@@ -285,7 +298,7 @@ REDSTORE_EXTERN(void) redstore_worker_free(redstore_worker *worker);
  * Configures a webhook of the client's store: events whose type is in `events` (comma-separated types,
  * or "*") are POSTed to `url` (http:// or https://, up to 2000 characters), signed with `secret` (16..256
  * bytes). `id` ([A-Za-z0-9_.-]{1,64}) names the hook; setting it again replaces it. Stored in Redis next
- * to the store's other settings (rs:{s:<store>}:webhooks).
+ * to the store's other settings (`rs:{s:<store>}:webhooks`).
  *
  * @return 0, REDSTORE_EINVALID (names the field), or a Redis error
  */
@@ -304,14 +317,16 @@ REDSTORE_EXTERN(int) redstore_webhook_remove(redstore_client *client, const char
  * @return 0, REDSTORE_EINVALID, or a Redis error
  */
 REDSTORE_EXTERN(int) redstore_webhook_dispatch(redstore_client *client, const char *event_json, size_t len,
-                                               const redstore_job_spec *spec, int *queued);
+                                               const redstore_job_spec *REDSTORE_NULLABLE spec,
+                                               int *REDSTORE_NULLABLE queued);
 
 /**
  * The same for an event a consumer decoded (redstore_consumer_on): the body is the event's envelope
  * encoded again (the same fields and payload). Same codes as redstore_webhook_dispatch.
  */
 REDSTORE_EXTERN(int) redstore_webhook_dispatch_event(redstore_client *client, const redstore_event *event,
-                                                     const redstore_job_spec *spec, int *queued);
+                                                     const redstore_job_spec *REDSTORE_NULLABLE spec,
+                                                     int *REDSTORE_NULLABLE queued);
 
 /**
  * The job handler of REDSTORE_WEBHOOK_QUEUE: POSTs the event with libcurl, with the headers
@@ -321,7 +336,8 @@ REDSTORE_EXTERN(int) redstore_webhook_dispatch_event(redstore_client *client, co
  * The request is bounded by jobs.webhook_timeout_ms. `payload` is unused.
  */
 REDSTORE_EXTERN(redstore_job_outcome) redstore_webhook_handler(const redstore_job *job, redstore_client *client,
-                                                                char *error, size_t error_cap, void *payload);
+                                                               char *error, size_t error_cap,
+                                                               void *REDSTORE_NULLABLE payload);
 
 /**
  * The signature a receiver checks: hex HMAC-SHA256 with key `secret` over "<timestamp>.<body>".
@@ -330,8 +346,8 @@ REDSTORE_EXTERN(redstore_job_outcome) redstore_webhook_handler(const redstore_jo
  * @return 0 or REDSTORE_EINVALID
  * Thread rule: thread-safe.
  */
-REDSTORE_EXTERN(int) redstore_webhook_sign(char out[65], const char *secret, int64_t timestamp, const void *body,
-                                           size_t len);
+REDSTORE_EXTERN(int) redstore_webhook_sign(char out[REDSTORE_NONNULL 65], const char *secret, int64_t timestamp,
+                                           const void *body, size_t len);
 
 /* ---------------------------------------------------------------- end of day */
 
@@ -345,7 +361,8 @@ REDSTORE_EXTERN(int) redstore_webhook_sign(char out[65], const char *secret, int
  * @return 0, REDSTORE_EINVALID (bad date, no store selected), REDSTORE_ENOTFOUND (unknown store), or a
  *         PostgreSQL error
  */
-REDSTORE_EXTERN(int) redstore_sales_day_csv(char **out, redstore_client *client, const char *date);
+REDSTORE_EXTERN(int) redstore_sales_day_csv(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
+                                            const char *date);
 
 /** The queue of the end-of-day jobs. */
 #define REDSTORE_EOD_QUEUE "eod"
@@ -364,8 +381,10 @@ REDSTORE_EXTERN(int) redstore_eod_schedule(redstore_client *client, const char *
 
 /** The job handler of REDSTORE_EOD_QUEUE (see redstore_eod_schedule). `payload` is unused. */
 REDSTORE_EXTERN(redstore_job_outcome) redstore_eod_handler(const redstore_job *job, redstore_client *client,
-                                                           char *error, size_t error_cap, void *payload);
+                                                           char *error, size_t error_cap,
+                                                           void *REDSTORE_NULLABLE payload);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

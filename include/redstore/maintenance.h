@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: reconciling Redis with PostgreSQL, and rebuilding a store's Redis state.
  *
  * Redis holds the hot state of a store (stock counters, idempotency records); PostgreSQL holds what the
@@ -21,13 +22,14 @@
 #include "client.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
 /** The projector's default consumer group id (what redstore-projector uses without --group). */
 #define REDSTORE_PROJECTOR_GROUP "projector"
 
 /** Options of the maintenance calls; zero fields take the defaults. Strings are copied. */
 typedef struct redstore_maintenance_options {
-	const char *group_id;   /**< the projector's consumer group; NULL: REDSTORE_PROJECTOR_GROUP */
+	const char *REDSTORE_NULLABLE group_id; /**< the projector's consumer group; NULL: REDSTORE_PROJECTOR_GROUP */
 	int wait_ms;            /**< bound on waiting for the projector (reconcile) or for the log and the
 	                             in-flight operations (rebuild); 0: 30000 (1..3600000) */
 } redstore_maintenance_options;
@@ -35,10 +37,10 @@ typedef struct redstore_maintenance_options {
 /** How far the projector group is behind on the selected store's partitions. */
 typedef struct redstore_projector_progress {
 	int32_t partition;       /**< the store's partition (the same number in every topic) */
-	int64_t sales_committed; /**< the group's committed offset on <prefix>sales (-1: none yet) */
-	int64_t sales_high;      /**< the partition's high watermark */
-	int64_t inventory_committed;
-	int64_t inventory_high;
+	int64_t sales_committed; /**< the group's committed offset on the prefix's sales topic (-1: none yet) */
+	int64_t sales_high;      /**< the sales partition's high watermark */
+	int64_t inventory_committed; /**< the group's committed offset on the inventory topic (-1: none yet) */
+	int64_t inventory_high;  /**< the inventory partition's high watermark */
 	int64_t behind;          /**< events not yet committed by the group on both partitions */
 } redstore_projector_progress;
 
@@ -52,12 +54,13 @@ typedef struct redstore_projector_progress {
  * @return 0, REDSTORE_ETIMEOUT (names the group and how many events it is behind), REDSTORE_EINVALID
  *         (no store selected, bad options, no Kafka brokers), REDSTORE_ECONNECT / REDSTORE_EKAFKA
  */
-REDSTORE_EXTERN(int) redstore_projector_wait(redstore_projector_progress *out, redstore_client *client,
-                                             const redstore_maintenance_options *options);
+REDSTORE_EXTERN(int) redstore_projector_wait(redstore_projector_progress *REDSTORE_NULLABLE out,
+                                             redstore_client *client,
+                                             const redstore_maintenance_options *REDSTORE_NULLABLE options);
 
 /** One SKU whose stock differs between Redis and PostgreSQL. */
 typedef struct redstore_stock_difference {
-	char sku[65];
+	char sku[65];                /**< the SKU */
 	int64_t redis_on_hand;       /**< rs:{s:S}:onhand (0 when absent) */
 	int64_t ledger_on_hand;      /**< SUM(delta) of the SKU's stock_ledger rows */
 	int64_t projected_on_hand;   /**< stock_levels.on_hand */
@@ -67,10 +70,10 @@ typedef struct redstore_stock_difference {
 
 /** What redstore_reconcile() found. */
 typedef struct redstore_reconcile_report {
-	char store_id[65];
+	char store_id[65];                        /**< the store compared */
 	size_t skus;                              /**< SKUs compared (known to Redis or PostgreSQL) */
 	size_t count;                             /**< SKUs that differ */
-	redstore_stock_difference *differences;   /**< `count` entries, ordered by SKU; owned by the report */
+	redstore_stock_difference *REDSTORE_NULLABLE differences; /**< `count` entries, ordered by SKU; owned by the report */
 	redstore_projector_progress progress;     /**< the projector's position when PostgreSQL was read */
 } redstore_reconcile_report;
 
@@ -89,11 +92,12 @@ typedef struct redstore_reconcile_report {
  * @return 0 (look at (*out)->count), REDSTORE_ETIMEOUT (the projector did not catch up within wait_ms),
  *         REDSTORE_EINVALID, engine errors
  */
-REDSTORE_EXTERN(int) redstore_reconcile(redstore_reconcile_report **out, redstore_client *client,
-                                        const redstore_maintenance_options *options);
+REDSTORE_EXTERN(int) redstore_reconcile(redstore_reconcile_report *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                        redstore_client *client,
+                                        const redstore_maintenance_options *REDSTORE_NULLABLE options);
 
 /** Frees a report; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_reconcile_report_free(redstore_reconcile_report *report);
+REDSTORE_EXTERN(void) redstore_reconcile_report_free(redstore_reconcile_report *REDSTORE_NULLABLE report);
 
 /** What redstore_cache_rebuild() did. */
 typedef struct redstore_rebuild_stats {
@@ -133,8 +137,8 @@ typedef struct redstore_rebuild_stats {
  *
  * What cannot be rebuilt, because PostgreSQL keeps only the per-SKU total reserved (no reservation ids,
  * holdings or expiry) and the sender's ledger does not name a transfer's destination: the holdings of
- * reservations created before the unprojected part of the log (rs:{s:S}:resv:<id> and their resvexp
- * entries; those created in it are restored), and inbound transfers (rs:{s:S}:xin:<id>, registered by
+ * reservations created before the unprojected part of the log (rs:{s:S}:resv:ID and their resvexp
+ * entries; those created in it are restored), and inbound transfers (rs:{s:S}:xin:ID, registered by
  * the sender without an event of this store). Live keys of both are kept as they are; after a loss of
  * Redis the lost ones stay lost while the reserved counters are rebuilt (see docs/maintenance.md).
  *
@@ -150,9 +154,10 @@ typedef struct redstore_rebuild_stats {
  *         refund records written before the failure hold what the log says already). Events that cannot
  *         be decoded are skipped, as the projector dead-letters them.
  */
-REDSTORE_EXTERN(int) redstore_cache_rebuild(redstore_rebuild_stats *out, redstore_client *client,
-                                            const redstore_maintenance_options *options);
+REDSTORE_EXTERN(int) redstore_cache_rebuild(redstore_rebuild_stats *REDSTORE_NULLABLE out, redstore_client *client,
+                                            const redstore_maintenance_options *REDSTORE_NULLABLE options);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

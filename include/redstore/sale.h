@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: sales, receipts, voids and refunds.
  *
  * A terminal builds a sale (redstore_sale) with an id it generated itself (UUIDv7, redstore_id_new), then
@@ -34,7 +35,9 @@
 #include "client.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
+/** A sale being built on a terminal. One thread at a time. */
 typedef struct redstore_sale redstore_sale;
 
 /** How a customer pays. */
@@ -53,10 +56,11 @@ REDSTORE_EXTERN(const char *) redstore_tender_kind_name(redstore_tender_kind kin
  * @param sale_id  the terminal's id for it (a UUID), or NULL to generate a UUIDv7
  * @return 0, REDSTORE_EINVALID (not a UUID), REDSTORE_ENOMEM
  */
-REDSTORE_EXTERN(int) redstore_sale_new(redstore_sale **out, const char *sale_id);
+REDSTORE_EXTERN(int) redstore_sale_new(redstore_sale *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                       const char *REDSTORE_NULLABLE sale_id);
 
 /** Frees a sale builder; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_sale_free(redstore_sale *sale);
+REDSTORE_EXTERN(void) redstore_sale_free(redstore_sale *REDSTORE_NULLABLE sale);
 
 /** The sale's id, borrowed from the sale. */
 REDSTORE_EXTERN(const char *) redstore_sale_id(const redstore_sale *sale);
@@ -67,8 +71,11 @@ REDSTORE_EXTERN(const char *) redstore_sale_id(const redstore_sale *sale);
  * @param line  optional: receives the line's index (0-based) for discounts
  * @return 0, REDSTORE_EINVALID (bad SKU, quantity outside 1..1000000), REDSTORE_ELIMIT (sale.max_lines)
  */
-REDSTORE_EXTERN(int) redstore_sale_add_line(redstore_sale *sale, const char *sku, int64_t qty, size_t *line);
-REDSTORE_EXTERN(int) redstore_sale_add_barcode(redstore_sale *sale, const char *barcode, int64_t qty, size_t *line);
+REDSTORE_EXTERN(int) redstore_sale_add_line(redstore_sale *sale, const char *sku, int64_t qty,
+                                            size_t *REDSTORE_NULLABLE line);
+/** Like redstore_sale_add_line(), by barcode; the product is looked up at commit. */
+REDSTORE_EXTERN(int) redstore_sale_add_barcode(redstore_sale *sale, const char *barcode, int64_t qty,
+                                               size_t *REDSTORE_NULLABLE line);
 
 /** A line discount in basis points of the line's gross (0..10000). Replaces an earlier line discount. */
 REDSTORE_EXTERN(int) redstore_sale_line_discount_percent(redstore_sale *sale, size_t line, int64_t basis_points);
@@ -87,65 +94,68 @@ REDSTORE_EXTERN(int) redstore_sale_order_discount_amount(redstore_sale *sale, in
  * @return 0, REDSTORE_EINVALID, REDSTORE_ELIMIT (more than 16 tenders)
  */
 REDSTORE_EXTERN(int) redstore_sale_add_tender(redstore_sale *sale, redstore_tender_kind kind, int64_t amount,
-                                              const char *reference);
+                                              const char *REDSTORE_NULLABLE reference);
 
 /** A customer reference (loyalty number...), 0-64 characters, copied. */
-REDSTORE_EXTERN(int) redstore_sale_set_customer(redstore_sale *sale, const char *customer_ref);
+REDSTORE_EXTERN(int) redstore_sale_set_customer(redstore_sale *sale, const char *REDSTORE_NULLABLE customer_ref);
 /** A note printed on the receipt, 0-500 characters, copied. */
-REDSTORE_EXTERN(int) redstore_sale_set_note(redstore_sale *sale, const char *note);
+REDSTORE_EXTERN(int) redstore_sale_set_note(redstore_sale *sale, const char *REDSTORE_NULLABLE note);
 /** When the sale happened on the terminal's clock (ms since the epoch); default: when it was created. */
 REDSTORE_EXTERN(int) redstore_sale_set_occurred_at(redstore_sale *sale, int64_t ms);
 
 /** One line of a receipt. */
 typedef struct redstore_receipt_line {
-	char sku[65];
-	char name[201];
-	int64_t qty;
-	int64_t unit_price;
-	int64_t gross;
+	char sku[65];           /**< the product */
+	char name[201];         /**< its name at the time of the sale */
+	int64_t qty;            /**< units */
+	int64_t unit_price;     /**< the catalog price, minor units */
+	int64_t gross;          /**< unit_price x qty */
 	int64_t discount;       /**< line discount + share of the order discount */
 	int64_t net;            /**< gross - discount */
-	int64_t tax;
+	int64_t tax;            /**< tax of the line (contained or added, per the store) */
 	int64_t total;          /**< what the customer pays for the line */
-	char tax_class[33];
-	int64_t tax_rate_ppm;
+	char tax_class[33];     /**< the tax class applied, "" for none */
+	int64_t tax_rate_ppm;   /**< its rate in parts per million */
 } redstore_receipt_line;
 
 /** One tender of a receipt. */
 typedef struct redstore_receipt_tender {
-	redstore_tender_kind kind;
-	int64_t amount;
-	char reference[65];
+	redstore_tender_kind kind; /**< how it was paid */
+	int64_t amount;           /**< minor units */
+	char reference[65];       /**< card authorisation, voucher number... or "" */
 } redstore_receipt_tender;
 
 /** A structured receipt: what was sold, for how much, paid how. Owned by the caller. */
 typedef struct redstore_receipt {
-	char sale_id[REDSTORE_ID_SIZE];
+	char sale_id[REDSTORE_ID_SIZE]; /**< the operation's id (the sale, refund or void) */
 	char kind[16];          /**< "sale", "refund" or "void" */
 	char ref_sale_id[REDSTORE_ID_SIZE]; /**< refunds and voids: the sale they undo */
-	char store_id[65];
-	char store_name[201];
-	char terminal_id[65];
-	char employee_id[65];
-	char currency[4];
-	int prices_include_tax;
-	int64_t occurred_at_ms;
-	size_t line_count;
-	redstore_receipt_line *lines;
-	size_t tender_count;
-	redstore_receipt_tender *tenders;
-	int64_t gross, discount, tax, total;
+	char store_id[65];      /**< the store */
+	char store_name[201];   /**< its name, for the receipt header */
+	char terminal_id[65];   /**< the terminal that committed it */
+	char employee_id[65];   /**< the employee who committed it */
+	char currency[4];       /**< ISO 4217 */
+	int prices_include_tax; /**< 1: tax is contained in the totals; 0: added */
+	int64_t occurred_at_ms; /**< the terminal's time of the sale */
+	size_t line_count;      /**< entries of `lines` */
+	redstore_receipt_line *REDSTORE_NULLABLE lines; /**< the lines, in sale order */
+	size_t tender_count;    /**< entries of `tenders` */
+	redstore_receipt_tender *REDSTORE_NULLABLE tenders; /**< the payments */
+	int64_t gross;          /**< sum of the lines' gross */
+	int64_t discount;       /**< sum of the lines' discounts */
+	int64_t tax;            /**< sum of the lines' tax */
+	int64_t total;          /**< what the customer pays */
 	int64_t tendered;       /**< sum of tenders */
 	int64_t change_due;     /**< cash handed back */
-	char customer_ref[65];
-	char note[501];
+	char customer_ref[65];  /**< loyalty number..., or "" */
+	char note[501];         /**< printed on the receipt, or "" */
 	int duplicate;          /**< 1 when this call found the operation already committed */
 	char stream_id[48];     /**< the sync stream entry of the stock change ("" for duplicates) */
 	int restocked;          /**< refunds and voids: 1 when the units went back on hand */
 } redstore_receipt;
 
 /** Frees a receipt; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_receipt_free(redstore_receipt *receipt);
+REDSTORE_EXTERN(void) redstore_receipt_free(redstore_receipt *REDSTORE_NULLABLE receipt);
 
 /**
  * Prices a sale without committing it (a quote for the terminal's screen).
@@ -153,7 +163,8 @@ REDSTORE_EXTERN(void) redstore_receipt_free(redstore_receipt *receipt);
  * @return 0, REDSTORE_EINVALID (names the line and field), REDSTORE_ENOTFOUND (unknown SKU or barcode),
  *         REDSTORE_EINACTIVE (deactivated product)
  */
-REDSTORE_EXTERN(int) redstore_sale_quote(redstore_receipt **out, redstore_client *client, const redstore_sale *sale);
+REDSTORE_EXTERN(int) redstore_sale_quote(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                         redstore_client *client, const redstore_sale *sale);
 
 /**
  * Commits a sale in the client's selected store, exactly once by its id.
@@ -163,7 +174,8 @@ REDSTORE_EXTERN(int) redstore_sale_quote(redstore_receipt **out, redstore_client
  *         SKU and the units available), or a retriable error (REDSTORE_ETIMEOUT, REDSTORE_ECONNECT,
  *         REDSTORE_EUNAVAILABLE): retry with the same sale
  */
-REDSTORE_EXTERN(int) redstore_sale_commit(redstore_receipt **out, redstore_client *client, const redstore_sale *sale);
+REDSTORE_EXTERN(int) redstore_sale_commit(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                          redstore_client *client, const redstore_sale *sale);
 
 /**
  * Commits several sales of the selected store at once, each exactly once by its own id, with the
@@ -176,8 +188,9 @@ REDSTORE_EXTERN(int) redstore_sale_commit(redstore_receipt **out, redstore_clien
  * @return 0 when every sale got its own result (look at results[]), or an error that stopped the whole
  *         batch (then every results[i] holds it too), e.g. REDSTORE_ECONNECT, REDSTORE_ELIMIT (n > 4096)
  */
-REDSTORE_EXTERN(int) redstore_sale_commit_many(redstore_receipt **out, int *results, redstore_client *client,
-                                               size_t n, const redstore_sale *const *sales);
+REDSTORE_EXTERN(int) redstore_sale_commit_many(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out, int *results,
+                                               redstore_client *client, size_t n,
+                                               const redstore_sale *const REDSTORE_NONNULL *REDSTORE_NONNULL sales);
 
 /**
  * Voids a whole sale: every unit not yet refunded goes back to stock, and the full remaining amount is
@@ -187,13 +200,14 @@ REDSTORE_EXTERN(int) redstore_sale_commit_many(redstore_receipt **out, int *resu
  * @return 0, REDSTORE_ENOTFOUND (no such sale), REDSTORE_ECONFLICT (already voided or fully refunded),
  *         retriable errors
  */
-REDSTORE_EXTERN(int) redstore_sale_void(redstore_receipt **out, redstore_client *client, const char *void_id,
+REDSTORE_EXTERN(int) redstore_sale_void(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                        redstore_client *client, const char *REDSTORE_NULLABLE void_id,
                                         const char *sale_id, const char *reason);
 
 /** One line of a refund: which line of the sale (0-based), how many units. */
 typedef struct redstore_refund_line {
-	size_t line;
-	int64_t qty;
+	size_t line;            /**< index of the sale's line (0-based) */
+	int64_t qty;            /**< units to refund, > 0 */
 } redstore_refund_line;
 
 /**
@@ -206,16 +220,18 @@ typedef struct redstore_refund_line {
  * @param tender     how the money goes back (reference copied)
  * @return 0, REDSTORE_EINVALID (more than refundable: names the line), REDSTORE_ENOTFOUND, retriable errors
  */
-REDSTORE_EXTERN(int) redstore_sale_refund(redstore_receipt **out, redstore_client *client, const char *refund_id,
-                                          const char *sale_id, size_t n, const redstore_refund_line *lines,
-                                          int restock, redstore_tender_kind tender, const char *reference);
+REDSTORE_EXTERN(int) redstore_sale_refund(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                          redstore_client *client, const char *REDSTORE_NULLABLE refund_id,
+                                          const char *sale_id, size_t n, const redstore_refund_line *lines, int restock,
+                                          redstore_tender_kind tender, const char *REDSTORE_NULLABLE reference);
 
 /**
  * Looks up a committed sale's receipt (from the idempotency record in Redis).
  *
  * @return 0, REDSTORE_ENOTFOUND
  */
-REDSTORE_EXTERN(int) redstore_receipt_get(redstore_receipt **out, redstore_client *client, const char *sale_id);
+REDSTORE_EXTERN(int) redstore_receipt_get(redstore_receipt *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                          redstore_client *client, const char *sale_id);
 
 /**
  * Renders a receipt as plain text for a receipt printer: store header, lines, discounts, taxes by class,
@@ -225,10 +241,12 @@ REDSTORE_EXTERN(int) redstore_receipt_get(redstore_receipt **out, redstore_clien
  * @param out    receives a NUL-terminated string; free it with redstore_free()
  * Thread rule: thread-safe for distinct receipts.
  */
-REDSTORE_EXTERN(int) redstore_receipt_render_text(char **out, const redstore_receipt *receipt, int width);
+REDSTORE_EXTERN(int) redstore_receipt_render_text(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                  const redstore_receipt *receipt, int width);
 
 /** The receipt as JSON (the structure above). Free with redstore_free(). */
-REDSTORE_EXTERN(int) redstore_receipt_to_json(char **out, const redstore_receipt *receipt);
+REDSTORE_EXTERN(int) redstore_receipt_to_json(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                              const redstore_receipt *receipt);
 
 /**
  * Decodes a sale request body (JSON) into a sale builder: what a REST server calls with a terminal's
@@ -247,8 +265,10 @@ REDSTORE_EXTERN(int) redstore_receipt_to_json(char **out, const redstore_receipt
  * @return 0, REDSTORE_EDECODE (names the field), REDSTORE_ELIMIT (body too large), REDSTORE_ENOMEM
  * Thread rule: thread-safe.
  */
-REDSTORE_EXTERN(int) redstore_sale_from_json(redstore_sale **out, const void *data, size_t len);
+REDSTORE_EXTERN(int) redstore_sale_from_json(redstore_sale *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                             const void *REDSTORE_NULLABLE data, size_t len);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

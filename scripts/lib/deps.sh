@@ -20,6 +20,8 @@ REDSTORE_APT_PACKAGES=(
   libsodium-dev libsqlite3-dev libpq-dev
   # scripts, sanitizers and test tools
   python3 clang libclang-rt-14-dev valgrind procps iproute2
+  # Python bindings (SWIG, built with pip into a venv, tested with pytest) and the API reference
+  swig python3-dev python3-venv python3-pytest python3-setuptools doxygen
 )
 
 # Prints the packages of REDSTORE_APT_PACKAGES that are not installed, one per line.

@@ -1,0 +1,735 @@
+/*
+ * redstore.capi: the C API of libredstore as SWIG sees it, one %include per public header.
+ *
+ * This layer stays close to C: every function keeps its name and returns its redstore_err code; what C
+ * returns through out-parameters comes back after the code ([code, out, ...]). The idiomatic layer
+ * (redstore/__init__.py) turns codes into exceptions, frees what the library allocated and copies
+ * results into Python values. Conventions of the typemaps below:
+ *
+ *  - `T **out` (an object the caller owns) gives a pointer object without ownership: the Python layer
+ *    frees it with the matching _free function. `char **out` gives a str (the buffer is freed here);
+ *    `const char **out` (borrowed) gives a str.
+ *  - Optional scalar outputs (applied, added, handled...) come back as extra results.
+ *  - Input structs (product, store, job spec, options) are dicts; arrays of lines are lists.
+ *  - Callbacks are Python callables: the C trampolines take the GIL (worker handlers run on the worker's
+ *    own threads), and the callable must outlive its registration (the Python layer keeps it).
+ *  - Every wrapped call releases the GIL (swig -threads), so a blocking call (consumer poll, worker run,
+ *    a slow engine) never stops other Python threads.
+ *
+ * Adding a header: %include it at the end, then give its new out-parameter types REDSTORE_OUT() and
+ * its optional outputs an %apply line.
+ */
+%module(package="redstore", threads="1") capi
+
+%{
+#define SWIG_FILE_WITH_INIT
+#include <stdlib.h>
+#include <string.h>
+#include <redstore.h>
+%}
+
+%include <stdint.i>
+%include <typemaps.i>
+%include <carrays.i>
+
+/* Results are read-only from Python: input structs are given as dicts, never built field by field. */
+%immutable;
+
+/* ------------------------------------------------------------------ helpers for the typemaps */
+%{
+/* Reads d[key] as a UTF-8 string (kept alive by the dict) when present and not None. */
+static int rs_py_str(PyObject *d, const char *key, const char **out)
+{
+	PyObject *v = PyDict_GetItemString(d, key);
+	if (!v || v == Py_None)
+		return 0;
+	if (!PyUnicode_Check(v)) {
+		PyErr_Format(PyExc_TypeError, "'%s' must be a str", key);
+		return -1;
+	}
+	*out = PyUnicode_AsUTF8(v);
+	return *out ? 0 : -1;
+}
+
+static int rs_py_i64(PyObject *d, const char *key, int64_t *out)
+{
+	PyObject *v = PyDict_GetItemString(d, key);
+	if (!v || v == Py_None)
+		return 0;
+	if (!PyLong_Check(v)) {
+		PyErr_Format(PyExc_TypeError, "'%s' must be an int", key);
+		return -1;
+	}
+	long long x = PyLong_AsLongLong(v);
+	if (x == -1 && PyErr_Occurred())
+		return -1;
+	*out = (int64_t)x;
+	return 0;
+}
+
+static int rs_py_int(PyObject *d, const char *key, int *out)
+{
+	int64_t x = *out;
+	if (rs_py_i64(d, key, &x))
+		return -1;
+	if (x < INT32_MIN || x > INT32_MAX) {
+		PyErr_Format(PyExc_OverflowError, "'%s' is out of range", key);
+		return -1;
+	}
+	*out = (int)x;
+	return 0;
+}
+
+static int rs_py_size(PyObject *d, const char *key, size_t *out)
+{
+	int64_t x = (int64_t)*out;
+	if (rs_py_i64(d, key, &x))
+		return -1;
+	if (x < 0) {
+		PyErr_Format(PyExc_ValueError, "'%s' must not be negative", key);
+		return -1;
+	}
+	*out = (size_t)x;
+	return 0;
+}
+
+static int rs_py_need_dict(PyObject *o, const char *what)
+{
+	if (PyDict_Check(o))
+		return 0;
+	PyErr_Format(PyExc_TypeError, "%s must be a dict", what);
+	return -1;
+}
+
+/* A sequence of at most `max` items, as a new reference to a list or tuple (PySequence_Fast). */
+static PyObject *rs_py_seq(PyObject *o, const char *what)
+{
+	PyObject *seq = PySequence_Fast(o, what);
+	if (seq && (size_t)PySequence_Fast_GET_SIZE(seq) > 1000000) {
+		Py_DECREF(seq);
+		PyErr_Format(PyExc_ValueError, "%s: more than 1000000 items", what);
+		return NULL;
+	}
+	return seq;
+}
+%}
+
+/* ------------------------------------------------------------------ out-parameters */
+%define REDSTORE_OUT(TYPE)
+%typemap(in, numinputs=0) TYPE **out (TYPE *tmp = NULL) {
+	$1 = &tmp;
+}
+%typemap(argout) TYPE **out {
+	$result = SWIG_Python_AppendOutput($result, SWIG_NewPointerObj(SWIG_as_voidptr(tmp$argnum), $descriptor(TYPE *), 0));
+}
+%enddef
+
+REDSTORE_OUT(redstore_config)
+REDSTORE_OUT(redstore_client)
+REDSTORE_OUT(redstore_sale)
+REDSTORE_OUT(redstore_receipt)
+REDSTORE_OUT(redstore_product)
+REDSTORE_OUT(redstore_product_page)
+REDSTORE_OUT(redstore_import_report)
+REDSTORE_OUT(redstore_stock_result)
+REDSTORE_OUT(redstore_event)
+REDSTORE_OUT(redstore_consumer)
+REDSTORE_OUT(redstore_worker)
+REDSTORE_OUT(redstore_changes)
+REDSTORE_OUT(redstore_snapshot)
+REDSTORE_OUT(redstore_sales_report)
+REDSTORE_OUT(redstore_reconcile_report)
+
+/* A buffer the library allocated for the caller: a str, freed here. */
+%typemap(in, numinputs=0) char **out (char *tmp = NULL) {
+	$1 = &tmp;
+}
+%typemap(argout) char **out {
+	PyObject *s = tmp$argnum ? PyUnicode_FromString(tmp$argnum) : (Py_INCREF(Py_None), Py_None);
+	redstore_free(tmp$argnum);
+	if (!s)
+		SWIG_fail;
+	$result = SWIG_Python_AppendOutput($result, s);
+}
+
+/* A borrowed string (redstore_config_get). */
+%typemap(in, numinputs=0) const char **out (const char *tmp = NULL) {
+	$1 = &tmp;
+}
+%typemap(argout) const char **out {
+	$result = SWIG_Python_AppendOutput($result, tmp$argnum ? PyUnicode_FromString(tmp$argnum) : (Py_INCREF(Py_None), Py_None));
+}
+
+/* Fixed-size text outputs: ids and signatures. */
+%typemap(in, numinputs=0) char out[ANY] (char tmp[$1_dim0]) {
+	memset(tmp, 0, sizeof(tmp));
+	$1 = tmp;
+}
+%typemap(argout) char out[ANY] {
+	$result = SWIG_Python_AppendOutput($result, PyUnicode_FromString(tmp$argnum));
+}
+%typemap(in, numinputs=0) char *out_id (char tmp[REDSTORE_JOB_ID_SIZE]) {
+	tmp[0] = '\0';
+	$1 = tmp;
+}
+%typemap(argout) char *out_id {
+	$result = SWIG_Python_AppendOutput($result, PyUnicode_FromString(tmp$argnum));
+}
+
+/* Optional and scalar outputs. */
+%apply int *OUTPUT { int *applied, int *added, int *queued, int *out, int *major, int *minor, int *patch };
+%apply int32_t *OUTPUT { int32_t *out };
+%apply int64_t *OUTPUT { int64_t *out, int64_t *moved, int64_t *purged };
+%apply size_t *OUTPUT { size_t *applied, size_t *loaded, size_t *released, size_t *handled, size_t *line, size_t *count };
+
+/* ------------------------------------------------------------------ byte strings */
+%typemap(in) (const void *data, size_t len), (const char *event_json, size_t len), (const void *body, size_t len) {
+	char *buf;
+	Py_ssize_t n;
+	if (PyUnicode_Check($input)) {
+		buf = (char *)PyUnicode_AsUTF8AndSize($input, &n);
+		if (!buf)
+			SWIG_fail;
+	} else if (PyBytes_Check($input)) {
+		if (PyBytes_AsStringAndSize($input, &buf, &n))
+			SWIG_fail;
+	} else {
+		PyErr_SetString(PyExc_TypeError, "expected bytes or str");
+		SWIG_fail;
+	}
+	$1 = ($1_ltype)buf;
+	$2 = (size_t)n;
+}
+
+/* ------------------------------------------------------------------ input structs from dicts */
+%typemap(in) const redstore_store_info *info (redstore_store_info tmp) {
+	memset(&tmp, 0, sizeof(tmp));
+	if (rs_py_need_dict($input, "store") || rs_py_str($input, "store_id", &tmp.store_id) ||
+	    rs_py_str($input, "name", &tmp.name) || rs_py_str($input, "currency", &tmp.currency) ||
+	    rs_py_str($input, "timezone", &tmp.timezone) ||
+	    rs_py_int($input, "prices_include_tax", &tmp.prices_include_tax))
+		SWIG_fail;
+	$1 = &tmp;
+}
+
+%typemap(in) const redstore_product *p (redstore_product tmp) {
+	int policy = 0;
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.active = 1;
+	if (rs_py_need_dict($input, "product") || rs_py_str($input, "sku", &tmp.sku) ||
+	    rs_py_str($input, "barcode", &tmp.barcode) || rs_py_str($input, "name", &tmp.name) ||
+	    rs_py_str($input, "brand", &tmp.brand) || rs_py_str($input, "category", &tmp.category) ||
+	    rs_py_str($input, "currency", &tmp.currency) || rs_py_str($input, "tax_class", &tmp.tax_class) ||
+	    rs_py_str($input, "custom_json", &tmp.custom_json) || rs_py_i64($input, "price", &tmp.price) ||
+	    rs_py_i64($input, "low_stock_threshold", &tmp.low_stock_threshold) ||
+	    rs_py_int($input, "stock_policy", &policy) || rs_py_int($input, "active", &tmp.active) ||
+	    rs_py_int($input, "favourite", &tmp.favourite))
+		SWIG_fail;
+	tmp.stock_policy = (redstore_stock_policy)policy;
+	$1 = &tmp;
+}
+
+%{
+/* A job spec from a dict; its strings stay owned by the dict. */
+static int rs_py_job_spec(PyObject *d, redstore_job_spec *s)
+{
+	int backoff = 0;
+	memset(s, 0, sizeof(*s));
+	if (rs_py_need_dict(d, "job spec") || rs_py_str(d, "id", &s->id) || rs_py_str(d, "payload", &s->payload) ||
+	    rs_py_i64(d, "delay_ms", &s->delay_ms) || rs_py_i64(d, "run_at_ms", &s->run_at_ms) ||
+	    rs_py_int(d, "priority", &s->priority) || rs_py_int(d, "max_attempts", &s->max_attempts) ||
+	    rs_py_int(d, "backoff", &backoff) || rs_py_i64(d, "backoff_ms", &s->backoff_ms) ||
+	    rs_py_i64(d, "backoff_max_ms", &s->backoff_max_ms) || rs_py_int(d, "jitter_pct", &s->jitter_pct) ||
+	    rs_py_i64(d, "ttl_ms", &s->ttl_ms))
+		return -1;
+	s->backoff = (redstore_backoff)backoff;
+	return 0;
+}
+%}
+%typemap(in) const redstore_job_spec *spec (redstore_job_spec tmp) {
+	if ($input == Py_None) {
+		$1 = NULL;
+	} else {
+		if (rs_py_job_spec($input, &tmp))
+			SWIG_fail;
+		$1 = &tmp;
+	}
+}
+
+%typemap(in) const redstore_consumer_options *options (redstore_consumer_options tmp) {
+	memset(&tmp, 0, sizeof(tmp));
+	if (rs_py_need_dict($input, "consumer options") || rs_py_str($input, "group_id", &tmp.group_id) ||
+	    rs_py_str($input, "pattern", &tmp.pattern) || rs_py_size($input, "batch_max", &tmp.batch_max) ||
+	    rs_py_int($input, "max_attempts", &tmp.max_attempts))
+		SWIG_fail;
+	$1 = &tmp;
+}
+
+%typemap(in) const redstore_worker_options *options (redstore_worker_options tmp) {
+	memset(&tmp, 0, sizeof(tmp));
+	if ($input == Py_None) {
+		$1 = NULL;
+	} else {
+		if (rs_py_need_dict($input, "worker options") || rs_py_int($input, "concurrency", &tmp.concurrency) ||
+		    rs_py_i64($input, "lease_ms", &tmp.lease_ms) || rs_py_int($input, "batch", &tmp.batch) ||
+		    rs_py_i64($input, "idle_ms", &tmp.idle_ms))
+			SWIG_fail;
+		$1 = &tmp;
+	}
+}
+
+/* Maintenance options; None: the defaults (the projector's group, 30 s). */
+%typemap(in) const redstore_maintenance_options *options (redstore_maintenance_options tmp) {
+	memset(&tmp, 0, sizeof(tmp));
+	if ($input == Py_None) {
+		$1 = NULL;
+	} else {
+		if (rs_py_need_dict($input, "maintenance options") || rs_py_str($input, "group_id", &tmp.group_id) ||
+		    rs_py_int($input, "wait_ms", &tmp.wait_ms))
+			SWIG_fail;
+		$1 = &tmp;
+	}
+}
+
+/* Report options; None: the defaults (hourly buckets, no grouping). */
+%typemap(in) const redstore_report_options *options (redstore_report_options tmp) {
+	int bucket = REDSTORE_BUCKET_HOUR, group_by = REDSTORE_GROUP_NONE;
+	memset(&tmp, 0, sizeof(tmp));
+	if ($input == Py_None) {
+		$1 = NULL;
+	} else {
+		if (rs_py_need_dict($input, "report options") || rs_py_int($input, "bucket", &bucket) ||
+		    rs_py_int($input, "group_by", &group_by) || rs_py_int($input, "force_raw", &tmp.force_raw))
+			SWIG_fail;
+		tmp.bucket = (redstore_bucket)bucket;
+		tmp.group_by = (redstore_group_by)group_by;
+		$1 = &tmp;
+	}
+}
+
+/* ------------------------------------------------------------------ arrays from lists */
+/* Stock lines: a list of (sku, qty) or (sku, qty, unit_cost). None: no lines. */
+%typemap(in) (size_t n, const redstore_stock_line *lines) (PyObject *seq = NULL) {
+	Py_ssize_t i, count;
+	$1 = 0;
+	$2 = NULL;
+	if ($input != Py_None) {
+		if (!(seq = rs_py_seq($input, "stock lines must be a sequence of (sku, qty[, unit_cost])")))
+			SWIG_fail;
+		count = PySequence_Fast_GET_SIZE(seq);
+		$2 = (redstore_stock_line *)calloc(count ? (size_t)count : 1, sizeof(redstore_stock_line));
+		if (!$2) {
+			PyErr_NoMemory();
+			SWIG_fail;
+		}
+		for (i = 0; i < count; i++) {
+			PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
+			long long qty, cost = 0;
+			if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) < 2 || PyTuple_GET_SIZE(t) > 3 ||
+			    !PyUnicode_Check(PyTuple_GET_ITEM(t, 0))) {
+				PyErr_Format(PyExc_TypeError, "stock line %zd must be a tuple (sku, qty[, unit_cost])", i);
+				SWIG_fail;
+			}
+			qty = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 1));
+			if (PyTuple_GET_SIZE(t) == 3)
+				cost = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 2));
+			if (PyErr_Occurred())
+				SWIG_fail;
+			$2[i].sku = PyUnicode_AsUTF8(PyTuple_GET_ITEM(t, 0));
+			if (!$2[i].sku)
+				SWIG_fail;
+			$2[i].qty = qty;
+			$2[i].unit_cost = cost;
+		}
+		$1 = (size_t)count;
+	}
+}
+%typemap(freearg) (size_t n, const redstore_stock_line *lines) {
+	free((void *)$2);
+	Py_XDECREF(seq$argnum);
+}
+
+/* Refund lines: a list of (line index, qty). */
+%typemap(in) (size_t n, const redstore_refund_line *lines) (PyObject *seq = NULL) {
+	Py_ssize_t i, count;
+	if (!(seq = rs_py_seq($input, "refund lines must be a sequence of (line, qty)")))
+		SWIG_fail;
+	count = PySequence_Fast_GET_SIZE(seq);
+	$2 = (redstore_refund_line *)calloc(count ? (size_t)count : 1, sizeof(redstore_refund_line));
+	if (!$2) {
+		PyErr_NoMemory();
+		SWIG_fail;
+	}
+	for (i = 0; i < count; i++) {
+		PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
+		if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 2) {
+			PyErr_Format(PyExc_TypeError, "refund line %zd must be a tuple (line, qty)", i);
+			SWIG_fail;
+		}
+		$2[i].line = PyLong_AsSize_t(PyTuple_GET_ITEM(t, 0));
+		$2[i].qty = PyLong_AsLongLong(PyTuple_GET_ITEM(t, 1));
+		if (PyErr_Occurred())
+			SWIG_fail;
+	}
+	$1 = (size_t)count;
+}
+%typemap(freearg) (size_t n, const redstore_refund_line *lines) {
+	free((void *)$2);
+	Py_XDECREF(seq$argnum);
+}
+
+/* SKUs of redstore_stock_get: a list of str. */
+%typemap(in) (size_t n, const char *const *skus) (PyObject *seq = NULL) {
+	Py_ssize_t i, count;
+	if (!(seq = rs_py_seq($input, "skus must be a sequence of str")))
+		SWIG_fail;
+	count = PySequence_Fast_GET_SIZE(seq);
+	$2 = (const char **)calloc(count ? (size_t)count : 1, sizeof(char *));
+	if (!$2) {
+		PyErr_NoMemory();
+		SWIG_fail;
+	}
+	for (i = 0; i < count; i++) {
+		PyObject *s = PySequence_Fast_GET_ITEM(seq, i);
+		if (!PyUnicode_Check(s) || !($2[i] = PyUnicode_AsUTF8(s))) {
+			if (!PyErr_Occurred())
+				PyErr_Format(PyExc_TypeError, "sku %zd must be a str", i);
+			SWIG_fail;
+		}
+	}
+	$1 = (size_t)count;
+}
+%typemap(freearg) (size_t n, const char *const *skus) {
+	free((void *)$2);
+	Py_XDECREF(seq$argnum);
+}
+
+/* Decoded events for redstore_projector_apply: a list of event objects. */
+%typemap(in) (const redstore_event *const *events, size_t n) (PyObject *seq = NULL) {
+	Py_ssize_t i, count;
+	if (!(seq = rs_py_seq($input, "events must be a sequence of redstore_event")))
+		SWIG_fail;
+	count = PySequence_Fast_GET_SIZE(seq);
+	$1 = (const redstore_event **)calloc(count ? (size_t)count : 1, sizeof(redstore_event *));
+	if (!$1) {
+		PyErr_NoMemory();
+		SWIG_fail;
+	}
+	for (i = 0; i < count; i++) {
+		void *p = NULL;
+		if (!SWIG_IsOK(SWIG_ConvertPtr(PySequence_Fast_GET_ITEM(seq, i), &p, $descriptor(redstore_event *), 0)) || !p) {
+			PyErr_Format(PyExc_TypeError, "event %zd is not a redstore_event", i);
+			SWIG_fail;
+		}
+		$1[i] = (const redstore_event *)p;
+	}
+	$2 = (size_t)count;
+}
+%typemap(freearg) (const redstore_event *const *events, size_t n) {
+	free((void *)$1);
+	Py_XDECREF(seq$argnum);
+}
+
+/* ------------------------------------------------------------------ callbacks */
+%{
+/* Wraps a borrowed C pointer for the duration of a callback. */
+static PyObject *rs_py_borrowed(const void *p, swig_type_info *type)
+{
+	return SWIG_NewPointerObj((void *)p, type, 0);
+}
+
+/* A callback's result as a code: None and True are 0, an int is itself; anything else is an error. */
+static int rs_py_result_code(PyObject *res, PyObject *fn)
+{
+	long v;
+	if (!res) {
+		PyErr_WriteUnraisable(fn);
+		return REDSTORE_ERROR;
+	}
+	if (res == Py_None || res == Py_True)
+		return 0;
+	if (res == Py_False)
+		return REDSTORE_ERROR;
+	v = PyLong_AsLong(res);
+	if (v == -1 && PyErr_Occurred()) {
+		PyErr_WriteUnraisable(fn);
+		return REDSTORE_ERROR;
+	}
+	return (int)v;
+}
+
+static int rs_py_event_tramp(const redstore_event *event, void *payload)
+{
+	PyGILState_STATE gil = PyGILState_Ensure();
+	PyObject *fn = (PyObject *)payload;
+	PyObject *ev = rs_py_borrowed(event, SWIGTYPE_p_redstore_event);
+	PyObject *res = ev ? PyObject_CallFunctionObjArgs(fn, ev, NULL) : NULL;
+	int rc = rs_py_result_code(res, fn);
+	Py_XDECREF(res);
+	Py_XDECREF(ev);
+	PyGILState_Release(gil);
+	return rc;
+}
+
+static int rs_py_batch_tramp(const redstore_event *const *events, size_t n, void *payload)
+{
+	PyGILState_STATE gil = PyGILState_Ensure();
+	PyObject *fn = (PyObject *)payload, *res = NULL;
+	PyObject *list = PyList_New((Py_ssize_t)n);
+	size_t i;
+	int rc;
+	for (i = 0; list && i < n; i++) {
+		PyObject *ev = rs_py_borrowed(events[i], SWIGTYPE_p_redstore_event);
+		if (!ev) {
+			Py_CLEAR(list);
+			break;
+		}
+		PyList_SET_ITEM(list, (Py_ssize_t)i, ev);
+	}
+	if (list)
+		res = PyObject_CallFunctionObjArgs(fn, list, NULL);
+	rc = rs_py_result_code(res, fn);
+	Py_XDECREF(res);
+	Py_XDECREF(list);
+	PyGILState_Release(gil);
+	return rc;
+}
+
+/*
+ * A job handler's result: an outcome (int), or (outcome, error text). An exception is RETRY with its
+ * text as the job's error.
+ */
+static redstore_job_outcome rs_py_job_tramp(const redstore_job *job, redstore_client *client, char *error,
+                                            size_t error_cap, void *payload)
+{
+	PyGILState_STATE gil = PyGILState_Ensure();
+	PyObject *fn = (PyObject *)payload, *res = NULL, *text = NULL;
+	PyObject *j = rs_py_borrowed(job, SWIGTYPE_p_redstore_job);
+	PyObject *c = rs_py_borrowed(client, SWIGTYPE_p_redstore_client);
+	redstore_job_outcome outcome = REDSTORE_JOB_RETRY;
+	if (j && c)
+		res = PyObject_CallFunctionObjArgs(fn, j, c, NULL);
+	if (!res) {
+		PyErr_WriteUnraisable(fn);
+		snprintf(error, error_cap, "the Python job handler raised an exception");
+	} else {
+		PyObject *code = res;
+		if (PyTuple_Check(res) && PyTuple_GET_SIZE(res) == 2) {
+			code = PyTuple_GET_ITEM(res, 0);
+			text = PyTuple_GET_ITEM(res, 1);
+		}
+		long v = code == Py_None ? 0 : PyLong_AsLong(code);
+		if (v == -1 && PyErr_Occurred()) {
+			PyErr_WriteUnraisable(fn);
+			snprintf(error, error_cap, "the Python job handler returned neither an outcome nor (outcome, error)");
+		} else if (v == REDSTORE_JOB_DONE || v == REDSTORE_JOB_RETRY || v == REDSTORE_JOB_FAIL) {
+			outcome = (redstore_job_outcome)v;
+			if (text && PyUnicode_Check(text)) {
+				const char *s = PyUnicode_AsUTF8(text);
+				if (s)
+					snprintf(error, error_cap, "%s", s);
+				else
+					PyErr_Clear();
+			}
+		} else {
+			snprintf(error, error_cap, "the Python job handler returned the unknown outcome %ld", v);
+		}
+	}
+	Py_XDECREF(res);
+	Py_XDECREF(j);
+	Py_XDECREF(c);
+	PyGILState_Release(gil);
+	return outcome;
+}
+%}
+
+%typemap(in) (redstore_event_cb cb, void *payload) {
+	if (!PyCallable_Check($input)) {
+		PyErr_SetString(PyExc_TypeError, "the event handler must be callable");
+		SWIG_fail;
+	}
+	$1 = rs_py_event_tramp;
+	$2 = (void *)$input;
+}
+%typemap(in) (redstore_batch_cb cb, void *payload) {
+	if (!PyCallable_Check($input)) {
+		PyErr_SetString(PyExc_TypeError, "the batch handler must be callable");
+		SWIG_fail;
+	}
+	$1 = rs_py_batch_tramp;
+	$2 = (void *)$input;
+}
+/* A job handler: a Python callable, or one of the library's handlers (WEBHOOK_HANDLER, EOD_HANDLER). */
+%typemap(in) (redstore_job_cb cb, void *payload) {
+	void *fp = NULL;
+	if (SWIG_IsOK(SWIG_ConvertFunctionPtr($input, &fp, $descriptor(redstore_job_cb))) && fp) {
+		$1 = (redstore_job_cb)fp;
+		$2 = NULL;
+	} else if (PyCallable_Check($input)) {
+		$1 = rs_py_job_tramp;
+		$2 = (void *)$input;
+	} else {
+		PyErr_SetString(PyExc_TypeError, "the job handler must be callable");
+		SWIG_fail;
+	}
+}
+%constant redstore_job_cb WEBHOOK_HANDLER = redstore_webhook_handler;
+%constant redstore_job_cb EOD_HANDLER = redstore_eod_handler;
+/* The handlers themselves are C callbacks, not Python calls. */
+%ignore redstore_webhook_handler;
+%ignore redstore_eod_handler;
+
+/* Batches go through redstore_py_sale_commit_many and redstore_py_job_add_many below. */
+%ignore redstore_sale_commit_many;
+%ignore redstore_job_add_many;
+
+/* ------------------------------------------------------------------ arrays the caller provides */
+%array_class(redstore_engine_health, EngineHealthArray);
+%array_class(redstore_topic_status, TopicStatusArray);
+%array_class(redstore_stock_level, StockLevelArray);
+%array_class(redstore_job, JobArray);
+%array_class(redstore_partition_lag, PartitionLagArray);
+
+/* ------------------------------------------------------------------ the headers */
+%include "redstore/common.h"
+%include "redstore/errors.h"
+%include "redstore/version.h"
+%include "redstore/config.h"
+%include "redstore/client.h"
+%include "redstore/db.h"
+%include "redstore/catalog.h"
+%include "redstore/inventory.h"
+%include "redstore/sale.h"
+%include "redstore/events.h"
+%include "redstore/jobs.h"
+%include "redstore/sync.h"
+%include "redstore/analytics.h"
+%include "redstore/maintenance.h"
+%include "redstore/auth.h"
+
+/* ------------------------------------------------------------------ items of result arrays (borrowed) */
+%extend redstore_product_page {
+	redstore_product *item_at(size_t i) { return i < $self->count ? $self->items[i] : NULL; }
+}
+%extend redstore_import_report {
+	redstore_import_error *error_at(size_t i) { return i < $self->error_count ? &$self->errors[i] : NULL; }
+}
+%extend redstore_changes {
+	redstore_change *item_at(size_t i) { return i < $self->count ? &$self->items[i] : NULL; }
+}
+%extend redstore_change {
+	redstore_change_line *line_at(size_t i) { return i < $self->line_count ? &$self->lines[i] : NULL; }
+}
+%extend redstore_snapshot {
+	redstore_snapshot_line *line_at(size_t i) { return i < $self->count ? &$self->lines[i] : NULL; }
+}
+%extend redstore_reconcile_report {
+	redstore_stock_difference *difference_at(size_t i) { return i < $self->count ? &$self->differences[i] : NULL; }
+}
+%extend redstore_sales_report {
+	redstore_sales_row *row_at(size_t i) { return i < $self->count ? &$self->rows[i] : NULL; }
+}
+%extend redstore_receipt {
+	redstore_receipt_line *line_at(size_t i) { return i < $self->line_count ? &$self->lines[i] : NULL; }
+	redstore_receipt_tender *tender_at(size_t i) { return i < $self->tender_count ? &$self->tenders[i] : NULL; }
+}
+%extend redstore_stock_result {
+	redstore_stock_level *level_at(size_t i) { return i < $self->count ? &$self->levels[i] : NULL; }
+}
+
+/* ------------------------------------------------------------------ batch commit */
+%nothread redstore_py_sale_commit_many;
+%inline %{
+/*
+ * redstore_sale_commit_many for a list of sales: returns [code, [(code_i, receipt_i or None), ...]].
+ * Receipts are owned by the caller (free with redstore_receipt_free).
+ */
+static PyObject *redstore_py_sale_commit_many(redstore_client *client, PyObject *sales)
+{
+	PyObject *seq = rs_py_seq(sales, "sales must be a sequence of redstore_sale"), *list = NULL, *ret = NULL;
+	const redstore_sale **v = NULL;
+	redstore_receipt **out = NULL;
+	int *results = NULL, rc;
+	Py_ssize_t i, n;
+	if (!seq)
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(seq);
+	v = (const redstore_sale **)calloc(n ? (size_t)n : 1, sizeof(*v));
+	out = (redstore_receipt **)calloc(n ? (size_t)n : 1, sizeof(*out));
+	results = (int *)calloc(n ? (size_t)n : 1, sizeof(*results));
+	if (!v || !out || !results) {
+		PyErr_NoMemory();
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		void *p = NULL;
+		if (!SWIG_IsOK(SWIG_ConvertPtr(PySequence_Fast_GET_ITEM(seq, i), &p, SWIGTYPE_p_redstore_sale, 0)) || !p) {
+			PyErr_Format(PyExc_TypeError, "sale %zd is not a redstore_sale", i);
+			goto done;
+		}
+		v[i] = (const redstore_sale *)p;
+	}
+	Py_BEGIN_ALLOW_THREADS
+	rc = redstore_sale_commit_many(out, results, client, (size_t)n, v);
+	Py_END_ALLOW_THREADS
+	if (!(list = PyList_New(n)))
+		goto done;
+	for (i = 0; i < n; i++) {
+		PyObject *r = out[i] ? SWIG_NewPointerObj(out[i], SWIGTYPE_p_redstore_receipt, 0) : (Py_INCREF(Py_None), Py_None);
+		PyObject *t = r ? Py_BuildValue("(iN)", results[i], r) : NULL;
+		if (!t)
+			goto done;
+		out[i] = NULL;
+		PyList_SET_ITEM(list, i, t);
+	}
+	ret = Py_BuildValue("[iO]", rc, list);
+done:
+	if (out)
+		for (i = 0; i < n; i++)
+			redstore_receipt_free(out[i]);
+	free(out);
+	free(results);
+	free((void *)v);
+	Py_XDECREF(list);
+	Py_DECREF(seq);
+	return ret;
+}
+%}
+
+%nothread redstore_py_job_add_many;
+%inline %{
+/* redstore_job_add_many for a list of spec dicts: returns [code, [added_i, ...]]. */
+static PyObject *redstore_py_job_add_many(redstore_client *client, const char *queue, PyObject *specs)
+{
+	PyObject *seq = rs_py_seq(specs, "specs must be a sequence of dicts"), *list = NULL, *ret = NULL;
+	redstore_job_spec *v = NULL;
+	int *added = NULL, rc;
+	Py_ssize_t i, n;
+	if (!seq)
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(seq);
+	v = (redstore_job_spec *)calloc(n ? (size_t)n : 1, sizeof(*v));
+	added = (int *)calloc(n ? (size_t)n : 1, sizeof(*added));
+	if (!v || !added) {
+		PyErr_NoMemory();
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		if (rs_py_job_spec(PySequence_Fast_GET_ITEM(seq, i), &v[i]))
+			goto done;
+	Py_BEGIN_ALLOW_THREADS
+	rc = redstore_job_add_many(client, queue, v, (size_t)n, added);
+	Py_END_ALLOW_THREADS
+	if (!(list = PyList_New(n)))
+		goto done;
+	for (i = 0; i < n; i++)
+		PyList_SET_ITEM(list, i, PyBool_FromLong(added[i]));
+	ret = Py_BuildValue("[iO]", rc, list);
+done:
+	free(v);
+	free(added);
+	Py_XDECREF(list);
+	Py_DECREF(seq);
+	return ret;
+}
+%}
