@@ -22,5 +22,6 @@
 #include "redstore/sync.h"
 #include "redstore/analytics.h"
 #include "redstore/maintenance.h"
+#include "redstore/auth.h"
 
 #endif

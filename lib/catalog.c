@@ -10,6 +10,7 @@
  * only bumps the version), and a retried redstore_product_create that gives REDSTORE_EEXISTS is retried
  * as redstore_product_update.
  */
+#include "auth_impl.h"
 #include "catalog_impl.h"
 #include "keys.h"
 
@@ -364,7 +365,8 @@ static int product_write(redstore_client *c, const redstore_product *p, bool cre
 	pin in;
 	int rc;
 
-	if ((rc = redstore__need_store(&store, c, op)) || (rc = product_check(&in, p, op)))
+	if ((rc = redstore__need_store(&store, c, op)) || (rc = product_check(&in, p, op)) ||
+	    (rc = redstore__auth_require(c, REDSTORE_PERM_CATALOG, 0, op)))
 		return rc;
 	if ((rc = redstore__store_meta_get(&meta, c)))
 		return redstore__fail_wrap(rc, "%s", op);
@@ -381,6 +383,12 @@ static int product_write(redstore_client *c, const redstore_product *p, bool cre
 	rc = product_publish(c, store, res, create ? "product.created" : "product.updated",
 	                     PQgetvalue(res, 0, REDSTORE__PRODUCT_NCOLS));
 	PQclear(res);
+	if (!rc && c->auth) { /* price changes and the rest, for the audit log */
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "price", in.price);
+		rc = redstore__auth_audit_action(c, create ? "product.created" : "product.updated", in.v[0], d);
+		cJSON_Delete(d);
+	}
 	return rc;
 }
 
@@ -407,7 +415,8 @@ int redstore_product_deactivate(redstore_client *c, const char *sku)
 	int rc;
 
 	if ((rc = redstore__need_store(&store, c, "redstore_product_deactivate")) ||
-	    (rc = redstore__check_sku(sku, "redstore_product_deactivate")))
+	    (rc = redstore__check_sku(sku, "redstore_product_deactivate")) ||
+	    (rc = redstore__auth_require(c, REDSTORE_PERM_CATALOG, 0, "redstore_product_deactivate")))
 		return rc;
 	params[0] = store;
 	params[1] = sku;
@@ -420,7 +429,7 @@ int redstore_product_deactivate(redstore_client *c, const char *sku)
 	}
 	rc = product_publish(c, store, res, "product.deactivated", NULL);
 	PQclear(res);
-	return rc;
+	return rc ? rc : redstore__auth_audit_action(c, "product.deactivated", sku, NULL);
 }
 
 /* ------------------------------------------------------------ lookups */

@@ -1038,3 +1038,49 @@ done:
 	import_free(&imp);
 	return rc;
 }
+
+int redstore__catalog_csv_parse(redstore_import_report **out, const char *data, size_t len, const char *store,
+                                const char *const *tax_classes, size_t ntax)
+{
+	import imp;
+	redstore_import_report *rep = NULL;
+	int rc;
+
+	*out = NULL;
+	memset(&imp, 0, sizeof(imp));
+	imp.store = store;
+	imp.by_sku.col = C_SKU;
+	imp.by_barcode.col = C_BARCODE;
+	for (int col = 0; col < C__COUNT; col++)
+		imp.col_of[col] = -1;
+	if (len > IMPORT_MAX_BYTES)
+		return redstore__fail(REDSTORE_ELIMIT, "catalog import: %zu bytes (the limit is 64 MiB)", len);
+	if (!(imp.buf = malloc(len + 1)))
+		return oom();
+	memcpy(imp.buf, data, len);
+	imp.buf[len] = '\0';
+	imp.len = len;
+	/* The tax classes are borrowed: import_free must not free them. */
+	imp.tax = (char **)(uintptr_t)tax_classes;
+	imp.ntax = ntax;
+	rc = parse(&imp);
+	if (!rc && !imp.have_header)
+		header_fail(&imp, 1, "the file is empty (expected a header row: sku,name,price,...)");
+	if (!rc && !(rep = calloc(1, sizeof(*rep))))
+		rc = oom();
+	if (!rc) {
+		rep->rows = imp.nrows;
+		rc = report_errors(rep, &imp);
+	}
+	if (!rc && imp.fatal)
+		rc = redstore__fail(REDSTORE_EINVALID, "catalog import: line %u: %s", imp.header_line, imp.header_error);
+	imp.tax = NULL;
+	imp.ntax = 0;
+	import_free(&imp);
+	if (rc && rc != REDSTORE_EINVALID) {
+		redstore_import_report_free(rep);
+		return rc;
+	}
+	*out = rep;
+	return rc;
+}

@@ -97,4 +97,10 @@ int redstore__catalog_cache_meta(redstore_client *c, const char *store, const re
  * with a new UUIDv7 id. */
 int redstore__catalog_emit(redstore_client *c, const char *store, const char *type, const cJSON *payload);
 
+/* The parsing and per-row checks of a catalog CSV file, without any engine (the fuzz target's entry):
+ * `data` is copied; `tax_classes` (borrowed) are the store's. *out receives the report (rows, errors)
+ * also when it fails with REDSTORE_EINVALID (a bad header); other failures leave it NULL. */
+int redstore__catalog_csv_parse(redstore_import_report **out, const char *data, size_t len, const char *store,
+                                const char *const *tax_classes, size_t ntax);
+
 #endif

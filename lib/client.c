@@ -1,6 +1,7 @@
 /* The client: a configuration plus lazily created connections to the three engines. */
 #include "client.h"
 
+#include "auth_impl.h"
 #include "embedded.h"
 
 #include <stdio.h>
@@ -45,6 +46,7 @@ void redstore_client_free(redstore_client *c)
 	if (!c)
 		return;
 	redstore_client_disconnect(c);
+	redstore__auth_free(c->auth);
 	redstore_config_free(c->cfg);
 	free(c->script_sha);
 	free(c);
@@ -135,6 +137,9 @@ int redstore_client_use_store(redstore_client *c, const char *store_id)
 	int rc = redstore__check_store_id(store_id, "redstore_client_use_store");
 	if (rc)
 		return rc;
+	if (c->auth && strcmp(store_id, c->store) != 0)
+		return redstore__fail(REDSTORE_EPERM, "redstore_client_use_store: the attached session is bound to store %s",
+		                      c->store);
 	redstore__set_store(c, store_id);
 	return 0;
 }
@@ -175,6 +180,8 @@ static int copy_actor(char *dst, size_t cap, const char *v, const char *what)
 int redstore_client_set_actor(redstore_client *c, const char *terminal_id, const char *employee_id)
 {
 	int rc;
+	if (c->auth)
+		return redstore__fail(REDSTORE_EPERM, "redstore_client_set_actor: the attached session names the actor");
 	if ((rc = copy_actor(c->terminal, sizeof(c->terminal), terminal_id, "terminal id")) ||
 	    (rc = copy_actor(c->employee, sizeof(c->employee), employee_id, "employee id")))
 		return rc;

@@ -18,6 +18,7 @@ struct redstore_client {
 	char store[65];           /* the selected store ("" = none) */
 	char terminal[65];        /* who acts: recorded in events */
 	char employee[65];
+	struct redstore__auth *auth; /* the attached employee session (lib/auth.c), NULL = the service */
 };
 
 /* Selects `store` (already validated); safe when `store` points into c->store itself. */

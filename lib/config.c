@@ -22,6 +22,7 @@ static int check_brokers(const char *key, const char *value, const char *form);
 static int check_topic_prefix(const char *key, const char *value, const char *form);
 static int check_partition_map(const char *key, const char *value, const char *form);
 static int check_client_id(const char *key, const char *value, const char *form);
+static int check_auth_secret(const char *key, const char *value, const char *form);
 
 static const struct config_entry {
 	redstore_config_property prop;
@@ -283,6 +284,19 @@ static int check_partition_map(const char *key, const char *value, const char *f
 				return bad(key, value, form);
 		}
 	}
+	return 0;
+}
+
+static int check_auth_secret(const char *key, const char *value, const char *form)
+{
+	size_t n = strlen(value);
+	if (n == 0)
+		return 0;
+	if (n < 32 || n > 512)
+		return bad(key, value, form);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)value[i] < 0x20 || (unsigned char)value[i] >= 0x7f)
+			return bad(key, value, form);
 	return 0;
 }
 

@@ -52,5 +52,29 @@ REDSTORE_CONFIG_PROPERTY(SYNC_STREAM_MAXLEN, "sync.stream_maxlen", INT, "100000"
 	"How many changes each store's Redis sync stream keeps; a terminal further behind must resync.")
 REDSTORE_CONFIG_PROPERTY(SALE_MAX_LINES, "sale.max_lines", INT, "500", "1..10000", none, 0,
 	"The most lines one sale may have.")
+REDSTORE_CONFIG_PROPERTY(AUTH_SECRET, "auth.secret", STRING, "", "empty, or 32-512 printable characters",
+	auth_secret, 1,
+	"The server secret that signs employee session tokens (HMAC-SHA256). Every process that issues or "
+	"checks sessions needs the same value; empty disables logins (REDSTORE_EINVALID). Changing it ends "
+	"every session.")
+REDSTORE_CONFIG_PROPERTY(AUTH_SESSION_TTL_S, "auth.session_ttl_s", INT, "3600", "1..86400", none, 0,
+	"How long an employee's session token is valid after login.")
+REDSTORE_CONFIG_PROPERTY(AUTH_PAIRING_TTL_S, "auth.pairing_ttl_s", INT, "600", "10..86400", none, 0,
+	"How long a terminal pairing code may be redeemed (once).")
+REDSTORE_CONFIG_PROPERTY(AUTH_PIN_OPSLIMIT, "auth.pin_opslimit", INT, "2", "1..32", none, 0,
+	"argon2id passes for new PIN hashes (libsodium opslimit; 2 = crypto_pwhash_OPSLIMIT_INTERACTIVE). "
+	"Existing hashes keep the limits they were made with. Values below 2 are for tests only.")
+REDSTORE_CONFIG_PROPERTY(AUTH_PIN_MEMLIMIT_KIB, "auth.pin_memlimit_kib", INT, "65536", "8..4194304", none, 0,
+	"argon2id memory for new PIN hashes, in KiB (65536 = 64 MiB = crypto_pwhash_MEMLIMIT_INTERACTIVE). "
+	"Values below 65536 are for tests only.")
+REDSTORE_CONFIG_PROPERTY(AUTH_LOCKOUT_THRESHOLD, "auth.lockout_threshold", INT, "3", "1..100", none, 0,
+	"Wrong PINs in a row after which an employee is locked out.")
+REDSTORE_CONFIG_PROPERTY(AUTH_LOCKOUT_BASE_MS, "auth.lockout_base_ms", INT, "30000", "1..86400000", none, 0,
+	"The first lockout; every further wrong PIN doubles it.")
+REDSTORE_CONFIG_PROPERTY(AUTH_LOCKOUT_MAX_MS, "auth.lockout_max_ms", INT, "3600000", "1..604800000", none, 0,
+	"The longest lockout.")
+REDSTORE_CONFIG_PROPERTY(AUTH_SUPERVISOR_REFUND_LIMIT, "auth.supervisor_refund_limit", INT, "10000",
+	"0..1000000000000", none, 0,
+	"The largest refund (minor units) a supervisor may give or approve; managers and admins have no limit.")
 REDSTORE_CONFIG_PROPERTY(JOBS_WEBHOOK_TIMEOUT_MS, "jobs.webhook_timeout_ms", INT, "10000", "100..300000", none, 0,
 	"How long one webhook delivery (connect, send, answer) may take before it counts as failed and is retried.")

@@ -96,6 +96,11 @@ int redstore_db_migrate(redstore_client *c, int *applied)
 			goto fail;
 		count++;
 	}
+	/* Row-level security for every store-scoped table, including those of migrations after 0004. */
+	if (count > 0 && (rc = redstore__pg_exec(NULL, c, "SELECT redstore_secure_store_tables()", 0, NULL))) {
+		redstore__fail_wrap(rc, "securing the store-scoped tables");
+		goto fail;
+	}
 	if ((rc = redstore__pg_exec(NULL, c, "COMMIT", 0, NULL)))
 		return rc;
 	if (applied)

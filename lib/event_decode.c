@@ -126,7 +126,9 @@ int redstore_event_decode(redstore_event **out, const void *data, size_t len)
 		rc = bad("schema_version", "is missing");
 		goto done;
 	}
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble) {
+	/* Range first: converting a double outside int's range to int is undefined (found by fuzzing). */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= -1e9 && v->valuedouble <= 1e9) ||
+	    v->valuedouble != (double)(int)v->valuedouble) {
 		rc = bad("schema_version", "is not an integer");
 		goto done;
 	}

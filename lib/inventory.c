@@ -1,5 +1,6 @@
 /* Inventory operations: receive, adjust, count, transfers, reservations. Each is one stock operation
  * (stockop.h) on the selected store's keys. */
+#include "auth_impl.h"
 #include "catalog.h"
 #include "event.h"
 #include "keys.h"
@@ -236,11 +237,13 @@ static int run_op(redstore_stock_result **out, redstore_client *c, const inv_op 
 	redstore__stock_outcome oc;
 	redstore__stock_op op;
 	char saved[65];
+	bool stock_perm = strncmp(o->what, "reservation", 11) != 0; /* reservations are part of selling */
 	int rc;
 
 	*out = NULL;
 	memset(&oc, 0, sizeof(oc));
-	if ((rc = redstore__need_store(&store, c, o->what)) || (rc = take_id(id, op_id, o->what)))
+	if ((rc = redstore__need_store(&store, c, o->what)) || (rc = take_id(id, op_id, o->what)) ||
+	    (rc = redstore__auth_require(c, stock_perm ? REDSTORE_PERM_STOCK : REDSTORE_PERM_SELL, 0, o->what)))
 		goto done;
 	if (o->store) {
 		/* Resolve the products in the store whose keys change. */
@@ -283,6 +286,8 @@ static int run_op(redstore_stock_result **out, redstore_client *c, const inv_op 
 	if ((rc = redstore__stock_run(&oc, c, &op, it, n)))
 		goto done;
 	if (oc.duplicate && (rc = read_levels(c, o->store ? o->store : store, it, n)))
+		goto done;
+	if (!oc.duplicate && stock_perm && !o->no_event && (rc = redstore__auth_audit_action(c, o->type, id, payload)))
 		goto done;
 	rc = make_result(out, id, &oc, it, prod, n);
 done:

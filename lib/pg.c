@@ -1,4 +1,5 @@
 /* The client's PostgreSQL connection: connect and run statements, both bounded by deadlines. */
+#include "auth_impl.h"
 #include "client.h"
 
 #include <errno.h>
@@ -91,7 +92,8 @@ int redstore__pg_connect(redstore_client *c)
 		st = PQconnectPoll(c->pg);
 	}
 	PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
-	return 0;
+	/* A client with an attached session works as redstore_store in its store (row-level security). */
+	return c->auth ? redstore__auth_pg_scope(c) : 0;
 failed:
 	where(at, sizeof(at), c->pg);
 	first_line(msg, sizeof(msg), PQerrorMessage(c->pg));

@@ -1,4 +1,5 @@
 /* Sales: the builder, pricing from the catalog, commit (one stock operation), voids and refunds. */
+#include "auth_impl.h"
 #include "catalog.h"
 #include "event.h"
 #include "keys.h"
@@ -415,6 +416,28 @@ static int prepare_sale(pending_sale *p, redstore__stock_op *op, redstore_client
 	return 0;
 }
 
+/* With a session attached, a manual discount is a price override: the role (supervisor and up) or an
+ * approval must allow it, and it is audited before the sale is applied (p->receipt is priced). */
+static int discount_check(redstore_client *c, const redstore_sale *s, const pending_sale *p)
+{
+	bool any = s->disc_kind != REDSTORE__DISC_NONE;
+	cJSON *d;
+	int rc;
+	for (size_t i = 0; i < s->nlines && !any; i++)
+		any = s->lines[i].disc_kind != REDSTORE__DISC_NONE;
+	if (!c->auth || !any)
+		return 0;
+	if ((rc = redstore__auth_require(c, REDSTORE_PERM_PRICE_OVERRIDE, 0, "sale discount")))
+		return rc;
+	if (!(d = cJSON_CreateObject()) || !cJSON_AddNumberToObject(d, "discount", (double)p->receipt->discount)) {
+		cJSON_Delete(d);
+		return redstore__fail(REDSTORE_ENOMEM, "sale %s: out of memory", s->id);
+	}
+	rc = redstore__auth_audit_action(c, "sale.price_override", s->id, d);
+	cJSON_Delete(d);
+	return rc;
+}
+
 int redstore_sale_commit_many(redstore_receipt **out, int *results, redstore_client *c, size_t n,
                               const redstore_sale *const *sales)
 {
@@ -437,7 +460,8 @@ int redstore_sale_commit_many(redstore_receipt **out, int *results, redstore_cli
 		return 0;
 	if (n > 4096)
 		return redstore__fail(REDSTORE_ELIMIT, "sale_commit_many: %zu sales (max 4096)", n);
-	if ((rc = redstore__need_store(&store, c, "sale")) || (rc = redstore__store_meta_get(&meta, c)))
+	if ((rc = redstore__need_store(&store, c, "sale")) || (rc = redstore__auth_require(c, REDSTORE_PERM_SELL, 0, "sale")) ||
+	    (rc = redstore__store_meta_get(&meta, c)))
 		goto fail_all;
 	for (size_t i = 0; i < n; i++)
 		total += sales[i]->nlines;
@@ -466,7 +490,8 @@ int redstore_sale_commit_many(redstore_receipt **out, int *results, redstore_cli
 		ps[i].s = sales[i];
 		ps[i].items = items + k;
 		if (results[i] || (results[i] = check_sale_shape(c, sales[i])) ||
-		    (results[i] = prepare_sale(&ps[i], &ops[ready], c, &meta)))
+		    (results[i] = prepare_sale(&ps[i], &ops[ready], c, &meta)) ||
+		    (results[i] = discount_check(c, sales[i], &ps[i])))
 			continue;
 		its[ready] = ps[i].it;
 		counts[ready] = sales[i]->nlines;
@@ -775,6 +800,10 @@ static int undo_sale(redstore_receipt **out, redstore_client *c, const undo_req 
 	op.result = json;
 	op.result_is_payload = true;
 	op.payload = payload;
+	/* With a session attached: the role (or an approval) must allow this void or refund of r->total. */
+	if ((rc = redstore__auth_require(c, q->what[0] == 'v' ? REDSTORE_PERM_VOID : REDSTORE_PERM_REFUND, r->total,
+	                                 q->what)))
+		goto done;
 	if ((rc = redstore__stock_run(&oc, c, &op, it, k))) {
 		/* A concurrent refund or void took the units first. */
 		if (rc == REDSTORE_EINVALID && !strcmp(q->what, "void"))
@@ -786,6 +815,8 @@ static int undo_sale(redstore_receipt **out, redstore_client *c, const undo_req 
 		goto done;
 	}
 	snprintf(r->stream_id, sizeof(r->stream_id), "%s", oc.stream_id);
+	if ((rc = redstore__auth_audit_action(c, q->type, id, payload)))
+		goto done;
 	*out = r;
 	r = NULL;
 done:

@@ -18,6 +18,7 @@ static const char *sample_value(const redstore_config_property *p)
 		{ "kafka.topic_prefix", "acme." },
 		{ "kafka.partition.map", "flagship=0,outlet-2=5" },
 		{ "kafka.client_id", "pos-east" },
+		{ "auth.secret", "0123456789abcdef0123456789abcdef-sample" },
 	};
 	long long lo, hi;
 

@@ -18,6 +18,10 @@ int cmd_receive(int argc, char **argv);
 int cmd_sell(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 
+/* acl, audit (security.c): Redis ACL rules for a store, audit chain verification. */
+int cmd_acl(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+
 /* report (report.c): sales reports as table, CSV or JSON, and an SVG chart. */
 int cmd_report(int argc, char **argv);
 
@@ -32,6 +36,8 @@ int cmd_rebuild_cache(int argc, char **argv);
 	{ "receive", cmd_receive, "receive goods: --store S [--ref SUPPLIER-REF] SKU:QTY[:UNIT-COST]..." }, \
 	{ "sell", cmd_sell, "commit a sale and print its receipt: --store S [--card REF] SKU:QTY..." }, \
 	{ "import", cmd_import, "import products from CSV: --store S [--skip-bad-rows] FILE" }, \
+	{ "acl", cmd_acl, "print the Redis ACL line confining a store's user: --store S [--user U] [--password P]" }, \
+	{ "audit", cmd_audit, "audit verify --store S: check the store's audit hash chain (exit 1 when broken)" }, \
 	{ "report", cmd_report, "sales reports: report sales|top --store S --days N [--bucket B] [--by G] [--svg FILE]" },
 
 #endif

@@ -83,7 +83,8 @@ REDSTORE_EXTERN(const char *) redstore_engine_name(redstore_engine engine);
  * Selects the store that the client's store-scoped calls (catalog, inventory, sales) act on. Initially
  * the configuration's `store.id`. Store-scoped calls never take the store from their own arguments.
  *
- * @return 0 or REDSTORE_EINVALID (malformed store id)
+ * @return 0, REDSTORE_EINVALID (malformed store id) or REDSTORE_EPERM (an attached session, redstore/auth.h,
+ *         is bound to another store)
  */
 REDSTORE_EXTERN(int) redstore_client_use_store(redstore_client *client, const char *store_id);
 
@@ -94,7 +95,8 @@ REDSTORE_EXTERN(const char *) redstore_client_store(const redstore_client *clien
  * Names the terminal and the employee acting through this client; both are recorded in every event the
  * client produces. NULL or "" clears a field. The strings are copied.
  *
- * @return 0, REDSTORE_EINVALID (longer than 64 characters or not printable)
+ * @return 0, REDSTORE_EINVALID (longer than 64 characters or not printable), REDSTORE_EPERM (a session is
+ *         attached: it names the actor)
  */
 REDSTORE_EXTERN(int) redstore_client_set_actor(redstore_client *client,
                                                const char *REDSTORE_NULLABLE terminal_id,

@@ -248,6 +248,26 @@ REDSTORE_EXTERN(int) redstore_receipt_render_text(char *REDSTORE_NULLABLE *REDST
 REDSTORE_EXTERN(int) redstore_receipt_to_json(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
                                               const redstore_receipt *receipt);
 
+/**
+ * Decodes a sale request body (JSON) into a sale builder: what a REST server calls with a terminal's
+ * request before committing it. Strict: unknown or repeated fields, wrong types, non-integral or
+ * out-of-range numbers and trailing text are refused; at most 1 MiB, 10000 lines, 16 tenders.
+ *
+ *   {"sale_id": "<uuid>", "lines": [{"sku": "A", "qty": 2, "discount_percent_bp": 1000} |
+ *                                   {"barcode": "123", "qty": 1, "discount_amount": 50}],
+ *    "tenders": [{"kind": "cash|card|other", "amount": 500, "reference": "..."}],
+ *    "order_discount_percent_bp": 500 | "order_discount_amount": 100,
+ *    "customer_ref": "...", "note": "...", "occurred_at_ms": 1764580000000}
+ *
+ * Only "lines" (1 or more, each with exactly one of sku and barcode, and qty) is required.
+ *
+ * @param out   receives the sale; free it with redstore_sale_free()
+ * @return 0, REDSTORE_EDECODE (names the field), REDSTORE_ELIMIT (body too large), REDSTORE_ENOMEM
+ * Thread rule: thread-safe.
+ */
+REDSTORE_EXTERN(int) redstore_sale_from_json(redstore_sale *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                             const void *REDSTORE_NULLABLE data, size_t len);
+
 REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 

@@ -605,6 +605,7 @@ static redstore_job_outcome rs_py_job_tramp(const redstore_job *job, redstore_cl
 %include "redstore/sync.h"
 %include "redstore/analytics.h"
 %include "redstore/maintenance.h"
+%include "redstore/auth.h"
 
 /* ------------------------------------------------------------------ items of result arrays (borrowed) */
 %extend redstore_product_page {
