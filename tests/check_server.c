@@ -4,6 +4,7 @@
  * codes and change nothing. */
 #include "testutil.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,12 @@
 #include <unistd.h>
 
 /* ------------------------------------------------------------ the server process */
+
+/* The session secret of the server and the tests, and the cheapest PIN hashing (valgrind). */
+#define AUTH_SECRET "server-test-secret-0123456789-abcdefghij"
+
+/* The session token the requests of this process carry (NULL: none). */
+static const char *g_token;
 
 typedef struct server {
 	pid_t pid;
@@ -52,6 +59,7 @@ static void server_start(server *s, const char *const *extra)
 	const char *argv[24];
 	int n = 0;
 	int64_t deadline;
+	g_token = NULL;
 	snprintf(s->dir, sizeof(s->dir), "/tmp/rs-server-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(s->dir));
 	snprintf(portfile, sizeof(portfile), "%s/port", s->dir);
@@ -103,6 +111,7 @@ static void server_stop(server *s)
 	int status = 0;
 	int64_t deadline = now_ms() + 10000;
 	pid_t r = 0;
+	g_token = NULL;
 	kill(s->pid, SIGTERM);
 	while (now_ms() < deadline && (r = waitpid(s->pid, &status, WNOHANG)) == 0)
 		nap();
@@ -157,6 +166,11 @@ static long http(const server *s, const char *method, const char *path, const ch
 	if (idem) {
 		snprintf(line, sizeof(line), "Idempotency-Key: %s", idem);
 		hdr = curl_slist_append(hdr, line);
+	}
+	if (g_token) {
+		char auth[1200];
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g_token);
+		hdr = curl_slist_append(hdr, auth);
 	}
 	if (body) {
 		hdr = curl_slist_append(hdr, "Content-Type: application/json");
@@ -280,6 +294,11 @@ static CURL *sse_handle(sse *c, const server *s, const char *store, const char *
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, sse_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
 	*hdr = NULL;
+	if (g_token) {
+		char auth[1200];
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g_token);
+		*hdr = curl_slist_append(*hdr, auth);
+	}
 	if (last_id) {
 		snprintf(line, sizeof(line), "Last-Event-ID: %s", last_id);
 		*hdr = curl_slist_append(*hdr, line);
@@ -396,11 +415,60 @@ static void new_id(char *id)
 	RS_OK(redstore_id_new(id));
 }
 
+/* A JSON string member of a response, copied into out. */
+static void json_str(const char *json, const char *name, char *out, size_t cap)
+{
+	cJSON *root = cJSON_Parse(json);
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(root, name);
+	ck_assert_msg(cJSON_IsString(x), "no \"%s\" in %s", name, json);
+	snprintf(out, cap, "%s", x->valuestring);
+	cJSON_Delete(root);
+}
+
+/* Session tokens of the store's employees, logged in through the server on a terminal paired through it. */
+typedef struct creds {
+	char cashier[1024], manager[1024];
+} creds;
+
+static void login(const server *s, const char *device, const char *employee, const char *pin, char *token)
+{
+	char body[512], *resp = NULL;
+	const char *saved = g_token;
+	g_token = NULL;
+	snprintf(body, sizeof(body), "{\"device_token\":\"%s\",\"employee_id\":\"%s\",\"pin\":\"%s\"}", device,
+	         employee, pin);
+	ck_assert_int_eq(http(s, "POST", "/v1/sessions", NULL, body, &resp), 201);
+	json_str(resp, "session_token", token, 1024);
+	free(resp);
+	g_token = saved;
+}
+
+/* Adds a cashier and a manager to the client's store, pairs a terminal and logs both in; the requests
+ * carry the manager's token from then on. */
+static void auth_setup(const server *s, redstore_client *c, creds *k)
+{
+	char code[REDSTORE_PAIRING_CODE_SIZE], body[128], device[REDSTORE_DEVICE_TOKEN_SIZE], *resp = NULL;
+	RS_OK(redstore_auth_employee_add(c, "cash1", "Casey", REDSTORE_ROLE_CASHIER, "1111"));
+	RS_OK(redstore_auth_employee_add(c, "man1", "Morgan", REDSTORE_ROLE_MANAGER, "3333"));
+	RS_OK(redstore_auth_pairing_code_new(code, c, "till 1"));
+	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
+	g_token = NULL;
+	ck_assert_int_eq(http(s, "POST", "/v1/pair", NULL, body, &resp), 201);
+	json_str(resp, "device_token", device, sizeof(device));
+	free(resp);
+	/* a pairing code works once */
+	expect_error(s, "POST", "/v1/pair", NULL, body, 401, "unauthenticated");
+	login(s, device, "cash1", "1111", k->cashier);
+	login(s, device, "man1", "3333", k->manager);
+	g_token = k->manager;
+}
+
 /* ------------------------------------------------------------ tests */
 
 START_TEST(server_bad_requests_get_their_codes_and_change_nothing)
 {
 	server s;
+	creds k;
 	redstore_client *c = rs_test_client();
 	char store[65], before[REDSTORE_STREAM_ID_SIZE], path[160], key[REDSTORE_ID_SIZE], *resp = NULL;
 	char (*ids)[REDSTORE_STREAM_ID_SIZE];
@@ -409,6 +477,7 @@ START_TEST(server_bad_requests_get_their_codes_and_change_nothing)
 	rs_test_product(c, "A", 250, "standard", REDSTORE_STOCK_DENY, 10);
 	stream_now(c, before);
 	server_start(&s, NULL);
+	auth_setup(&s, c, &k);
 	snprintf(path, sizeof(path), "/v1/stores/%s/sales", store);
 	new_id(key);
 
@@ -457,12 +526,15 @@ START_TEST(server_bad_requests_get_their_codes_and_change_nothing)
 	expect_error(&s, "POST", path, NULL, "{\"sku\":\"A\",\"delta\":-11,\"reason\":\"damage\"}", 422, "invalid");
 	snprintf(path, sizeof(path), "/v1/stores/%s/stock/receipts", store);
 	expect_error(&s, "POST", path, NULL, "{\"lines\":[{\"sku\":\"A\",\"qty\":-3}]}", 400, "invalid_body");
-	expect_error(&s, "GET", "/v1/stores/bad%20store!/stock/A", NULL, NULL, 400, "invalid_store");
+	/* a store the session is not for */
+	expect_error(&s, "GET", "/v1/stores/bad%20store!/stock/A", NULL, NULL, 403, "forbidden");
 	snprintf(path, sizeof(path), "/v1/stores/%s/events", store);
 	{
 		CURL *h = curl_easy_init();
 		struct curl_slist *hdr = curl_slist_append(NULL, "Last-Event-ID: yesterday");
-		char url[256];
+		char url[256], auth[1200];
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g_token);
+		hdr = curl_slist_append(hdr, auth);
 		long st = 0;
 		buf b = { NULL, 0 };
 		snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s.port, path);
@@ -496,6 +568,7 @@ END_TEST
 START_TEST(server_rest_sells_once_per_idempotency_key_and_runs_stock_operations)
 {
 	server s;
+	creds k;
 	redstore_client *c = rs_test_client();
 	char store[65], path[200], key[REDSTORE_ID_SIZE], key2[REDSTORE_ID_SIZE], *resp = NULL;
 	const char *sale = "{\"lines\":[{\"sku\":\"A\",\"qty\":2},{\"barcode\":\"4006381333931\",\"qty\":1}],"
@@ -516,6 +589,7 @@ START_TEST(server_rest_sells_once_per_idempotency_key_and_runs_stock_operations)
 		redstore_stock_result_free(r);
 	}
 	server_start(&s, NULL);
+	auth_setup(&s, c, &k);
 	new_id(key);
 	snprintf(path, sizeof(path), "/v1/stores/%s/sales", store);
 	ck_assert_int_eq(http(&s, "POST", path, key, sale, &resp), 201);
@@ -583,6 +657,7 @@ END_TEST
 START_TEST(server_sse_delivers_every_change_in_order_and_resumes_from_last_event_id)
 {
 	server s;
+	creds k;
 	redstore_client *c = rs_test_client();
 	char store[65], start[REDSTORE_STREAM_ID_SIZE], ids[40][REDSTORE_STREAM_ID_SIZE];
 	sse_run *live, *resumed, *late;
@@ -590,6 +665,7 @@ START_TEST(server_sse_delivers_every_change_in_order_and_resumes_from_last_event
 	rs_test_product(c, "A", 100, "standard", REDSTORE_STOCK_DENY, 1000);
 	stream_now(c, start);
 	server_start(&s, NULL);
+	auth_setup(&s, c, &k);
 	live = sse_start(&s, store, start, 0);
 	for (int i = 0; i < 30; i++)
 		sell(c, "A", 1, ids[i]);
@@ -636,6 +712,7 @@ END_TEST
 START_TEST(server_sse_too_old_last_event_id_gets_resync)
 {
 	server s;
+	creds k;
 	redstore_config *cfg = rs_test_config();
 	redstore_client *c;
 	char store[65], first[REDSTORE_STREAM_ID_SIZE], last[REDSTORE_STREAM_ID_SIZE];
@@ -649,6 +726,7 @@ START_TEST(server_sse_too_old_last_event_id_gets_resync)
 	for (int i = 0; i < 250; i++)
 		sell(c, "A", 1, last);
 	server_start(&s, NULL);
+	auth_setup(&s, c, &k);
 	old = sse_start(&s, store, first, 0);
 	ok = sse_start(&s, store, last, 0);
 	{
@@ -676,7 +754,7 @@ static int stalled_client(int port, const char *store, const char *last)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
 	struct sockaddr_in a;
-	char req[512];
+	char req[2048];
 	ck_assert_int_ge(fd, 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	memset(&a, 0, sizeof(a));
@@ -684,8 +762,9 @@ static int stalled_client(int port, const char *store, const char *last)
 	a.sin_port = htons((uint16_t)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	snprintf(req, sizeof(req), "GET /v1/stores/%s/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: %s\r\n\r\n", store,
-	         last);
+	snprintf(req, sizeof(req),
+	         "GET /v1/stores/%s/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: %s\r\nAuthorization: Bearer %s\r\n\r\n",
+	         store, last, g_token);
 	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
 	return fd;
 }
@@ -693,6 +772,7 @@ static int stalled_client(int port, const char *store, const char *last)
 START_TEST(server_sse_slow_client_is_cut_off_with_resync)
 {
 	server s;
+	creds k;
 	const char *args[] = { "--sse-buffer", "32", "--sndbuf", "4096", NULL };
 	redstore_client *c = rs_test_client();
 	char store[65], start[REDSTORE_STREAM_ID_SIZE], id[REDSTORE_STREAM_ID_SIZE];
@@ -704,6 +784,7 @@ START_TEST(server_sse_slow_client_is_cut_off_with_resync)
 	rs_test_product(c, "A", 100, "standard", REDSTORE_STOCK_DENY, 100000);
 	stream_now(c, start);
 	server_start(&s, args);
+	auth_setup(&s, c, &k);
 	fd = stalled_client(s.port, store, start);
 	fast = sse_start(&s, store, start, 0);
 	/* enough changes to fill the stalled socket's buffers several times over */
@@ -715,12 +796,12 @@ START_TEST(server_sse_slow_client_is_cut_off_with_resync)
 	{
 		struct timeval tv = { 10, 0 };
 		char b[65536];
-		ssize_t k;
+		ssize_t got_n;
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		while ((k = read(fd, b, sizeof(b))) > 0) {
-			got = realloc(got, n + (size_t)k + 1);
-			memcpy(got + n, b, (size_t)k);
-			n += (size_t)k;
+		while ((got_n = read(fd, b, sizeof(b))) > 0) {
+			got = realloc(got, n + (size_t)got_n + 1);
+			memcpy(got + n, b, (size_t)got_n);
+			n += (size_t)got_n;
 			got[n] = '\0';
 			if (strstr(got, "event: resync") && strstr(got, "\r\n0\r\n\r\n"))
 				break;
@@ -730,19 +811,120 @@ START_TEST(server_sse_slow_client_is_cut_off_with_resync)
 	ck_assert_msg(strstr(got, "event: resync") != NULL, "no resync for a client that stopped reading");
 	{
 		/* the events before the resync are the first ones, in order */
-		size_t k = 0;
+		size_t idx = 0;
 		for (char *p = strstr(got, "\nid: "); p; p = strstr(p + 1, "\nid: ")) {
 			char e[REDSTORE_STREAM_ID_SIZE];
 			sscanf(p + 5, "%47[0-9-]", e);
-			ck_assert_str_eq(e, fast->c.ids[k]);
-			k++;
+			ck_assert_str_eq(e, fast->c.ids[idx]);
+			idx++;
 		}
-		ck_assert_uint_lt(k, 400);
+		ck_assert_uint_lt(idx, 400);
 	}
 	free(got);
 	close(fd);
 	sse_finish(fast);
 	server_stop(&s);
+	redstore_client_free(c);
+}
+END_TEST
+
+/* The status of an SSE request that authenticates with ?access_token= (EventSource cannot send headers). */
+static long sse_status_with_query_token(const server *s, const char *store, const char *token)
+{
+	CURL *h = curl_easy_init();
+	char *esc = curl_easy_escape(h, token, 0), url[1536];
+	long st = 0;
+	buf b = { NULL, 0 };
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/stores/%s/events?access_token=%s", s->port, store, esc);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, buf_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 1500L); /* a stream does not end by itself */
+	curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+	if (st == 200)
+		ck_assert_msg(b.p && !strncmp(b.p, "retry: ", 7), "the stream did not start: %s", b.p ? b.p : "");
+	free(b.p);
+	curl_free(esc);
+	curl_easy_cleanup(h);
+	return st;
+}
+
+START_TEST(server_every_endpoint_authenticates_and_authorises)
+{
+	server s;
+	creds k, ko;
+	redstore_client *c = rs_test_client(), *o = rs_test_client();
+	char store[65], other[65], before[REDSTORE_STREAM_ID_SIZE], sale_id[REDSTORE_ID_SIZE], key[REDSTORE_ID_SIZE];
+	char forged[1024], path[256];
+	char (*ids)[REDSTORE_STREAM_ID_SIZE];
+	const char *sale = "{\"lines\":[{\"sku\":\"A\",\"qty\":1}],\"tenders\":[{\"kind\":\"cash\",\"amount\":5000}]}";
+	struct {
+		const char *method, *suffix, *body;
+		int cashier_may;
+	} eps[] = {
+		{ "GET", "products/A", NULL, 1 },
+		{ "GET", "barcodes/123", NULL, 1 },
+		{ "GET", "stock/A", NULL, 1 },
+		{ "GET", "snapshot", NULL, 1 },
+		{ "GET", "events", NULL, 1 },
+		{ "POST", "sales", sale, 1 },
+		{ "GET", "sales/%s", NULL, 1 },
+		{ "POST", "sales/%s/void", "{\"reason\":\"x\"}", 0 },
+		{ "POST", "sales/%s/refunds", "{\"lines\":[{\"line\":0,\"qty\":1}]}", 0 },
+		{ "POST", "stock/receipts", "{\"lines\":[{\"sku\":\"A\",\"qty\":5}]}", 0 },
+		{ "POST", "stock/adjustments", "{\"sku\":\"A\",\"delta\":-1,\"reason\":\"theft\"}", 0 },
+		{ "POST", "stock/counts", "{\"lines\":[{\"sku\":\"A\",\"qty\":0}]}", 0 },
+		{ "POST", "pairing-codes", "{\"name\":\"till 9\"}", 0 },
+	};
+	rs_test_store(c, "srvauth", store, 0);
+	rs_test_product(c, "A", 250, "standard", REDSTORE_STOCK_DENY, 10);
+	rs_test_store(o, "srvauth2", other, 0);
+	server_start(&s, NULL);
+	auth_setup(&s, o, &ko);
+	auth_setup(&s, c, &k);
+	new_id(sale_id);
+	snprintf(path, sizeof(path), "/v1/stores/%s/sales", store);
+	ck_assert_int_eq(http(&s, "POST", path, sale_id, sale, NULL), 201);
+	stream_now(c, before);
+	snprintf(forged, sizeof(forged), "%s", k.manager);
+	forged[strlen(forged) - 1] = forged[strlen(forged) - 1] == '0' ? '1' : '0';
+	for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
+		char suffix[128];
+		snprintf(suffix, sizeof(suffix), eps[i].suffix, sale_id);
+		snprintf(path, sizeof(path), "/v1/stores/%s/%s", store, suffix);
+		new_id(key);
+		g_token = NULL;
+		expect_error(&s, eps[i].method, path, key, eps[i].body, 401, "unauthenticated");
+		g_token = forged;
+		expect_error(&s, eps[i].method, path, key, eps[i].body, 401, "unauthenticated");
+		g_token = ko.manager; /* a manager of another store */
+		expect_error(&s, eps[i].method, path, key, eps[i].body, 403, "forbidden");
+		if (!eps[i].cashier_may) {
+			g_token = k.cashier;
+			expect_error(&s, eps[i].method, path, key, eps[i].body, 403, "forbidden");
+		}
+	}
+	/* none of it changed anything */
+	ck_assert_int_eq(rs_test_available(c, "A"), 9);
+	ck_assert_uint_eq(changes_after(c, before, &ids), 0);
+	free(ids);
+	/* what a cashier may do, it does; a browser's EventSource authenticates in the query */
+	g_token = k.cashier;
+	new_id(key);
+	snprintf(path, sizeof(path), "/v1/stores/%s/sales", store);
+	ck_assert_int_eq(http(&s, "POST", path, key, sale, NULL), 201);
+	ck_assert_int_eq(rs_test_available(c, "A"), 8);
+	ck_assert_int_eq(sse_status_with_query_token(&s, store, k.cashier), 200);
+	ck_assert_int_eq(sse_status_with_query_token(&s, store, forged), 401);
+	ck_assert_int_eq(sse_status_with_query_token(&s, other, k.cashier), 403);
+	/* and the manager's void goes through */
+	g_token = k.manager;
+	snprintf(path, sizeof(path), "/v1/stores/%s/sales/%s/void", store, sale_id);
+	ck_assert_int_eq(http(&s, "POST", path, NULL, "{\"reason\":\"wrong item\"}", NULL), 201);
+	ck_assert_int_eq(rs_test_available(c, "A"), 9);
+	server_stop(&s);
+	redstore_client_free(o);
 	redstore_client_free(c);
 }
 END_TEST
@@ -824,6 +1006,7 @@ static void *seller_thread(void *arg)
 START_TEST(server_sse_200_clients_receive_every_change_of_5000_sales_in_order)
 {
 	server s;
+	creds k;
 	const char *args[] = { "--threads", "4", NULL };
 	redstore_client *c = rs_test_client();
 	char store[65], start[REDSTORE_STREAM_ID_SIZE];
@@ -841,6 +1024,7 @@ START_TEST(server_sse_200_clients_receive_every_change_of_5000_sales_in_order)
 	rs_test_product(c, "B", 100, "", REDSTORE_STOCK_ALLOW, 10000);
 	stream_now(c, start);
 	server_start(&s, args);
+	auth_setup(&s, c, &k);
 	for (int t = 0; t < FAN_THREADS; t++) {
 		f[t] = (fan){ &s, store, start, clients + t * (FAN_CLIENTS / FAN_THREADS), FAN_CLIENTS / FAN_THREADS, &stop };
 		ck_assert_int_eq(pthread_create(&ft[t], NULL, fan_thread, &f[t]), 0);
@@ -880,9 +1064,9 @@ START_TEST(server_sse_200_clients_receive_every_change_of_5000_sales_in_order)
 		              atomic_load(&clients[i].count), n_want);
 		ck_assert_int_eq(atomic_load(&clients[i].bad), 0);
 		ck_assert_int_eq(atomic_load(&clients[i].resync), 0);
-		for (size_t k = 0; k < n_want; k++)
-			ck_assert_msg(!strcmp(clients[i].ids[k], want[k]), "client %d: change %zu is %s, expected %s", i, k,
-			              clients[i].ids[k], want[k]);
+		for (size_t e = 0; e < n_want; e++)
+			ck_assert_msg(!strcmp(clients[i].ids[e], want[e]), "client %d: change %zu is %s, expected %s", i, e,
+			              clients[i].ids[e], want[e]);
 		free(clients[i].ids);
 	}
 	{
@@ -907,6 +1091,7 @@ static Suite *server_suite(void)
 	tcase_set_timeout(t, 300);
 	tcase_add_test(t, server_bad_requests_get_their_codes_and_change_nothing);
 	tcase_add_test(t, server_rest_sells_once_per_idempotency_key_and_runs_stock_operations);
+	tcase_add_test(t, server_every_endpoint_authenticates_and_authorises);
 	tcase_add_test(t, server_sse_delivers_every_change_in_order_and_resumes_from_last_event_id);
 	tcase_add_test(t, server_sse_too_old_last_event_id_gets_resync);
 	tcase_add_test(t, server_sse_slow_client_is_cut_off_with_resync);
@@ -921,6 +1106,10 @@ static Suite *server_suite(void)
 int main(void)
 {
 	int rc;
+	/* the server (a child) and this process's clients share the session secret */
+	setenv("REDSTORE_AUTH_SECRET", AUTH_SECRET, 1);
+	setenv("REDSTORE_AUTH_PIN_OPSLIMIT", "1", 1);
+	setenv("REDSTORE_AUTH_PIN_MEMLIMIT_KIB", "8", 1);
 	curl_global_init(CURL_GLOBAL_ALL);
 	rc = rs_test_run(server_suite());
 	curl_global_cleanup();

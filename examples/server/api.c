@@ -5,6 +5,9 @@
  * no trailing text, no repeated and no unknown fields, every field of its type, integers integral and in
  * range, strings within their length. A body that fails gets 400 and the library is never called, so a
  * bad request changes nothing. Idempotency keys (the Idempotency-Key header) are the operations' ids.
+ *
+ * Handlers run after server_authorize(): the client they get carries the caller's session, so the
+ * library checks and audits the privileged calls (voids, refunds and their limits, stock operations) too.
  */
 #include "server.h"
 
@@ -673,5 +676,81 @@ void api_stock_count(server_reply *out, const server_request *req, redstore_clie
 		}
 	}
 	free(lines);
+	cJSON_Delete(root);
+}
+
+/* ------------------------------------------------------------ pairing and login */
+
+/* POST /v1/pair {"code"}: a terminal exchanges a one-time pairing code for its device token. */
+void api_pair(server_reply *out, const server_request *req, redstore_client *c)
+{
+	static const char *const fields[] = { "code", NULL };
+	const char *code = NULL;
+	char token[REDSTORE_DEVICE_TOKEN_SIZE], terminal[REDSTORE_ID_SIZE];
+	cJSON *root = parse_object(out, req), *o;
+	int rc;
+	if (!root)
+		return;
+	if (check_members(out, root, "pairing", fields) || get_str(out, root, "pairing", "code", 1, 32, &code))
+		goto done;
+	if ((rc = redstore_auth_pair(token, terminal, c, code))) {
+		server_reply_lib_error(out, rc);
+		goto done;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "device_token", token);
+	cJSON_AddStringToObject(o, "terminal_id", terminal);
+	server_reply_json(out, 201, print(o));
+	memset(token, 0, sizeof(token)); /* best effort: the reply holds its own copy */
+done:
+	cJSON_Delete(root);
+}
+
+/* POST /v1/sessions {"device_token", "employee_id", "pin"}: an employee logs in on a paired terminal. */
+void api_login(server_reply *out, const server_request *req, redstore_client *c)
+{
+	static const char *const fields[] = { "device_token", "employee_id", "pin", NULL };
+	const char *device = NULL, *employee = NULL, *pin = NULL;
+	char *token = NULL;
+	cJSON *root = parse_object(out, req), *o;
+	int rc;
+	if (!root)
+		return;
+	if (check_members(out, root, "login", fields) ||
+	    get_str(out, root, "login", "device_token", 1, REDSTORE_DEVICE_TOKEN_SIZE, &device) ||
+	    get_str(out, root, "login", "employee_id", 1, 64, &employee) || get_str(out, root, "login", "pin", 1, 12, &pin))
+		goto done;
+	if ((rc = redstore_auth_login(&token, c, device, employee, pin))) {
+		server_reply_lib_error(out, rc);
+		goto done;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "session_token", token);
+	server_reply_json(out, 201, print(o));
+	redstore_free(token);
+done:
+	cJSON_Delete(root);
+}
+
+/* POST /v1/stores/{store}/pairing-codes {"name"}: a manager issues a code for a new terminal. */
+void api_pairing_code(server_reply *out, const server_request *req, redstore_client *c)
+{
+	static const char *const fields[] = { "name", NULL };
+	const char *name = NULL;
+	char code[REDSTORE_PAIRING_CODE_SIZE];
+	cJSON *root = parse_object(out, req), *o;
+	int rc;
+	if (!root)
+		return;
+	if (check_members(out, root, "pairing code", fields) || get_str(out, root, "pairing code", "name", 1, 100, &name))
+		goto done;
+	if ((rc = redstore_auth_pairing_code_new(code, c, name))) {
+		server_reply_lib_error(out, rc);
+		goto done;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "code", code);
+	server_reply_json(out, 201, print(o));
+done:
 	cJSON_Delete(root);
 }

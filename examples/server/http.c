@@ -148,16 +148,61 @@ void server_reply_lib_error(server_reply *r, int rc)
 
 /* ------------------------------------------------------------ authentication */
 
+/* The request's session token: "Authorization: Bearer <token>", or ?access_token= (EventSource cannot set
+ * headers). NULL when there is none. */
+static const char *session_token(const server_request *req)
+{
+	const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h)
+		return strncmp(h, "Bearer ", 7) ? NULL : h + 7;
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "access_token");
+}
+
+static redstore_permission library_permission(server_permission perm)
+{
+	switch (perm) {
+	case SERVER_PERM_VOID:
+		return REDSTORE_PERM_VOID;
+	case SERVER_PERM_REFUND:
+		return REDSTORE_PERM_REFUND;
+	case SERVER_PERM_STOCK:
+		return REDSTORE_PERM_STOCK;
+	case SERVER_PERM_PAIR:
+		return REDSTORE_PERM_PAIR;
+	default:
+		return REDSTORE_PERM_SELL; /* reading a store and selling: every role */
+	}
+}
+
 int server_authorize(server_reply *reply, const server_request *req, redstore_client *client, const char *store,
                      server_permission perm)
 {
-	(void)req;
+	redstore_session_info who;
+	const char *token;
+	int rc;
 	if (perm == SERVER_PERM_NONE)
 		return 0;
-	/* Until device tokens and sessions (redstore/auth.h) are in the library, a request acts as the
-	 * trusted service for the store it names: this is the one place that will check the caller. */
-	if (redstore_client_use_store(client, store)) {
-		server_reply_error(reply, 400, "invalid_store", "store \"%.64s\": %s", store, redstore_error_last());
+	if (!(token = session_token(req)) || !*token) {
+		server_reply_error(reply, 401, "unauthenticated", "a session token is required (Authorization: Bearer)");
+		return -1;
+	}
+	/* Attaching verifies the token (signature, expiry), that the terminal is not revoked and that the
+	 * employee is active with the same role; from then on the client acts for the session and every
+	 * privileged library call it makes is checked and audited by the library as well. */
+	if ((rc = redstore_auth_attach(client, token))) {
+		server_reply_error(reply, 401, "unauthenticated", "%s", redstore_error_last());
+		return -1;
+	}
+	if ((rc = redstore_auth_session(&who, client))) {
+		server_reply_lib_error(reply, rc);
+		return -1;
+	}
+	if (strcmp(who.store_id, store)) {
+		server_reply_error(reply, 403, "forbidden", "the session is not for store \"%.64s\"", store);
+		return -1;
+	}
+	if ((rc = redstore_auth_require(client, library_permission(perm), 0))) {
+		server_reply_lib_error(reply, rc);
 		return -1;
 	}
 	return 0;
@@ -173,6 +218,9 @@ typedef struct route {
 } route;
 
 static const route routes[] = {
+	{ "POST", "/v1/pair", SERVER_PERM_NONE, api_pair },
+	{ "POST", "/v1/sessions", SERVER_PERM_NONE, api_login },
+	{ "POST", "/v1/stores/*/pairing-codes", SERVER_PERM_PAIR, api_pairing_code },
 	{ "GET", "/v1/stores/*/events", SERVER_PERM_READ, sse_open },
 	{ "GET", "/v1/stores/*/products/*", SERVER_PERM_READ, api_product_by_sku },
 	{ "GET", "/v1/stores/*/barcodes/*", SERVER_PERM_READ, api_product_by_barcode },
@@ -305,6 +353,8 @@ static MHD_RESULT send_reply(struct MHD_Connection *conn, server_reply *r)
 	}
 	if (r->retry_after)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (r->status == 401)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 	if (r->status >= 100 && r->status < 600) {
 		atomic_fetch_add(&g_metrics.status[r->status], 1);
 		atomic_fetch_add(&g_metrics.requests[r->status / 100], 1);
@@ -345,8 +395,10 @@ static void dispatch(server_reply *out, server_request *req)
 			server_reply_error(out, 500, "internal", "no library client: %s", redstore_error_last());
 			return;
 		}
-		if (server_authorize(out, req, c, req->params[0], rt->perm) == 0)
+		if (server_authorize(out, req, c, req->n_params ? req->params[0] : "", rt->perm) == 0)
 			rt->handler(out, req, c);
+		if (rt->perm != SERVER_PERM_NONE)
+			redstore_auth_detach(c); /* the pooled client is the service again */
 		redstore_error_clear();
 		server_client_give(c);
 		return;

@@ -99,14 +99,18 @@ typedef enum server_permission {
 	SERVER_PERM_SELL,
 	SERVER_PERM_VOID,
 	SERVER_PERM_REFUND,
-	SERVER_PERM_STOCK
+	SERVER_PERM_STOCK,
+	SERVER_PERM_PAIR      /* issuing pairing codes: managers */
 } server_permission;
 
 /*
- * The one authenticate+authorise step every route goes through before its handler runs: reads the
- * request's credentials, checks them against the store of the route and the permission the route needs,
- * and prepares `client` to act for the caller in `store`. Returns 0, or fills `reply` (401/403/400) and
- * returns -1.
+ * The one authenticate+authorise step every route goes through before its handler runs. Open routes
+ * (SERVER_PERM_NONE: health, metrics, pairing, login) pass. Every other route needs a session token
+ * ("Authorization: Bearer <token>", or ?access_token= for EventSource): it is attached to `client`
+ * (redstore_auth_attach: signature, expiry, terminal not revoked, employee active with the same role),
+ * its store must be the route's store, and its role must hold the permission (redstore_auth_require).
+ * Returns 0, or fills `reply` (401 unauthenticated, 403 forbidden) and returns -1. The caller detaches the
+ * session after the handler.
  */
 int server_authorize(server_reply *reply, const server_request *req, redstore_client *client, const char *store,
                      server_permission perm);
@@ -126,6 +130,9 @@ void api_sale_refund(server_reply *out, const server_request *req, redstore_clie
 void api_stock_receive(server_reply *out, const server_request *req, redstore_client *c);
 void api_stock_adjust(server_reply *out, const server_request *req, redstore_client *c);
 void api_stock_count(server_reply *out, const server_request *req, redstore_client *c);
+void api_pair(server_reply *out, const server_request *req, redstore_client *c);
+void api_login(server_reply *out, const server_request *req, redstore_client *c);
+void api_pairing_code(server_reply *out, const server_request *req, redstore_client *c);
 
 /* ------------------------------------------------------------ the sync hub and SSE (sse.c) */
 
