@@ -22,6 +22,7 @@
 #include "redstore/sync.h"
 #include "redstore/analytics.h"
 #include "redstore/maintenance.h"
+#include "redstore/terminal.h"
 #include "redstore/auth.h"
 
 #endif

@@ -2,6 +2,7 @@
  * carry every change in order with no gaps (also 200 clients through a 5,000-sale run), Last-Event-ID
  * resumes exactly, a too-old id or a client that stops reading gets resync, and bad requests get their
  * codes and change nothing. */
+#include "server.h"
 #include "testutil.h"
 
 #include <cjson/cJSON.h>
@@ -29,11 +30,7 @@
 /* The session token the requests of this process carry (NULL: none). */
 static const char *g_token;
 
-typedef struct server {
-	pid_t pid;
-	int port;
-	char dir[64];
-} server;
+typedef rs_test_server server;
 
 static int64_t now_ms(void)
 {
@@ -48,82 +45,16 @@ static void nap(void)
 	nanosleep(&ts, NULL);
 }
 
-static long http(const server *s, const char *method, const char *path, const char *idem, const char *body,
-                 char **out);
-
-/* Starts redstore-server with extra arguments (NULL-terminated) and waits for its port file. */
 static void server_start(server *s, const char *const *extra)
 {
-	const char *bin = rs_test_env("REDSTORE_SERVER_BIN");
-	char portfile[128];
-	const char *argv[24];
-	int n = 0;
-	int64_t deadline;
 	g_token = NULL;
-	snprintf(s->dir, sizeof(s->dir), "/tmp/rs-server-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(s->dir));
-	snprintf(portfile, sizeof(portfile), "%s/port", s->dir);
-	argv[n++] = bin;
-	argv[n++] = "--port";
-	argv[n++] = "0";
-	argv[n++] = "--port-file";
-	argv[n++] = portfile;
-	argv[n++] = "--heartbeat-ms";
-	argv[n++] = "300";
-	for (; extra && *extra && n < 22; extra++)
-		argv[n++] = *extra;
-	argv[n] = NULL;
-	s->pid = fork();
-	ck_assert_int_ge(s->pid, 0);
-	if (s->pid == 0) {
-		int fd = open("/dev/null", 0);
-		if (fd >= 0)
-			dup2(fd, 1);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	s->port = 0;
-	deadline = now_ms() + 15000;
-	while (now_ms() < deadline && !s->port) {
-		FILE *f = fopen(portfile, "r");
-		int status;
-		if (f) {
-			if (fscanf(f, "%d", &s->port) != 1)
-				s->port = 0;
-			fclose(f);
-		}
-		ck_assert_msg(waitpid(s->pid, &status, WNOHANG) == 0, "redstore-server exited at start (%d)", status);
-		if (!s->port)
-			nap();
-	}
-	ck_assert_msg(s->port > 0, "redstore-server wrote no port within 15 s");
-	/* ready when its sync hub holds the Redis subscription */
-	while (http(s, "GET", "/healthz", NULL, NULL, NULL) != 200) {
-		ck_assert_msg(now_ms() < deadline, "redstore-server not healthy within 15 s");
-		nap();
-	}
+	rs_test_server_start(s, extra);
 }
 
-/* Stops it with SIGTERM; it must exit 0 within 10 s. */
 static void server_stop(server *s)
 {
-	char path[128];
-	int status = 0;
-	int64_t deadline = now_ms() + 10000;
-	pid_t r = 0;
 	g_token = NULL;
-	kill(s->pid, SIGTERM);
-	while (now_ms() < deadline && (r = waitpid(s->pid, &status, WNOHANG)) == 0)
-		nap();
-	if (r == 0) {
-		kill(s->pid, SIGKILL);
-		waitpid(s->pid, &status, 0);
-		ck_abort_msg("redstore-server did not stop within 10 s of SIGTERM");
-	}
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "redstore-server exit status %d", status);
-	snprintf(path, sizeof(path), "%s/port", s->dir);
-	unlink(path);
-	rmdir(s->dir);
+	rs_test_server_stop(s);
 }
 
 /* ------------------------------------------------------------ plain requests */

@@ -1,0 +1,119 @@
+/* The redstore-server program as a child process of a test (see server.h). */
+#include "server.h"
+#include "testutil.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void nap(void)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+static size_t discard(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	(void)data;
+	(void)userdata;
+	return size * nmemb;
+}
+
+static long healthz(int port)
+{
+	CURL *h = curl_easy_init();
+	char url[64];
+	long st = 0;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+	curl_easy_cleanup(h);
+	return st;
+}
+
+void rs_test_server_start(rs_test_server *s, const char *const *extra)
+{
+	const char *bin = rs_test_env("REDSTORE_SERVER_BIN");
+	char portfile[128];
+	const char *argv[24];
+	int n = 0;
+	long long deadline;
+	snprintf(s->dir, sizeof(s->dir), "/tmp/rs-server-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(s->dir));
+	snprintf(portfile, sizeof(portfile), "%s/port", s->dir);
+	argv[n++] = bin;
+	argv[n++] = "--port";
+	argv[n++] = "0";
+	argv[n++] = "--port-file";
+	argv[n++] = portfile;
+	argv[n++] = "--heartbeat-ms";
+	argv[n++] = "300";
+	for (; extra && *extra && n < 22; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+	s->pid = fork();
+	ck_assert_int_ge(s->pid, 0);
+	if (s->pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0)
+			dup2(fd, 1);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	s->port = 0;
+	deadline = now_ms() + 15000;
+	while (now_ms() < deadline && !s->port) {
+		FILE *f = fopen(portfile, "r");
+		int status;
+		if (f) {
+			if (fscanf(f, "%d", &s->port) != 1)
+				s->port = 0;
+			fclose(f);
+		}
+		ck_assert_msg(waitpid(s->pid, &status, WNOHANG) == 0, "redstore-server exited at start (%d)", status);
+		if (!s->port)
+			nap();
+	}
+	ck_assert_msg(s->port > 0, "redstore-server wrote no port within 15 s");
+	/* ready when its sync hub holds the Redis subscription */
+	while (healthz(s->port) != 200) {
+		ck_assert_msg(now_ms() < deadline, "redstore-server not healthy within 15 s");
+		nap();
+	}
+}
+
+void rs_test_server_stop(rs_test_server *s)
+{
+	char path[128];
+	int status = 0;
+	long long deadline = now_ms() + 10000;
+	pid_t r = 0;
+	kill(s->pid, SIGTERM);
+	while (now_ms() < deadline && (r = waitpid(s->pid, &status, WNOHANG)) == 0)
+		nap();
+	if (r == 0) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, &status, 0);
+		ck_abort_msg("redstore-server did not stop within 10 s of SIGTERM");
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "redstore-server exit status %d", status);
+	snprintf(path, sizeof(path), "%s/port", s->dir);
+	unlink(path);
+	rmdir(s->dir);
+}

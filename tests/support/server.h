@@ -1,0 +1,20 @@
+/* The redstore-server program as a child process of a test. */
+#ifndef REDSTORE_TEST_SERVER_H
+#define REDSTORE_TEST_SERVER_H
+
+#include <sys/types.h>
+
+typedef struct rs_test_server {
+	pid_t pid;
+	int port;
+	char dir[64];
+} rs_test_server;
+
+/* Starts $REDSTORE_SERVER_BIN on 127.0.0.1 (--port 0 unless `extra`, NULL-terminated, names one) with
+ * --heartbeat-ms 300, waits for its port file and for /healthz to answer 200 (15 s at most). */
+void rs_test_server_start(rs_test_server *s, const char *const *extra);
+
+/* SIGTERM; it must exit 0 within 10 s. */
+void rs_test_server_stop(rs_test_server *s);
+
+#endif
