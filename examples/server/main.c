@@ -144,7 +144,7 @@ int main(int argc, char **argv)
 	                     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt.threads, MHD_OPTION_NOTIFY_COMPLETED,
 	                     http_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, opt.max_connections,
 	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	                     (size_t)32 * 1024, MHD_OPTION_END);
+	                     (size_t)12 * 1024, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "redstore-server: cannot listen on 127.0.0.1:%d\n", opt.port);
 		sse_hub_stop();

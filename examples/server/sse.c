@@ -435,7 +435,7 @@ void sse_open(server_reply *out, const server_request *req, redstore_client *c)
 			redstore_snapshot_free(snap);
 		}
 	}
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, s, sse_free);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 2048, sse_read, s, sse_free);
 	if (!resp) {
 		pthread_mutex_lock(&hub.mu);
 		if (s->ch)

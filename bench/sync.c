@@ -1,0 +1,445 @@
+/*
+ * bench/sync: redstore-server's Server-Sent Events against the dev stack.
+ *
+ *   bench-sync latency [--clients 1000] [--rate 200] [--seconds 10] [--server BIN]
+ *       N SSE clients (curl multi, 4 threads) on one store; one terminal commits 1-line sales at a steady
+ *       rate; for every client and every sale: the time from the start of the commit to the event's
+ *       arrival at the client. Last line: RESULT sync p50_ms=<x> p99_ms=<x> clients=<n>
+ *   bench-sync memory [--clients 10000] [--server BIN]
+ *       N idle SSE connections (plain sockets); the server's resident memory before and after.
+ *       Last line: RESULT sse_memory kib_per_conn=<x>
+ *
+ * The server is started here (BIN or $REDSTORE_SERVER_BIN) on a free port with auth.secret set, and a
+ * cashier logs in through it. Needs the REDSTORE_* environment of a dev stack.
+ */
+#include "common.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SECRET "bench-sync-secret-0123456789-abcdefghijkl"
+
+static const char *server_bin;
+static pid_t server_pid;
+static int server_port;
+static char token[1024];
+static char store[65];
+
+/* ------------------------------------------------------------ the server */
+
+typedef struct buf {
+	char *p;
+	size_t n;
+} buf;
+
+static size_t buf_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	buf *b = userdata;
+	size_t k = size * nmemb;
+	char *q = realloc(b->p, b->n + k + 1);
+	if (!q)
+		return 0;
+	memcpy(q + b->n, data, k);
+	b->p = q;
+	b->n += k;
+	b->p[b->n] = '\0';
+	return k;
+}
+
+static long http(const char *method, const char *path, const char *body, char **out)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hdr = NULL;
+	char url[256], auth[1100];
+	buf b = { NULL, 0 };
+	long st = 0;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", server_port, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, buf_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	if (token[0]) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		hdr = curl_slist_append(hdr, auth);
+	}
+	if (body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+	if (out)
+		*out = b.p;
+	else
+		free(b.p);
+	return st;
+}
+
+static void json_str(const char *json, const char *name, char *out, size_t cap)
+{
+	cJSON *root = cJSON_Parse(json ? json : "");
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(root, name);
+	if (!cJSON_IsString(x)) {
+		fprintf(stderr, "bench-sync: no %s in %s\n", name, json ? json : "(nothing)");
+		exit(1);
+	}
+	snprintf(out, cap, "%s", x->valuestring);
+	cJSON_Delete(root);
+}
+
+static void server_start(void)
+{
+	char portfile[] = "/tmp/bench-sync-port-XXXXXX";
+	int fd = mkstemp(portfile);
+	int64_t deadline = bench_now_us() + 15000000;
+	if (fd < 0) {
+		perror("mkstemp");
+		exit(1);
+	}
+	close(fd);
+	unlink(portfile);
+	if ((server_pid = fork()) == 0) {
+		execl(server_bin, server_bin, "--port", "0", "--port-file", portfile, "--threads", "2", "--heartbeat-ms",
+		      "15000", (char *)NULL);
+		_exit(127);
+	}
+	while (!server_port && bench_now_us() < deadline) {
+		FILE *f = fopen(portfile, "r");
+		if (f) {
+			if (fscanf(f, "%d", &server_port) != 1)
+				server_port = 0;
+			fclose(f);
+		}
+		usleep(10000);
+	}
+	while (http("GET", "/healthz", NULL, NULL) != 200 && bench_now_us() < deadline)
+		usleep(10000);
+	unlink(portfile);
+	if (!server_port) {
+		fprintf(stderr, "bench-sync: %s did not start\n", server_bin);
+		exit(1);
+	}
+}
+
+static void server_stop(void)
+{
+	int status;
+	kill(server_pid, SIGTERM);
+	waitpid(server_pid, &status, 0);
+}
+
+static long server_rss_kib(void)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)server_pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmRSS:", 6))
+			kib = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return kib;
+}
+
+static long metric(const char *name)
+{
+	char *m = NULL, *p, needle[128];
+	long v = -1;
+	http("GET", "/metrics", NULL, &m);
+	snprintf(needle, sizeof(needle), "\n%s ", name);
+	if (m && (p = strstr(m, needle)))
+		v = strtol(p + strlen(needle), NULL, 10);
+	free(m);
+	return v;
+}
+
+/* A store with product A, a paired terminal and a cashier logged in through the server. */
+static redstore_client *setup(void)
+{
+	redstore_client *c;
+	redstore_store_info info = { NULL, "Bench", "EUR", NULL, 1 };
+	redstore_product p = { 0 };
+	redstore_stock_line l = { "A", 100000000, 0 };
+	redstore_stock_result *r;
+	char code[REDSTORE_PAIRING_CODE_SIZE], body[512], device[REDSTORE_DEVICE_TOKEN_SIZE], *resp = NULL;
+	snprintf(store, sizeof(store), "bench-sync-%d-%lld", (int)getpid(), (long long)time(NULL));
+	info.store_id = store;
+	bench_check(redstore_client_new(&c, NULL), "client");
+	bench_check(redstore_store_create(c, &info), "store");
+	bench_check(redstore_client_use_store(c, store), "use_store");
+	p.sku = "A";
+	p.name = "Bench item";
+	p.price = 100;
+	p.active = 1;
+	bench_check(redstore_product_create(c, &p), "product");
+	bench_check(redstore_stock_receive(&r, c, NULL, NULL, 1, &l), "receive");
+	redstore_stock_result_free(r);
+	bench_check(redstore_auth_employee_add(c, "cash1", "Casey", REDSTORE_ROLE_CASHIER, "1111"), "employee");
+	bench_check(redstore_auth_pairing_code_new(code, c, "bench"), "pairing code");
+	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
+	http("POST", "/v1/pair", body, &resp);
+	json_str(resp, "device_token", device, sizeof(device));
+	free(resp);
+	snprintf(body, sizeof(body), "{\"device_token\":\"%s\",\"employee_id\":\"cash1\",\"pin\":\"1111\"}", device);
+	http("POST", "/v1/sessions", body, &resp);
+	json_str(resp, "session_token", token, sizeof(token));
+	free(resp);
+	return c;
+}
+
+static void current_id(redstore_client *c, char *id)
+{
+	redstore_snapshot *s;
+	bench_check(redstore_sync_snapshot(&s, c), "snapshot");
+	snprintf(id, REDSTORE_STREAM_ID_SIZE, "%s", s->stream_id);
+	redstore_snapshot_free(s);
+}
+
+/* ------------------------------------------------------------ latency */
+
+typedef struct client {
+	char line[4096];
+	size_t len;
+	int is_change;
+	int64_t *recv_us; /* arrival of the k-th change */
+	atomic_int count;
+	int cap;
+} client;
+
+static size_t client_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	client *c = userdata;
+	size_t k = size * nmemb;
+	int64_t now = bench_now_us();
+	for (size_t i = 0; i < k; i++) {
+		if (data[i] != '\n') {
+			if (c->len + 1 < sizeof(c->line))
+				c->line[c->len++] = data[i];
+			continue;
+		}
+		c->line[c->len] = '\0';
+		if (!strcmp(c->line, "event: change"))
+			c->is_change = 1;
+		else if (c->len == 0) {
+			int n = atomic_load(&c->count);
+			if (c->is_change && n < c->cap) {
+				c->recv_us[n] = now;
+				atomic_store(&c->count, n + 1);
+			}
+			c->is_change = 0;
+		}
+		c->len = 0;
+	}
+	return k;
+}
+
+typedef struct group {
+	client *clients;
+	int n;
+	const char *after;
+	atomic_int *stop;
+} group;
+
+static void *group_main(void *arg)
+{
+	group *g = arg;
+	CURLM *m = curl_multi_init();
+	CURL **h = calloc((size_t)g->n, sizeof(*h));
+	struct curl_slist *hdr = NULL;
+	char url[256], line[1100];
+	int running = 1;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/stores/%s/events", server_port, store);
+	snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+	hdr = curl_slist_append(hdr, line);
+	snprintf(line, sizeof(line), "Last-Event-ID: %s", g->after);
+	hdr = curl_slist_append(hdr, line);
+	for (int i = 0; i < g->n; i++) {
+		h[i] = curl_easy_init();
+		curl_easy_setopt(h[i], CURLOPT_URL, url);
+		curl_easy_setopt(h[i], CURLOPT_HTTPHEADER, hdr);
+		curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, client_write);
+		curl_easy_setopt(h[i], CURLOPT_WRITEDATA, &g->clients[i]);
+		curl_multi_add_handle(m, h[i]);
+	}
+	while (!atomic_load(g->stop) && running) {
+		curl_multi_perform(m, &running);
+		curl_multi_poll(m, NULL, 0, 50, NULL);
+	}
+	for (int i = 0; i < g->n; i++) {
+		curl_multi_remove_handle(m, h[i]);
+		curl_easy_cleanup(h[i]);
+	}
+	curl_slist_free_all(hdr);
+	curl_multi_cleanup(m);
+	free(h);
+	return NULL;
+}
+
+static int latency(int n_clients, int rate, int seconds)
+{
+	redstore_client *c;
+	char after[REDSTORE_STREAM_ID_SIZE];
+	int n_sales = rate * seconds, threads = 4;
+	client *cl = calloc((size_t)n_clients, sizeof(*cl));
+	int64_t *start = calloc((size_t)n_sales, sizeof(*start)), t0, deadline;
+	group g[4];
+	pthread_t th[4];
+	atomic_int stop = 0;
+	double *lat;
+	size_t nlat = 0, missing = 0;
+	server_start();
+	c = setup();
+	current_id(c, after);
+	for (int i = 0; i < n_clients; i++) {
+		cl[i].cap = n_sales;
+		cl[i].recv_us = calloc((size_t)n_sales, sizeof(int64_t));
+	}
+	for (int t = 0; t < threads; t++) {
+		int lo = n_clients * t / threads, hi = n_clients * (t + 1) / threads;
+		g[t] = (group){ cl + lo, hi - lo, after, &stop };
+		pthread_create(&th[t], NULL, group_main, &g[t]);
+	}
+	deadline = bench_now_us() + 60000000;
+	while (metric("redstore_sse_connections") < n_clients && bench_now_us() < deadline)
+		usleep(20000);
+	printf("%d SSE clients connected; %d sales at %d/s\n", n_clients, n_sales, rate);
+	t0 = bench_now_us();
+	for (int k = 0; k < n_sales; k++) {
+		redstore_sale *s;
+		redstore_receipt *r;
+		int64_t due = t0 + (int64_t)k * 1000000 / rate, now = bench_now_us();
+		if (due > now)
+			usleep((useconds_t)(due - now));
+		bench_check(redstore_sale_new(&s, NULL), "sale");
+		bench_check(redstore_sale_add_line(s, "A", 1, NULL), "line");
+		bench_check(redstore_sale_add_tender(s, REDSTORE_TENDER_CASH, 1000, NULL), "tender");
+		start[k] = bench_now_us();
+		bench_check(redstore_sale_commit(&r, c, s), "commit");
+		redstore_receipt_free(r);
+		redstore_sale_free(s);
+	}
+	deadline = bench_now_us() + 60000000;
+	for (int i = 0; i < n_clients; i++)
+		while (atomic_load(&cl[i].count) < n_sales && bench_now_us() < deadline)
+			usleep(10000);
+	atomic_store(&stop, 1);
+	for (int t = 0; t < threads; t++)
+		pthread_join(th[t], NULL);
+	lat = malloc((size_t)n_clients * (size_t)n_sales * sizeof(*lat));
+	for (int i = 0; i < n_clients; i++) {
+		int got = atomic_load(&cl[i].count);
+		missing += (size_t)(n_sales - got);
+		for (int k = 0; k < got; k++)
+			lat[nlat++] = (double)(cl[i].recv_us[k] - start[k]) / 1000.0;
+		free(cl[i].recv_us);
+	}
+	{
+		double p50 = bench_percentile(lat, nlat, 50), p99 = bench_percentile(lat, nlat, 99),
+		       max = bench_percentile(lat, nlat, 100);
+		printf("deliveries %zu (missing %zu); commit start -> client: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", nlat,
+		       missing, p50, p99, max);
+		printf("hub reads %ld for %ld changes\n", metric("redstore_hub_reads_total"),
+		       metric("redstore_hub_events_total"));
+		server_stop();
+		printf("RESULT sync p50_ms=%.2f p99_ms=%.2f max_ms=%.2f clients=%d\n", p50, p99, max, n_clients);
+	}
+	free(lat);
+	free(start);
+	free(cl);
+	redstore_client_free(c);
+	return missing ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ memory */
+
+static int memory(int n)
+{
+	redstore_client *c;
+	char after[REDSTORE_STREAM_ID_SIZE], req[2048];
+	int *fds = calloc((size_t)n, sizeof(int));
+	long before, after_kib;
+	int64_t deadline;
+	struct sockaddr_in a;
+	server_start();
+	c = setup();
+	current_id(c, after);
+	snprintf(req, sizeof(req),
+	         "GET /v1/stores/%s/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: %s\r\nAuthorization: Bearer %s\r\n\r\n",
+	         store, after, token);
+	/* one stream first, so the store's channel and the pools exist */
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)server_port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	usleep(200000);
+	before = server_rss_kib();
+	for (int i = 0; i < n; i++) {
+		if ((fds[i] = socket(AF_INET, SOCK_STREAM, 0)) < 0 || connect(fds[i], (struct sockaddr *)&a, sizeof(a)) ||
+		    write(fds[i], req, strlen(req)) != (ssize_t)strlen(req)) {
+			fprintf(stderr, "bench-sync: connection %d failed\n", i);
+			return 1;
+		}
+	}
+	deadline = bench_now_us() + 120000000;
+	while (metric("redstore_sse_connections") < n && bench_now_us() < deadline)
+		usleep(50000);
+	usleep(500000);
+	after_kib = server_rss_kib();
+	printf("%d idle SSE connections (server reports %ld): RSS %ld KiB -> %ld KiB\n", n,
+	       metric("redstore_sse_connections"), before, after_kib);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	server_stop();
+	redstore_client_free(c);
+	printf("RESULT sse_memory kib_per_conn=%.2f\n", (double)(after_kib - before) / n);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int clients = -1, rate = 200, seconds = 10, rc;
+	const char *mode = argc > 1 ? argv[1] : "";
+	setenv("REDSTORE_AUTH_SECRET", SECRET, 0);
+	setenv("REDSTORE_AUTH_PIN_OPSLIMIT", "1", 0);
+	setenv("REDSTORE_AUTH_PIN_MEMLIMIT_KIB", "8", 0);
+	server_bin = getenv("REDSTORE_SERVER_BIN");
+	for (int i = 2; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--clients"))
+			clients = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--rate"))
+			rate = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--seconds"))
+			seconds = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--server"))
+			server_bin = argv[i + 1];
+	}
+	if (!server_bin || (strcmp(mode, "latency") && strcmp(mode, "memory")) || rate < 1 || seconds < 1) {
+		fprintf(stderr, "usage: bench-sync latency|memory [--clients N] [--rate R] [--seconds S] [--server BIN]\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_ALL);
+	bench_print_machine();
+	if (!strcmp(mode, "latency"))
+		rc = latency(clients > 0 ? clients : 1000, rate, seconds);
+	else
+		rc = memory(clients > 0 ? clients : 10000);
+	curl_global_cleanup();
+	return rc;
+}
