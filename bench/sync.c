@@ -344,6 +344,8 @@ static int latency(int n_clients, int rate, int seconds)
 	for (int i = 0; i < n_clients; i++) {
 		int got = atomic_load(&cl[i].count);
 		missing += (size_t)(n_sales - got);
+		if (got < n_sales)
+			printf("client %d: %d of %d\n", i, got, n_sales);
 		for (int k = 0; k < got; k++)
 			lat[nlat++] = (double)(cl[i].recv_us[k] - start[k]) / 1000.0;
 		free(cl[i].recv_us);
@@ -353,8 +355,10 @@ static int latency(int n_clients, int rate, int seconds)
 		       max = bench_percentile(lat, nlat, 100);
 		printf("deliveries %zu (missing %zu); commit start -> client: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", nlat,
 		       missing, p50, p99, max);
-		printf("hub reads %ld for %ld changes\n", metric("redstore_hub_reads_total"),
-		       metric("redstore_hub_events_total"));
+		printf("hub reads %ld for %ld changes; events sent %ld, resyncs %ld, open streams %ld\n",
+		       metric("redstore_hub_reads_total"), metric("redstore_hub_events_total"),
+		       metric("redstore_sse_events_sent_total"), metric("redstore_sse_resyncs_total"),
+		       metric("redstore_sse_connections"));
 		server_stop();
 		printf("RESULT sync p50_ms=%.2f p99_ms=%.2f max_ms=%.2f clients=%d\n", p50, p99, max, n_clients);
 	}

@@ -294,6 +294,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	stream *s = cls;
 	size_t n = 0;
+	ssize_t ret;
 	(void)pos;
 	pthread_mutex_lock(&hub.mu);
 	for (;;) {
@@ -355,7 +356,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 			atomic_fetch_add(&g_metrics.sse_heartbeats, 1);
 			continue;
 		}
-		/* nothing to send: sleep until the hub has something */
+		/* nothing to send: sleep until the hub has something (it resumes us after setting suspended = 0) */
 		s->suspended = 1;
 		MHD_suspend_connection(s->conn);
 		break;
@@ -363,11 +364,13 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (n) {
 		s->want_hb = 0;
 		s->last_write_ms = now_ms();
+		ret = (ssize_t)n;
+	} else {
+		/* decided under the lock: once it is released the hub may already have resumed this stream */
+		ret = s->suspended ? 0 : MHD_CONTENT_READER_END_OF_STREAM;
 	}
 	pthread_mutex_unlock(&hub.mu);
-	if (n)
-		return (ssize_t)n;
-	return s->suspended ? 0 : MHD_CONTENT_READER_END_OF_STREAM;
+	return ret;
 }
 
 static void sse_free(void *cls)
