@@ -479,7 +479,6 @@ void api_sale_get(server_reply *out, const server_request *req, redstore_client 
 		server_reply_lib_error(out, rc);
 		return;
 	}
-	r->duplicate = 0;
 	reply_receipt(out, r, 200);
 	redstore_receipt_free(r);
 }
