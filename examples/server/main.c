@@ -149,6 +149,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "redstore-server: cannot listen on 127.0.0.1:%d\n", opt.port);
 		sse_hub_stop();
 		sse_hub_join();
+		sse_hub_free();
 		redstore_config_free(cfg);
 		return 1;
 	}
@@ -171,6 +172,7 @@ int main(int argc, char **argv)
 	sse_hub_stop();
 	sse_hub_join();
 	MHD_stop_daemon(d);
+	sse_hub_free();
 	server_pool_shutdown();
 	redstore_config_free(cfg);
 	return 0;

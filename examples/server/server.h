@@ -138,9 +138,12 @@ void api_pairing_code(server_reply *out, const server_request *req, redstore_cli
 
 /* Starts the hub thread (its own Redis subscription). 0 or -1 with a message on stderr. */
 int sse_hub_start(const server_options *opt, const redstore_config *cfg);
-/* Ends every stream (so libmicrohttpd can stop) and stops the hub. */
+/* Shutdown, in this order: sse_hub_stop() wakes every stream so it ends and stops the hub thread,
+ * sse_hub_join() waits for it, MHD_stop_daemon() closes the connections (which detach their streams),
+ * then sse_hub_free() frees the channels. */
 void sse_hub_stop(void);
 void sse_hub_join(void);
+void sse_hub_free(void);
 /* 1 while the hub holds its Redis subscription. */
 int sse_hub_connected(void);
 

@@ -769,6 +769,10 @@ void sse_hub_join(void)
 	if (hub.started)
 		pthread_join(hub.thread, NULL);
 	hub.started = 0;
+}
+
+void sse_hub_free(void)
+{
 	while (hub.channels) {
 		channel *c = hub.channels;
 		hub.channels = c->next;
