@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libredstore: the terminal client of redstore-server.
  *
  * What a terminal app (an iPad app through Swift, a kiosk, a script) links to talk to the server: REST
@@ -36,7 +37,9 @@
 #include "sync.h"
 
 REDSTORE_BEGIN_DECLS
+REDSTORE_ASSUME_NONNULL_BEGIN
 
+/** A terminal client: the server's URL, the store, the session token, the journal, the event stream. */
 typedef struct redstore_terminal redstore_terminal;
 
 /**
@@ -47,11 +50,11 @@ typedef struct redstore_terminal redstore_terminal;
  * @param journal_path  the journal's SQLite file (copied)
  * @return 0, REDSTORE_EINVALID (bad URL or store id), REDSTORE_EIO (the journal cannot be opened)
  */
-REDSTORE_EXTERN(int) redstore_terminal_new(redstore_terminal **out, const char *base_url, const char *store_id,
-                                           const char *journal_path);
+REDSTORE_EXTERN(int) redstore_terminal_new(redstore_terminal *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                           const char *base_url, const char *store_id, const char *journal_path);
 
 /** Stops the event stream, closes the journal and frees the terminal; NULL is a no-op. */
-REDSTORE_EXTERN(void) redstore_terminal_free(redstore_terminal *t);
+REDSTORE_EXTERN(void) redstore_terminal_free(redstore_terminal *REDSTORE_NULLABLE t);
 
 /**
  * Sets the session token sent with every request (Authorization: Bearer), or clears it (NULL). Copied.
@@ -59,7 +62,7 @@ REDSTORE_EXTERN(void) redstore_terminal_free(redstore_terminal *t);
  *
  * @return 0, REDSTORE_EINVALID (longer than 2048 characters)
  */
-REDSTORE_EXTERN(int) redstore_terminal_set_token(redstore_terminal *t, const char *token);
+REDSTORE_EXTERN(int) redstore_terminal_set_token(redstore_terminal *t, const char *REDSTORE_NULLABLE token);
 
 /** Sets the timeout of each request, 100..600000 ms (default 5000). @return 0, REDSTORE_EINVALID */
 REDSTORE_EXTERN(int) redstore_terminal_set_timeout(redstore_terminal *t, int timeout_ms);
@@ -75,8 +78,10 @@ REDSTORE_EXTERN(int) redstore_terminal_set_timeout(redstore_terminal *t, int tim
  * @return 0 when the server answered (whatever the status), REDSTORE_ECONNECT or REDSTORE_ETIMEOUT when
  *         it could not be reached, REDSTORE_ELIMIT (a response over 16 MiB)
  */
-REDSTORE_EXTERN(int) redstore_terminal_request(char **out, long *status, redstore_terminal *t, const char *method,
-                                               const char *path, const char *idempotency_key, const char *body);
+REDSTORE_EXTERN(int) redstore_terminal_request(char *REDSTORE_NULLABLE *REDSTORE_NULLABLE out, long *status,
+                                               redstore_terminal *t, const char *method, const char *path,
+                                               const char *REDSTORE_NULLABLE idempotency_key,
+                                               const char *REDSTORE_NULLABLE body);
 
 /** The state of a journaled sale. */
 typedef enum redstore_journal_state {
@@ -91,12 +96,12 @@ REDSTORE_EXTERN(const char *) redstore_journal_state_name(redstore_journal_state
 /** One sale of the journal. */
 typedef struct redstore_journal_entry {
 	int64_t seq;                       /**< the journal's order */
-	char sale_id[REDSTORE_ID_SIZE];
-	redstore_journal_state state;
+	char sale_id[REDSTORE_ID_SIZE];    /**< the sale's id, its Idempotency-Key */
+	redstore_journal_state state;      /**< pending, synced or rejected */
 	int attempts;                      /**< times it was sent */
 	long http_status;                  /**< the server's last answer (0: never reached) */
 	char reason[512];                  /**< rejected: the server's error code and message */
-	int64_t created_at_ms;
+	int64_t created_at_ms;             /**< when it was journaled (ms since the epoch) */
 } redstore_journal_entry;
 
 /**
@@ -110,7 +115,8 @@ typedef struct redstore_journal_entry {
  * @return 0 (the sale is in the journal: look at *state), REDSTORE_EINVALID (not a UUID, not a JSON
  *         object), REDSTORE_EEXISTS (the id is journaled with another body), REDSTORE_EIO (journal)
  */
-REDSTORE_EXTERN(int) redstore_terminal_sell(redstore_journal_state *state, char **receipt, redstore_terminal *t,
+REDSTORE_EXTERN(int) redstore_terminal_sell(redstore_journal_state *state,
+                                            char *REDSTORE_NULLABLE *REDSTORE_NULLABLE receipt, redstore_terminal *t,
                                             const char *sale_id, const char *body);
 
 /**
@@ -121,7 +127,7 @@ REDSTORE_EXTERN(int) redstore_terminal_sell(redstore_journal_state *state, char 
  *         REDSTORE_EUNAVAILABLE (retriable: try later), REDSTORE_EAUTH (the session expired: set a new
  *         token), REDSTORE_EIO (journal)
  */
-REDSTORE_EXTERN(int) redstore_terminal_sync(redstore_terminal *t, size_t *settled);
+REDSTORE_EXTERN(int) redstore_terminal_sync(redstore_terminal *t, size_t *REDSTORE_NULLABLE settled);
 
 /**
  * Lists the journal, oldest first.
@@ -129,13 +135,15 @@ REDSTORE_EXTERN(int) redstore_terminal_sync(redstore_terminal *t, size_t *settle
  * @param out    receives an array of *count entries (free with redstore_free; NULL when empty)
  * @return 0, REDSTORE_EIO
  */
-REDSTORE_EXTERN(int) redstore_terminal_journal(redstore_journal_entry **out, size_t *count, redstore_terminal *t);
+REDSTORE_EXTERN(int) redstore_terminal_journal(redstore_journal_entry *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                               size_t *count, redstore_terminal *t);
 
 /**
  * Receives an event of the store's stream: `event` is "change", "resync" or "snapshot"; `id` its stream
  * id ("" for resync); `data` its JSON. Runs on the terminal's stream thread.
  */
-typedef void (*redstore_terminal_event_cb)(const char *event, const char *id, const char *data, void *payload);
+typedef void (*redstore_terminal_event_cb)(const char *event, const char *id, const char *data,
+                                           void *REDSTORE_NULLABLE payload);
 
 /**
  * Starts the store's event stream on a new thread (see the top of this header).
@@ -143,8 +151,9 @@ typedef void (*redstore_terminal_event_cb)(const char *event, const char *id, co
  * @param last_event_id  continue after this stream id (a snapshot's), or NULL for from now on
  * @return 0, REDSTORE_EINVALID (a stream is running, malformed id), REDSTORE_ERROR (no thread)
  */
-REDSTORE_EXTERN(int) redstore_terminal_events_start(redstore_terminal *t, const char *last_event_id,
-                                                    redstore_terminal_event_cb cb, void *payload);
+REDSTORE_EXTERN(int) redstore_terminal_events_start(redstore_terminal *t,
+                                                    const char *REDSTORE_NULLABLE last_event_id,
+                                                    redstore_terminal_event_cb cb, void *REDSTORE_NULLABLE payload);
 
 /** Stops the event stream and waits for its thread; nothing is delivered after it returns. */
 REDSTORE_EXTERN(void) redstore_terminal_events_stop(redstore_terminal *t);
@@ -154,8 +163,10 @@ REDSTORE_EXTERN(void) redstore_terminal_events_stop(redstore_terminal *t);
  *
  * @param out  REDSTORE_STREAM_ID_SIZE bytes
  */
-REDSTORE_EXTERN(void) redstore_terminal_last_event_id(char out[REDSTORE_STREAM_ID_SIZE], redstore_terminal *t);
+REDSTORE_EXTERN(void) redstore_terminal_last_event_id(char out[REDSTORE_NONNULL REDSTORE_STREAM_ID_SIZE],
+                                                     redstore_terminal *t);
 
+REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 
 #endif

@@ -590,6 +590,41 @@ static redstore_job_outcome rs_py_job_tramp(const redstore_job *job, redstore_cl
 %array_class(redstore_job, JobArray);
 %array_class(redstore_partition_lag, PartitionLagArray);
 
+/* ------------------------------------------------------------------ the terminal client */
+%{
+/* An event of the terminal's stream: fn(event, id, data), on the terminal's stream thread. */
+static void rs_py_terminal_event_tramp(const char *event, const char *id, const char *data, void *payload)
+{
+	PyGILState_STATE gil = PyGILState_Ensure();
+	PyObject *fn = (PyObject *)payload;
+	PyObject *res = PyObject_CallFunction(fn, "sss", event, id, data);
+	if (!res)
+		PyErr_WriteUnraisable(fn);
+	Py_XDECREF(res);
+	PyGILState_Release(gil);
+}
+%}
+%typemap(in) (redstore_terminal_event_cb cb, void *payload) {
+	if (!PyCallable_Check($input)) {
+		PyErr_SetString(PyExc_TypeError, "the terminal's event handler must be callable");
+		SWIG_fail;
+	}
+	$1 = rs_py_terminal_event_tramp;
+	$2 = (void *)$input;
+}
+REDSTORE_OUT(redstore_terminal)
+REDSTORE_OUT(redstore_journal_entry)
+%apply char **out { char **receipt };
+%apply long *OUTPUT { long *status };
+%apply size_t *OUTPUT { size_t *settled };
+%typemap(in, numinputs=0) redstore_journal_state *state (redstore_journal_state tmp = REDSTORE_JOURNAL_PENDING) {
+	$1 = &tmp;
+}
+%typemap(argout) redstore_journal_state *state {
+	$result = SWIG_Python_AppendOutput($result, PyLong_FromLong((long)tmp$argnum));
+}
+%array_class(redstore_journal_entry, JournalEntryArray);
+
 /* ------------------------------------------------------------------ the headers */
 %include "redstore/common.h"
 %include "redstore/errors.h"
@@ -605,6 +640,7 @@ static redstore_job_outcome rs_py_job_tramp(const redstore_job *job, redstore_cl
 %include "redstore/sync.h"
 %include "redstore/analytics.h"
 %include "redstore/maintenance.h"
+%include "redstore/terminal.h"
 %include "redstore/auth.h"
 
 /* ------------------------------------------------------------------ items of result arrays (borrowed) */
