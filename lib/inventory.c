@@ -28,7 +28,7 @@ const char *redstore_adjust_reason_name(redstore_adjust_reason reason)
 	case REDSTORE_ADJUST_CORRECTION: return "correction";
 	case REDSTORE_ADJUST_OTHER: return "other";
 	}
-	return NULL;
+	return "unknown";
 }
 
 static int check_text(const char *s, size_t max, const char *what)
@@ -336,7 +336,7 @@ int redstore_stock_adjust(redstore_stock_result **out, redstore_client *c, const
 	int rc;
 
 	*out = NULL;
-	if (!redstore_adjust_reason_name(reason))
+	if (!strcmp(redstore_adjust_reason_name(reason), "unknown"))
 		return redstore__fail(REDSTORE_EINVALID, "stock_adjust: unknown reason %d", (int)reason);
 	if (delta == 0)
 		return redstore__fail(REDSTORE_EINVALID, "stock_adjust: %s: quantity 0 (expected a non-zero change)",

@@ -42,7 +42,7 @@ const char *redstore_tender_kind_name(redstore_tender_kind kind)
 	case REDSTORE_TENDER_CARD: return "card";
 	case REDSTORE_TENDER_OTHER: return "other";
 	}
-	return NULL;
+	return "unknown";
 }
 
 int redstore_sale_new(redstore_sale **out, const char *sale_id)
@@ -174,7 +174,7 @@ static int check_free_text(const char *s, size_t max, const char *what)
 int redstore_sale_add_tender(redstore_sale *s, redstore_tender_kind kind, int64_t amount, const char *reference)
 {
 	int rc;
-	if (!redstore_tender_kind_name(kind))
+	if (!strcmp(redstore_tender_kind_name(kind), "unknown"))
 		return redstore__fail(REDSTORE_EINVALID, "sale tender: unknown kind %d", (int)kind);
 	if (amount <= 0 || amount > SALE_MAX_AMOUNT)
 		return redstore__fail(REDSTORE_EINVALID, "sale tender: amount %lld (expected 1..10^15 minor units)",
@@ -650,7 +650,7 @@ static int undo_sale(redstore_receipt **out, redstore_client *c, const undo_req 
 	} else if ((rc = redstore_id_new(id))) {
 		return rc;
 	}
-	if (!redstore_tender_kind_name(q->tender))
+	if (!strcmp(redstore_tender_kind_name(q->tender), "unknown"))
 		return redstore__fail(REDSTORE_EINVALID, "%s: unknown tender kind %d", q->what, (int)q->tender);
 	if ((rc = check_free_text(q->reference, 64, "refund tender reference")) ||
 	    (rc = check_free_text(q->reason, 500, "void reason")))

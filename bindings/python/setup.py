@@ -1,9 +1,9 @@
 """Builds redstore.capi, the SWIG extension, against libredstore.
 
 Where the library is found, first match wins:
-  1. REDSTORE_BUILD_DIR: a CMake build tree of this repository (headers from ../../include, the shared
-     library from the build directory); the extension gets an rpath to it.
-  2. REDSTORE_INCLUDE_DIR and REDSTORE_LIB_DIR.
+  1. REDSTORE_INCLUDE_DIR and REDSTORE_LIB_DIR.
+  2. REDSTORE_BUILD_DIR: a CMake build tree of this repository (headers from ../../include, the shared
+     library from the build directory), when built from the repository itself (not from a copy).
   3. pkg-config redstore (an installed library; PKG_CONFIG_PATH for a custom prefix).
 SWIG (Debian: swig) runs as part of the build: pip install --no-build-isolation bindings/python.
 """
@@ -18,12 +18,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def locate():
-    build = os.environ.get("REDSTORE_BUILD_DIR")
-    if build:
-        return [os.path.join(HERE, "..", "..", "include")], [os.path.abspath(build)], []
     inc, lib = os.environ.get("REDSTORE_INCLUDE_DIR"), os.environ.get("REDSTORE_LIB_DIR")
     if inc and lib:
         return [inc], [lib], []
+    build, repo_inc = os.environ.get("REDSTORE_BUILD_DIR"), os.path.join(HERE, "..", "..", "include")
+    if build and os.path.isfile(os.path.join(repo_inc, "redstore.h")):
+        return [repo_inc], [os.path.abspath(build)], []
     try:
         out = subprocess.run(["pkg-config", "--cflags", "--libs", "redstore"], check=True,
                              capture_output=True, text=True).stdout

@@ -85,7 +85,10 @@ typedef enum redstore_adjust_reason {
 	REDSTORE_ADJUST_OTHER = 4     /**< needs a note */
 } redstore_adjust_reason;
 
-/** The reason's name: "damage", "theft", "expiry", "correction", "other". Static. Thread-safe. */
+/**
+ * The reason's name: "damage", "theft", "expiry", "correction", "other" ("unknown" for any other value).
+ * Static. Thread-safe.
+ */
 REDSTORE_EXTERN(const char *) redstore_adjust_reason_name(redstore_adjust_reason reason);
 
 /**

@@ -47,7 +47,7 @@ typedef enum redstore_tender_kind {
 	REDSTORE_TENDER_OTHER = 2   /**< voucher, gift card, store credit...: reference names it */
 } redstore_tender_kind;
 
-/** The tender's name: "cash", "card", "other". Static. Thread-safe. */
+/** The tender's name: "cash", "card", "other" ("unknown" for any other value). Static. Thread-safe. */
 REDSTORE_EXTERN(const char *) redstore_tender_kind_name(redstore_tender_kind kind);
 
 /**
