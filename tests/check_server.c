@@ -290,20 +290,6 @@ static void sse_finish(sse_run *r)
 
 /* ------------------------------------------------------------ fixtures */
 
-static void sell(redstore_client *c, const char *sku, int64_t qty, char *stream_id)
-{
-	redstore_sale *s;
-	redstore_receipt *r;
-	RS_OK(redstore_sale_new(&s, NULL));
-	RS_OK(redstore_sale_add_line(s, sku, qty, NULL));
-	RS_OK(redstore_sale_add_tender(s, REDSTORE_TENDER_CASH, 1000000, NULL));
-	RS_OK(redstore_sale_commit(&r, c, s));
-	if (stream_id)
-		snprintf(stream_id, REDSTORE_STREAM_ID_SIZE, "%s", r->stream_id);
-	redstore_receipt_free(r);
-	redstore_sale_free(s);
-}
-
 /* The id the store's stream is current to. */
 static void stream_now(redstore_client *c, char *id)
 {
@@ -599,7 +585,7 @@ START_TEST(server_sse_delivers_every_change_in_order_and_resumes_from_last_event
 	auth_setup(&s, c, &k);
 	live = sse_start(&s, store, start, 0);
 	for (int i = 0; i < 30; i++)
-		sell(c, "A", 1, ids[i]);
+		rs_test_sell(c, "A", 1, ids[i]);
 	ck_assert_uint_eq(sse_wait(live, 30, 20000), 30);
 	for (int i = 0; i < 30; i++)
 		ck_assert_str_eq(live->c.ids[i], ids[i]);
@@ -612,7 +598,7 @@ START_TEST(server_sse_delivers_every_change_in_order_and_resumes_from_last_event
 	/* a client current to the last id, then 10 more sales: all three streams get exactly those */
 	late = sse_start(&s, store, ids[29], 0);
 	for (int i = 30; i < 40; i++)
-		sell(c, "A", 1, ids[i]);
+		rs_test_sell(c, "A", 1, ids[i]);
 	ck_assert_uint_eq(sse_wait(live, 40, 20000), 40);
 	ck_assert_uint_eq(sse_wait(resumed, 30, 20000), 30);
 	ck_assert_uint_eq(sse_wait(late, 10, 20000), 10);
@@ -653,9 +639,9 @@ START_TEST(server_sse_too_old_last_event_id_gets_resync)
 	redstore_config_free(cfg);
 	rs_test_store(c, "srvold", store, 0);
 	rs_test_product(c, "A", 100, "standard", REDSTORE_STOCK_DENY, 1000);
-	sell(c, "A", 1, first);
+	rs_test_sell(c, "A", 1, first);
 	for (int i = 0; i < 250; i++)
-		sell(c, "A", 1, last);
+		rs_test_sell(c, "A", 1, last);
 	server_start(&s, NULL);
 	auth_setup(&s, c, &k);
 	old = sse_start(&s, store, first, 0);
@@ -669,7 +655,7 @@ START_TEST(server_sse_too_old_last_event_id_gets_resync)
 	ck_assert_int_eq(atomic_load(&old->c.ended), 1); /* the server closed the stream after resync */
 	ck_assert_uint_eq(atomic_load(&old->c.count), 0);
 	/* a current id is no resync */
-	sell(c, "A", 1, last);
+	rs_test_sell(c, "A", 1, last);
 	ck_assert_uint_eq(sse_wait(ok, 1, 20000), 1);
 	ck_assert_str_eq(ok->c.ids[0], last);
 	ck_assert_int_eq(atomic_load(&ok->c.resync), 0);
@@ -720,7 +706,7 @@ START_TEST(server_sse_slow_client_is_cut_off_with_resync)
 	fast = sse_start(&s, store, start, 0);
 	/* enough changes to fill the stalled socket's buffers several times over */
 	for (int i = 0; i < 400; i++)
-		sell(c, "A", 1, id);
+		rs_test_sell(c, "A", 1, id);
 	ck_assert_uint_eq(sse_wait(fast, 400, 30000), 400);
 	ck_assert_int_eq(atomic_load(&fast->c.resync), 0);
 	/* now read the stalled client: a gapless prefix, then resync, then the end of the stream */

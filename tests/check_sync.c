@@ -7,20 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void sell(redstore_client *c, const char *sku, int64_t qty, char *stream_id)
-{
-	redstore_sale *s;
-	redstore_receipt *r;
-	RS_OK(redstore_sale_new(&s, NULL));
-	RS_OK(redstore_sale_add_line(s, sku, qty, NULL));
-	RS_OK(redstore_sale_add_tender(s, REDSTORE_TENDER_CASH, 1000000, NULL));
-	RS_OK(redstore_sale_commit(&r, c, s));
-	if (stream_id)
-		snprintf(stream_id, REDSTORE_STREAM_ID_SIZE, "%s", r->stream_id);
-	redstore_receipt_free(r);
-	redstore_sale_free(s);
-}
-
 START_TEST(sync_reads_every_change_in_order_from_any_point)
 {
 	redstore_client *c = rs_test_client();
@@ -38,7 +24,7 @@ START_TEST(sync_reads_every_change_in_order_from_any_point)
 	snprintf(ids[0], sizeof(ids[0]), "%s", ch->last_id);
 	redstore_changes_free(ch);
 	for (int i = 1; i < 10; i++)
-		sell(c, i % 2 ? "A" : "B", 1, ids[i]);
+		rs_test_sell(c, i % 2 ? "A" : "B", 1, ids[i]);
 	RS_OK(redstore_sync_read(&ch, c, ids[0], 100, 0));
 	ck_assert_uint_eq(ch->count, 9);
 	for (int i = 0; i < 9; i++) {
@@ -79,10 +65,10 @@ START_TEST(sync_reports_resync_when_the_stream_no_longer_holds_the_point)
 	RS_OK(redstore_client_new(&c, cfg));
 	rs_test_store(c, "gap", store, 0);
 	rs_test_product(c, "A", 100, "standard", REDSTORE_STOCK_DENY, 1000);
-	sell(c, "A", 1, first);
+	rs_test_sell(c, "A", 1, first);
 	/* Far more than the stream keeps (MAXLEN ~ trims whole nodes: go well past it). */
 	for (int i = 0; i < 400; i++)
-		sell(c, "A", 1, last);
+		rs_test_sell(c, "A", 1, last);
 	RS_OK(redstore_sync_read(&ch, c, first, 100, 0));
 	ck_assert_int_eq(ch->resync, 1);
 	ck_assert_uint_eq(ch->count, 0);
@@ -141,7 +127,7 @@ START_TEST(sync_a_waiting_reader_is_woken_by_a_sale_on_another_connection)
 	w.cfg = cfg;
 	ck_assert_int_eq(pthread_create(&t, NULL, wait_main, &w), 0);
 	/* Whether the reader is already blocked or not yet reading, the sale is after its point: it gets it. */
-	sell(c, "A", 2, sold);
+	rs_test_sell(c, "A", 2, sold);
 	pthread_join(t, NULL);
 	RS_OK(w.rc);
 	ck_assert_uint_eq(w.got->count, 1);

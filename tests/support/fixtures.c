@@ -1,6 +1,7 @@
 /* Store and product fixtures on the dev stack (a separate object: only suites that use it link it). */
 #include "testutil.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void rs_test_store(redstore_client *c, const char *prefix, char *store, int exclusive)
@@ -42,3 +43,17 @@ int64_t rs_test_available(redstore_client *c, const char *sku)
 	return l.available;
 }
 
+
+void rs_test_sell(redstore_client *c, const char *sku, int64_t qty, char *stream_id)
+{
+	redstore_sale *s;
+	redstore_receipt *r;
+	RS_OK(redstore_sale_new(&s, NULL));
+	RS_OK(redstore_sale_add_line(s, sku, qty, NULL));
+	RS_OK(redstore_sale_add_tender(s, REDSTORE_TENDER_CASH, 1000000, NULL));
+	RS_OK(redstore_sale_commit(&r, c, s));
+	if (stream_id)
+		snprintf(stream_id, REDSTORE_STREAM_ID_SIZE, "%s", r->stream_id);
+	redstore_receipt_free(r);
+	redstore_sale_free(s);
+}

@@ -54,6 +54,10 @@ void rs_test_store(redstore_client *c, const char *prefix, char *store, int excl
 void rs_test_product(redstore_client *c, const char *sku, int64_t price, const char *tax_class,
                      redstore_stock_policy policy, int64_t stock);
 
+/* Commits a one-line cash sale of `qty` units of `sku`; copies its sync stream id into stream_id
+ * (REDSTORE_STREAM_ID_SIZE bytes) unless NULL. */
+void rs_test_sell(redstore_client *c, const char *sku, int64_t qty, char *stream_id);
+
 /* The available stock of a SKU in the client's store. */
 int64_t rs_test_available(redstore_client *c, const char *sku);
 
