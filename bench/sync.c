@@ -13,6 +13,7 @@
  * cashier logs in through it. Needs the REDSTORE_* environment of a dev stack.
  */
 #include "common.h"
+#include "http.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -37,55 +38,9 @@ static char store[65];
 
 /* ------------------------------------------------------------ the server */
 
-typedef struct buf {
-	char *p;
-	size_t n;
-} buf;
-
-static size_t buf_write(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	buf *b = userdata;
-	size_t k = size * nmemb;
-	char *q = realloc(b->p, b->n + k + 1);
-	if (!q)
-		return 0;
-	memcpy(q + b->n, data, k);
-	b->p = q;
-	b->n += k;
-	b->p[b->n] = '\0';
-	return k;
-}
-
 static long http(const char *method, const char *path, const char *body, char **out)
 {
-	CURL *h = curl_easy_init();
-	struct curl_slist *hdr = NULL;
-	char url[256], auth[1100];
-	buf b = { NULL, 0 };
-	long st = 0;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", server_port, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, buf_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	if (token[0]) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		hdr = curl_slist_append(hdr, auth);
-	}
-	if (body) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	}
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	if (curl_easy_perform(h) == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
-	if (out)
-		*out = b.p;
-	else
-		free(b.p);
-	return st;
+	return rs_http(server_port, token, method, path, NULL, body, 0, out, NULL);
 }
 
 static void json_str(const char *json, const char *name, char *out, size_t cap)

@@ -2,6 +2,7 @@
  * carry every change in order with no gaps (also 200 clients through a 5,000-sale run), Last-Event-ID
  * resumes exactly, a too-old id or a client that stops reading gets resync, and bad requests get their
  * codes and change nothing. */
+#include "http.h"
 #include "server.h"
 #include "testutil.h"
 
@@ -59,65 +60,13 @@ static void server_stop(server *s)
 
 /* ------------------------------------------------------------ plain requests */
 
-typedef struct buf {
-	char *p;
-	size_t n;
-} buf;
-
-static size_t buf_write(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	buf *b = userdata;
-	size_t k = size * nmemb;
-	char *q = realloc(b->p, b->n + k + 1);
-	if (!q)
-		return 0;
-	memcpy(q + b->n, data, k);
-	b->p = q;
-	b->n += k;
-	b->p[b->n] = '\0';
-	return k;
-}
-
 /* One request; returns the status, *body (malloc'ed, may be NULL) the response. */
 static long http(const server *s, const char *method, const char *path, const char *idem, const char *body,
                  char **out)
 {
-	CURL *h = curl_easy_init();
-	struct curl_slist *hdr = NULL;
-	char url[512], line[128];
-	buf b = { NULL, 0 };
-	long status = 0;
 	CURLcode rc;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, buf_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
-	if (idem) {
-		snprintf(line, sizeof(line), "Idempotency-Key: %s", idem);
-		hdr = curl_slist_append(hdr, line);
-	}
-	if (g_token) {
-		char auth[1200];
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g_token);
-		hdr = curl_slist_append(hdr, auth);
-	}
-	if (body) {
-		hdr = curl_slist_append(hdr, "Content-Type: application/json");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	}
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	rc = curl_easy_perform(h);
+	long status = rs_http(s->port, g_token, method, path, idem, body, 30000, out, &rc);
 	ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
-	if (out)
-		*out = b.p;
-	else
-		free(b.p);
 	return status;
 }
 
@@ -453,11 +402,11 @@ START_TEST(server_bad_requests_get_their_codes_and_change_nothing)
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g_token);
 		hdr = curl_slist_append(hdr, auth);
 		long st = 0;
-		buf b = { NULL, 0 };
+		rs_http_buf b = { NULL, 0 };
 		snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s.port, path);
 		curl_easy_setopt(h, CURLOPT_URL, url);
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, buf_write);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, rs_http_buf_write);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 		ck_assert_int_eq(curl_easy_perform(h), CURLE_OK);
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
@@ -751,10 +700,10 @@ static long sse_status_with_query_token(const server *s, const char *store, cons
 	CURL *h = curl_easy_init();
 	char *esc = curl_easy_escape(h, token, 0), url[1536];
 	long st = 0;
-	buf b = { NULL, 0 };
+	rs_http_buf b = { NULL, 0 };
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/stores/%s/events?access_token=%s", s->port, store, esc);
 	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, buf_write);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, rs_http_buf_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 1500L); /* a stream does not end by itself */
 	curl_easy_perform(h);
