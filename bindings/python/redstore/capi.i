@@ -12,7 +12,9 @@
  *  - Optional scalar outputs (applied, added, handled...) come back as extra results.
  *  - Input structs (product, store, job spec, options) are dicts; arrays of lines are lists.
  *  - Callbacks are Python callables: the C trampolines take the GIL (worker handlers run on the worker's
- *    own threads), and the callable must outlive its registration (the Python layer keeps it).
+ *    own threads), and the callable must outlive its registration (the Python layer keeps it). The
+ *    terminal's event stream is the exception: redstore_py_terminal_events_start holds its own reference
+ *    to the callable until redstore_py_terminal_events_stop (see the end of this file).
  *  - Every wrapped call releases the GIL (swig -threads), so a blocking call (consumer poll, worker run,
  *    a slow engine) never stops other Python threads.
  *

@@ -1,6 +1,7 @@
 """The terminal client (redstore.Terminal) against a real redstore-server ($REDSTORE_SERVER_BIN, started
 here on a free port) and the dev stack: pairing and login, sales through the offline journal, and the
 store's live events delivered to Python callables on the library's stream thread."""
+import gc
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ import threading
 import time
 import types
 import urllib.request
+import weakref
 
 import pytest
 
@@ -291,6 +293,40 @@ def test_a_python_callback_receives_the_stock_changes_of_sales_in_order(shop):
         more(event)
     ids2 = sell_through_library(client, 2)
     assert [e.stream_id for e in more.wait(2)] == ids2
+
+
+class Handler:
+    """A callable object, to watch its lifetime through a weak reference."""
+
+    def __init__(self):
+        self.got = Collector()
+
+    def __call__(self, event):
+        self.got(event)
+
+
+def test_the_terminal_owns_the_callback_while_the_stream_runs(shop):
+    t, client = shop.terminal, shop.client
+    handler = Handler()
+    got, ref = handler.got, weakref.ref(handler)
+    t.events_start(handler, last_event_id=client.sync_snapshot()["stream_id"])
+    del handler   # the caller's reference is gone: the stream keeps its own
+    gc.collect()
+    assert ref() is not None
+    ids = sell_through_library(client, 2)
+    assert [e.stream_id for e in got.wait(2)] == ids
+    t.events_stop()   # released on stop
+    gc.collect()
+    assert ref() is None
+    handler = Handler()
+    ref = weakref.ref(handler)
+    t.events_start(handler)
+    del handler
+    t.close()   # and on close
+    gc.collect()
+    assert ref() is None
+    with pytest.raises(ValueError):   # a closed terminal refuses further use
+        t.events_start(Handler())
 
 
 def test_the_stream_reconnects_and_resumes_without_gaps(shop):
