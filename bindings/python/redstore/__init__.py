@@ -1142,6 +1142,7 @@ class Terminal(_Handle):
         self.device_token: Optional[str] = None
         self.terminal_id: Optional[str] = None
         self._token: Optional[str] = None
+        self._timeout_ms = 5000
         self._stream: Any = None            # the capi stream handle while the stream runs
         self._iterator: Optional[TerminalEvents] = None
         self._lock = threading.RLock()
@@ -1173,18 +1174,22 @@ class Terminal(_Handle):
 
     @property
     def timeout_ms(self) -> int:
-        raise AttributeError("timeout_ms is write-only")
+        """The timeout of each request in ms (100..600000)."""
+        return self._timeout_ms
 
     @timeout_ms.setter
     def timeout_ms(self, value: int) -> None:
         _call(_c.redstore_terminal_set_timeout, self.ptr, value)
+        self._timeout_ms = value
 
     def request(self, method: str, path: str, body: Any = None,
                 idempotency_key: Optional[str] = None) -> Tuple[int, Any]:
         """One REST call: returns (HTTP status, the body decoded as JSON, or its text, or None when
-        empty). ``body``: a dict or list (sent as JSON) or JSON text. Raises ConnectError or
-        EngineTimeoutError when the server cannot be reached, never for an HTTP status."""
-        if body is not None and not isinstance(body, str):
+        empty). ``body``: a dict or list (sent as JSON) or JSON text (str or UTF-8 bytes). Raises
+        ConnectError or EngineTimeoutError when the server cannot be reached, never for an HTTP status."""
+        if isinstance(body, (bytes, bytearray)):
+            body = bytes(body).decode("utf-8")
+        elif body is not None and not isinstance(body, str):
             body = json.dumps(body, separators=(",", ":"))
         text, status = _call(_c.redstore_terminal_request, self.ptr, method, path, idempotency_key, body)
         if not text:

@@ -169,6 +169,35 @@ class Collector:
             return list(self.changes())
 
 
+def test_a_sale_as_a_request_body_is_the_same_sale(client, product):
+    """Sale.to_dict() is what the server decodes (redstore_sale_from_json) into the same sale."""
+    sale = redstore.Sale()
+    first = sale.add_line(product, 2)
+    sale.add_barcode("4000000000001", 1)
+    sale.line_discount_amount(first, 30).line_discount_percent(first, 500)   # the second replaces the first
+    sale.order_discount_percent(250).order_discount_amount(15)
+    sale.customer("C-1").customer(None).note("gift").tender("cash", 1000).occurred_at(1767323045000)
+    body = sale.to_dict()
+    assert body == {"sale_id": sale.id, "occurred_at_ms": 1767323045000, "note": "gift",
+                    "lines": [{"sku": product, "qty": 2, "discount_percent_bp": 500},
+                              {"barcode": "4000000000001", "qty": 1}],
+                    "tenders": [{"kind": "cash", "amount": 1000}], "order_discount_amount": 15}
+    rc, decoded = redstore.capi.redstore_sale_from_json(json.dumps(body))
+    assert rc == 0, redstore.capi.redstore_error_last()
+    try:
+        assert redstore.capi.redstore_sale_id(decoded) == sale.id
+        with client.quote(sale) as a, redstore.Receipt(redstore._call(redstore.capi.redstore_sale_quote,
+                                                                      client.ptr, decoded)) as b:
+            assert a.total == b.total and a.discount == b.discount and a.occurred_at_ms == b.occurred_at_ms
+            assert a.lines == b.lines and a.tenders == b.tenders and a.note == b.note == "gift"
+    finally:
+        redstore.capi.redstore_sale_free(decoded)
+    with pytest.raises(redstore.InvalidError):   # refused by the library: not recorded in the body
+        sale.line_discount_percent(first, 20000)
+    assert sale.to_dict() == body
+    sale.close()
+
+
 def test_pairing_login_and_server_errors_are_exceptions(shop):
     t = shop.terminal
     status, data = t.request("GET", "/v1/stores/%s/stock/A" % shop.store)
@@ -186,8 +215,14 @@ def test_pairing_login_and_server_errors_are_exceptions(shop):
         other.close()
     with pytest.raises(redstore.InvalidError):
         redstore.Terminal("ftp://nowhere", shop.store, shop.journal + "-3")
+    status, data = t.request("POST", "/v1/pair", b'{"code": "0000-0000"}')   # JSON text as bytes
+    assert status >= 400 and data["error"]["code"], data
     with pytest.raises(redstore.InvalidError):
         t.token = "x" * 3000
+    t.timeout_ms = 2000
+    with pytest.raises(redstore.InvalidError):
+        t.timeout_ms = 50
+    assert t.timeout_ms == 2000
     with pytest.raises(TypeError):
         t.sell(["not", "a", "sale"])
     with pytest.raises(redstore.InvalidError):
