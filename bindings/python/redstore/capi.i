@@ -789,10 +789,10 @@ static void rs_py_stream_tramp(const char *event, const char *id, const char *da
 	PyObject *res;
 	rs_py_in_stream = s;
 	res = PyObject_CallFunction(s->fn, "sss", event, id, data);
-	rs_py_in_stream = NULL;
 	if (!res)
-		PyErr_WriteUnraisable(s->fn);
+		PyErr_WriteUnraisable(s->fn); /* sys.unraisablehook runs here: still this stream's thread */
 	Py_XDECREF(res);
+	rs_py_in_stream = NULL;
 	PyGILState_Release(gil);
 }
 %}
