@@ -5,14 +5,17 @@
  *
  *   redstore-terminal-sim --server URL --store S --code PAIRING-CODE --employee ID --pin PIN
  *                         --journal PATH [--seconds 30] [--rate 20] [--hot SKU] [--seed N]
- *                         [--offline-at S --offline-for S] [--status FILE] [--name NAME]
+ *                         [--offline-at S --offline-for S] [--duplicates N] [--status FILE] [--name NAME]
  *
  * --hot SKU:       about a third of the lines sell this product (the demo watches its stock).
  * --offline-at/for: the till loses its network S seconds in, for S seconds: it closes its client and
  *                  reopens the same journal against an address where nothing answers, keeps selling
  *                  (every sale is journaled, pending), then reopens it against the server and syncs.
+ * --duplicates N:  every Nth sale, the last synced sale is sent again with its own id and body (a
+ *                  reply lost, a double tap): the server must answer it as the same sale (200: the receipt
+ *                  it gave the first time, same id and total) and record it once. Any other answer counts as dup_bad and fails the run.
  * --status FILE:   rewritten (atomically) four times a second and at the end with one line
- *                  "sold=N synced=N pending=N rejected=N online=0|1".
+ *                  "sold=N synced=N pending=N rejected=N online=0|1 dup_sent=N dup_bad=N".
  *
  * Exits 0 when every journaled sale is settled (synced or rejected, none pending) by the end, after
  * retrying the sync for up to 30 s; prints the journal's totals and the reasons of rejected sales.
@@ -40,6 +43,9 @@ typedef struct sim {
 	size_t hot;               /* index of --hot in skus, or nskus */
 	long sold, synced, pending, rejected;
 	int online;
+	long duplicates, dup_sent, dup_bad;
+	char last_id[REDSTORE_ID_SIZE], last_body[1024];
+	long long last_total;
 } sim;
 
 static volatile sig_atomic_t stopping;
@@ -191,7 +197,45 @@ static int sell_one(sim *s)
 	if ((rc = redstore_terminal_sell(&state, NULL, s->t, id, body)))
 		return fail("sell", rc);
 	s->sold++;
+	if (state == REDSTORE_JOURNAL_SYNCED) {
+		memcpy(s->last_id, id, sizeof(id));
+		snprintf(s->last_body, sizeof(s->last_body), "%s", body);
+		s->last_total = (long long)total;
+	}
 	return 0;
+}
+
+/* Sends the last synced sale again, as a till whose reply got lost would. */
+static void send_duplicate(sim *s)
+{
+	char path[160];
+	cJSON *j, *id, *total;
+	if (!s->last_id[0] || !s->online)
+		return;
+	s->dup_sent++;
+	snprintf(path, sizeof(path), "/v1/stores/%s/sales", s->store);
+	{
+		char *resp = NULL;
+		long st = 0;
+		if (redstore_terminal_request(&resp, &st, s->t, "POST", path, s->last_id, s->last_body)) {
+			s->dup_sent--; /* not answered: no verdict either way */
+			return;
+		}
+		j = st == 200 || st == 201 ? cJSON_Parse(resp ? resp : "") : NULL;
+		if (!j)
+			fprintf(stderr, "redstore-terminal-sim: duplicate of %s: HTTP %ld: %.300s\n", s->last_id, st,
+			        resp ? resp : "");
+		redstore_free(resp);
+	}
+	id = cJSON_GetObjectItemCaseSensitive(j, "id");
+	total = cJSON_GetObjectItemCaseSensitive(j, "total");
+	if (!cJSON_IsString(id) || strcmp(id->valuestring, s->last_id) || !cJSON_IsNumber(total) ||
+	    (long long)total->valuedouble != s->last_total) {
+		if (j)
+			fprintf(stderr, "redstore-terminal-sim: duplicate of %s answered as another sale\n", s->last_id);
+		s->dup_bad++;
+	}
+	cJSON_Delete(j);
 }
 
 static void count(sim *s)
@@ -222,8 +266,8 @@ static void write_status(sim *s)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->status);
 	if (!(f = fopen(tmp, "w")))
 		return;
-	fprintf(f, "sold=%ld synced=%ld pending=%ld rejected=%ld online=%d\n", s->sold, s->synced, s->pending,
-	        s->rejected, s->online);
+	fprintf(f, "sold=%ld synced=%ld pending=%ld rejected=%ld online=%d dup_sent=%ld dup_bad=%ld\n", s->sold,
+	        s->synced, s->pending, s->rejected, s->online, s->dup_sent, s->dup_bad);
 	if (fclose(f) == 0)
 		rename(tmp, s->status);
 }
@@ -252,6 +296,8 @@ static int run(sim *s)
 		}
 		if (sell_one(s))
 			return 1;
+		if (s->duplicates && s->sold % s->duplicates == 0)
+			send_duplicate(s);
 		if (now_s() >= next_status) {
 			write_status(s);
 			next_status = now_s() + 0.25;
@@ -275,7 +321,7 @@ static void usage(const char *argv0)
 	fprintf(stderr,
 	        "usage: %s --server URL --store S --code CODE --employee ID --pin PIN --journal PATH\n"
 	        "       [--seconds 30] [--rate 20] [--hot SKU] [--seed N] [--offline-at S --offline-for S]\n"
-	        "       [--status FILE] [--name NAME]\n",
+	        "       [--duplicates N] [--status FILE] [--name NAME]\n",
 	        argv0);
 }
 
@@ -323,13 +369,16 @@ int main(int argc, char **argv)
 			s.offline_at = atof(v);
 		else if (!strcmp(a, "--offline-for"))
 			s.offline_for = atof(v);
+		else if (!strcmp(a, "--duplicates"))
+			s.duplicates = atol(v);
 		else {
 			usage(argv[0]);
 			return 2;
 		}
 	}
 	if (!s.server || !s.store || !s.code || !s.employee || !s.pin || !s.journal || s.seconds <= 0 ||
-	    s.seconds > 86400 || s.rate <= 0 || s.rate > 10000 || s.offline_at < 0 || s.offline_for < 0) {
+	    s.seconds > 86400 || s.rate <= 0 || s.rate > 10000 || s.offline_at < 0 || s.offline_for < 0 ||
+	    s.duplicates < 0) {
 		usage(argv[0]);
 		return 2;
 	}
@@ -340,8 +389,11 @@ int main(int argc, char **argv)
 		redstore_journal_entry *e = NULL;
 		size_t n = 0;
 		count(&s);
-		printf("%s: sold %ld: synced %ld, rejected %ld, pending %ld\n", s.name, s.sold, s.synced, s.rejected,
+		printf("%s: sold %ld: synced %ld, rejected %ld, pending %ld", s.name, s.sold, s.synced, s.rejected,
 		       s.pending);
+		if (s.dup_sent)
+			printf("; %ld sent twice, %ld answered wrongly", s.dup_sent, s.dup_bad);
+		printf("\n");
 		if (!redstore_terminal_journal(&e, &n, s.t)) {
 			int shown = 0;
 			for (size_t i = 0; i < n && shown < 3; i++)
@@ -351,7 +403,7 @@ int main(int argc, char **argv)
 				}
 			redstore_free(e);
 		}
-		if (!rc && s.pending)
+		if (!rc && (s.pending || s.dup_bad))
 			rc = 1;
 	}
 	redstore_terminal_free(s.t);
