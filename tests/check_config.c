@@ -19,6 +19,11 @@ static const char *sample_value(const redstore_config_property *p)
 		{ "kafka.partition.map", "flagship=0,outlet-2=5" },
 		{ "kafka.client_id", "pos-east" },
 		{ "auth.secret", "0123456789abcdef0123456789abcdef-sample" },
+		{ "bridge.listen", "0.0.0.0:9000" },
+		{ "bridge.upstream", "https://pos.example.com:8443" },
+		{ "bridge.token", "sample.session.token" },
+		{ "bridge.local_token", "sample-local-token-0123" },
+		{ "bridge.journal", "/var/lib/redstore/bridge.db" },
 	};
 	long long lo, hi;
 

@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME,
 	                     0, NULL, NULL, http_access, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	                     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt.threads, MHD_OPTION_NOTIFY_COMPLETED,
-	                     http_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, opt.max_connections,
+	                     httpkit_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, opt.max_connections,
 	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	                     (size_t)12 * 1024, MHD_OPTION_END);
 	if (!d) {
