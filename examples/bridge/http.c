@@ -74,6 +74,28 @@ static int journal_find(redstore_journal_entry *out, const char *sale_id)
 	return found;
 }
 
+/* A journaled sale the server has no receipt of (yet): {"journal":{...},"uplink":...}. Pending is 202
+ * (accepted, safe in the journal); rejected is the server's refusal (its status, e.g. 409, and its error
+ * code, e.g. out_of_stock, parsed from the reason "409 out_of_stock: ..."). */
+static void reply_entry(httpkit_reply *out, const redstore_journal_entry *e)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddItemToObject(root, "journal", entry_json(e));
+	cJSON_AddStringToObject(root, "uplink", uplink_state_name(uplink_current()));
+	if (e->state == REDSTORE_JOURNAL_REJECTED) {
+		cJSON *err = cJSON_AddObjectToObject(root, "error");
+		char code[64] = "rejected";
+		const char *sp = strchr(e->reason, ' '), *colon = sp ? strchr(sp + 1, ':') : NULL;
+		if (sp && colon && colon > sp + 1 && (size_t)(colon - sp - 1) < sizeof(code))
+			snprintf(code, sizeof(code), "%.*s", (int)(colon - sp - 1), sp + 1);
+		cJSON_AddStringToObject(err, "code", code);
+		cJSON_AddStringToObject(err, "message", e->reason);
+		reply_cjson(out, e->http_status >= 400 && e->http_status < 500 ? (unsigned)e->http_status : 409, root);
+		return;
+	}
+	reply_cjson(out, e->state == REDSTORE_JOURNAL_PENDING ? 202 : 200, root);
+}
+
 /* ------------------------------------------------------------ forwarding */
 
 /* The request's path with each segment percent-encoded again (libmicrohttpd decoded it). */
@@ -179,23 +201,7 @@ static void h_sale(httpkit_reply *out, const breq *req)
 		httpkit_reply_error(out, 500, "journal_error", "sale %s: the journal cannot be read back", key);
 		return;
 	}
-	root = cJSON_CreateObject();
-	cJSON_AddItemToObject(root, "journal", entry_json(&e));
-	cJSON_AddStringToObject(root, "uplink", uplink_state_name(uplink_current()));
-	if (e.state == REDSTORE_JOURNAL_REJECTED) {
-		/* the server's refusal, e.g. "409 out_of_stock: ...": its status and code */
-		cJSON *err = cJSON_AddObjectToObject(root, "error");
-		char code[64] = "rejected";
-		const char *sp = strchr(e.reason, ' '), *colon = sp ? strchr(sp + 1, ':') : NULL;
-		if (sp && colon && (size_t)(colon - sp - 1) < sizeof(code) && colon > sp + 1)
-			snprintf(code, sizeof(code), "%.*s", (int)(colon - sp - 1), sp + 1);
-		cJSON_AddStringToObject(err, "code", code);
-		cJSON_AddStringToObject(err, "message", e.reason);
-		reply_cjson(out, e.http_status >= 400 && e.http_status < 500 ? (unsigned)e.http_status : 409, root);
-		return;
-	}
-	/* pending (or synced without a receipt to show): accepted, and safe in the journal */
-	reply_cjson(out, e.state == REDSTORE_JOURNAL_PENDING ? 202 : 200, root);
+	reply_entry(out, &e);
 }
 
 static void h_sale_get(httpkit_reply *out, const breq *req)
@@ -217,11 +223,8 @@ static void h_sale_get(httpkit_reply *out, const breq *req)
 	/* the server does not have it (yet): the journal may */
 	found = journal_find(&e, req->params[1]);
 	if (found == 1) {
-		cJSON *root = cJSON_CreateObject();
 		free(resp);
-		cJSON_AddItemToObject(root, "journal", entry_json(&e));
-		cJSON_AddStringToObject(root, "uplink", uplink_state_name(uplink_current()));
-		reply_cjson(out, 202, root);
+		reply_entry(out, &e);
 	} else if (rc == 0) {
 		httpkit_reply_json(out, (unsigned)status, resp ? resp : strdup("{}"));
 	} else {
