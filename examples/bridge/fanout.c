@@ -50,7 +50,8 @@ static struct {
 	redstore_terminal *t;
 	pthread_t starter;
 	int starter_running;
-} fan = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	pthread_mutex_t start_mu; /* serialises starting and restarting the upstream stream */
+} fan = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .start_mu = PTHREAD_MUTEX_INITIALIZER };
 
 static int64_t mono_ms(void)
 {
@@ -196,11 +197,13 @@ static void *starter_main(void *arg)
 			fan.base_known = 1;
 			pthread_cond_broadcast(&fan.cv);
 			pthread_mutex_unlock(&fan.mu);
+			pthread_mutex_lock(&fan.start_mu);
 			if (upstream_start(id) == 0) {
 				pthread_mutex_lock(&fan.mu);
 				fan.streaming = 1;
 				pthread_mutex_unlock(&fan.mu);
 			}
+			pthread_mutex_unlock(&fan.start_mu);
 			return NULL;
 		}
 		ts = deadline_in(backoff);
@@ -233,20 +236,22 @@ void fanout_restart(void)
 {
 	char after[HTTPKIT_STREAM_ID_SIZE];
 	int streaming;
+	pthread_mutex_lock(&fan.start_mu);
 	pthread_mutex_lock(&fan.mu);
 	streaming = fan.streaming;
 	pthread_mutex_unlock(&fan.mu);
-	if (!streaming)
-		return; /* the starter starts it with the current token */
-	redstore_terminal_events_stop(fan.t); /* after this, nothing is delivered: last_id is final */
-	pthread_mutex_lock(&fan.mu);
-	snprintf(after, sizeof(after), "%s", fan.last_id);
-	pthread_mutex_unlock(&fan.mu);
-	if (upstream_start(after[0] ? after : NULL)) {
+	if (streaming) { /* else the starter starts it, with the current token */
+		redstore_terminal_events_stop(fan.t); /* after this, nothing is delivered: last_id is final */
 		pthread_mutex_lock(&fan.mu);
-		fan.streaming = 0;
+		snprintf(after, sizeof(after), "%s", fan.last_id);
 		pthread_mutex_unlock(&fan.mu);
+		if (upstream_start(after[0] ? after : NULL)) {
+			pthread_mutex_lock(&fan.mu);
+			fan.streaming = 0;
+			pthread_mutex_unlock(&fan.mu);
+		}
 	}
+	pthread_mutex_unlock(&fan.start_mu);
 }
 
 void fanout_stop(void)
@@ -258,7 +263,9 @@ void fanout_stop(void)
 	if (fan.starter_running)
 		pthread_join(fan.starter, NULL);
 	fan.starter_running = 0;
+	pthread_mutex_lock(&fan.start_mu);
 	redstore_terminal_events_stop(fan.t);
+	pthread_mutex_unlock(&fan.start_mu);
 }
 
 void fanout_free(void)

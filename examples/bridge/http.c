@@ -120,6 +120,19 @@ static int upstream_path(char *out, size_t cap, const char *path)
 	return 0;
 }
 
+/* The server's answer as it is, except a refusal of the bridge's own token: that is not the local
+ * terminal's fault, so it becomes 502 uplink_unauthorized. Takes resp. */
+static void pass_on(httpkit_reply *out, long status, char *resp)
+{
+	if (status == 401) {
+		free(resp);
+		httpkit_reply_error(out, 502, "uplink_unauthorized",
+		                    "the server refused the bridge's session token: set a new one (PUT /v1/bridge/token)");
+		return;
+	}
+	httpkit_reply_json(out, (unsigned)status, resp ? resp : strdup("{}"));
+}
+
 static void uplink_error(httpkit_reply *out)
 {
 	httpkit_reply_error(out, 503, "uplink_down", "the server cannot be reached: %s", redstore_error_last());
@@ -140,7 +153,7 @@ static void h_forward(httpkit_reply *out, const breq *req)
 		uplink_error(out);
 		return;
 	}
-	httpkit_reply_json(out, (unsigned)status, resp ? resp : strdup("{}"));
+	pass_on(out, status, resp);
 }
 
 /* ------------------------------------------------------------ sales */
@@ -188,13 +201,15 @@ static void h_sale(httpkit_reply *out, const breq *req)
 			httpkit_reply_json(out, 201, receipt);
 			return;
 		}
-		/* a retry of a sale the server had already: its receipt, like the server answers a retry */
-		h_forward(out, req);
-		out->retry_after = 0;
-		if (out->status == 200 || out->status == 201)
+		/* a retry of a sale the server had already: its receipt, as the server answers a retry */
+		char path[256], *resp = NULL;
+		long status = 0;
+		snprintf(path, sizeof(path), "/v1/stores/%s/sales/%s", g_opt.store, key);
+		if (uplink_get(&resp, &status, path) == 0 && status == 200) {
+			httpkit_reply_json(out, 200, resp);
 			return;
-		free(out->json);
-		out->json = NULL;
+		}
+		free(resp);
 	}
 	found = journal_find(&e, key);
 	if (found <= 0) {
@@ -217,7 +232,7 @@ static void h_sale_get(httpkit_reply *out, const breq *req)
 	snprintf(path, sizeof(path), "/v1/stores/%s/sales/%s", req->params[0], req->params[1]);
 	rc = uplink_get(&resp, &status, path);
 	if (rc == 0 && status != 404) {
-		httpkit_reply_json(out, (unsigned)status, resp ? resp : strdup("{}"));
+		pass_on(out, status, resp);
 		return;
 	}
 	/* the server does not have it (yet): the journal may */
@@ -226,7 +241,7 @@ static void h_sale_get(httpkit_reply *out, const breq *req)
 		free(resp);
 		reply_entry(out, &e);
 	} else if (rc == 0) {
-		httpkit_reply_json(out, (unsigned)status, resp ? resp : strdup("{}"));
+		pass_on(out, status, resp);
 	} else {
 		free(resp);
 		uplink_error(out);

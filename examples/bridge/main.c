@@ -7,7 +7,7 @@
  *   redstore-bridge --upstream URL --store ID [--listen ADDR:PORT] [--token T] [--local-token T]
  *                   [--journal PATH] [--port-file PATH] [--ring-events N] [--client-buffer-kib N]
  *                   [--heartbeat-ms MS] [--upstream-timeout-ms MS] [--retry-max-ms MS] [--max-body BYTES]
- *                   [--max-connections N]
+ *                   [--max-connections N] [--sndbuf BYTES]
  *
  * Every flag sets a configuration key (bridge.*, store.id) over its REDSTORE_* environment variable and is
  * validated by the library's property table. Tokens are better given in the environment
@@ -59,6 +59,7 @@ static void usage(void)
 	                "                       [--token T] [--local-token T] [--journal PATH] [--ring-events N]\n"
 	                "                       [--client-buffer-kib N] [--heartbeat-ms MS] [--upstream-timeout-ms MS]\n"
 	                "                       [--retry-max-ms MS] [--max-body BYTES] [--max-connections N]\n"
+	                "                       [--sndbuf BYTES]\n"
 	                "Each flag overrides its configuration key (bridge.*, store.id; see docs/CONFIGURATION.md).\n");
 }
 
@@ -155,6 +156,17 @@ int main(int argc, char **argv)
 			g_opt.port_file = val;
 			continue;
 		}
+		if (!strcmp(a, "--sndbuf")) {
+			char *end;
+			long v = strtol(val, &end, 10);
+			if (*end || end == val || v < 1024 || v > 64L * 1024 * 1024) {
+				fprintf(stderr, "redstore-bridge: --sndbuf %s (expected bytes in 1024..67108864)\n", val);
+				redstore_config_free(cfg);
+				return 2;
+			}
+			httpkit_sndbuf = (int)v;
+			continue;
+		}
 		while (f < sizeof(flags) / sizeof(flags[0]) && strcmp(flags[f].name, a))
 			f++;
 		if (f == sizeof(flags) / sizeof(flags[0])) {
@@ -189,7 +201,8 @@ int main(int argc, char **argv)
 	timeout_s = (unsigned)(g_opt.heartbeat_ms / 1000) * 3 + 60;
 	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
 	                     NULL, bridge_access, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-	                     MHD_OPTION_NOTIFY_COMPLETED, httpkit_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
+	                     MHD_OPTION_NOTIFY_COMPLETED, httpkit_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+	                     httpkit_on_connection, NULL, MHD_OPTION_CONNECTION_LIMIT,
 	                     g_opt.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "redstore-bridge: cannot listen on %s:%d\n", g_opt.listen_addr, g_opt.listen_port);

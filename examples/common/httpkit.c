@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* ------------------------------------------------------------ replies */
 
@@ -153,6 +154,20 @@ void httpkit_completed(void *cls, struct MHD_Connection *conn, void **con_cls, e
 	(void)toe;
 	httpkit_body_free(*con_cls);
 	*con_cls = NULL;
+}
+
+int httpkit_sndbuf;
+
+void httpkit_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                           enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *ci;
+	(void)cls;
+	(void)socket_context;
+	if (code != MHD_CONNECTION_NOTIFY_STARTED || !httpkit_sndbuf)
+		return;
+	if ((ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)))
+		setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &httpkit_sndbuf, sizeof(httpkit_sndbuf));
 }
 
 /* ------------------------------------------------------------ routes */

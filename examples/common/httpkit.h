@@ -80,6 +80,13 @@ MHD_RESULT httpkit_serve(struct MHD_Connection *conn, const char *url, const cha
                          httpkit_counter count);
 void httpkit_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe);
 
+/* The kernel send buffer (SO_SNDBUF) of each new connection, which bounds what a client that stops
+ * reading can hold outside the program's own bounded buffers; 0 (the default): the kernel's. Set before
+ * the daemon starts; pass httpkit_on_connection as MHD_OPTION_NOTIFY_CONNECTION. */
+extern int httpkit_sndbuf;
+void httpkit_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                           enum MHD_ConnectionNotificationCode code);
+
 /* ------------------------------------------------------------ routes */
 
 #define HTTPKIT_MAX_PARAMS 4

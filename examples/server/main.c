@@ -41,20 +41,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static int g_sndbuf;
-
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
-{
-	const union MHD_ConnectionInfo *ci;
-	(void)cls;
-	(void)socket_context;
-	if (code != MHD_CONNECTION_NOTIFY_STARTED || !g_sndbuf)
-		return;
-	if ((ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)))
-		setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &g_sndbuf, sizeof(g_sndbuf));
-}
-
 static int parse_num(const char *s, long min, long max, long *out)
 {
 	char *end;
@@ -112,7 +98,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--max-connections") && !parse_num(val, 16, 1000000, &v))
 			opt.max_connections = (unsigned)v;
 		else if (!strcmp(a, "--sndbuf") && !parse_num(val, 1024, 64L * 1024 * 1024, &v))
-			g_sndbuf = (int)v;
+			httpkit_sndbuf = (int)v;
 		else {
 			fprintf(stderr, "redstore-server: bad option %s %s\n", a, val);
 			usage();
@@ -142,7 +128,7 @@ int main(int argc, char **argv)
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME,
 	                     0, NULL, NULL, http_access, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	                     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt.threads, MHD_OPTION_NOTIFY_COMPLETED,
-	                     httpkit_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, opt.max_connections,
+	                     httpkit_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, httpkit_on_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, opt.max_connections,
 	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	                     (size_t)12 * 1024, MHD_OPTION_END);
 	if (!d) {
