@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef struct bridge_options {
 	char listen_addr[64]; /* IPv4 address */
@@ -40,6 +41,10 @@ typedef struct bridge_options {
 } bridge_options;
 
 extern bridge_options g_opt;
+
+/* CLOCK_MONOTONIC in ms; an absolute CLOCK_REALTIME time ms from now, for pthread_cond_timedwait (main.c). */
+int64_t bridge_now_ms(void);
+struct timespec bridge_deadline(int64_t ms);
 
 /* ------------------------------------------------------------ uplink.c */
 

@@ -53,27 +53,6 @@ static struct {
 	pthread_mutex_t start_mu; /* serialises starting and restarting the upstream stream */
 } fan = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .start_mu = PTHREAD_MUTEX_INITIALIZER };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* An absolute CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait. */
-static struct timespec deadline_in(int64_t ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 /* ------------------------------------------------------------ the ring (fan.mu held) */
 
 static void ring_clear(void)
@@ -206,7 +185,7 @@ static void *starter_main(void *arg)
 			pthread_mutex_unlock(&fan.start_mu);
 			return NULL;
 		}
-		ts = deadline_in(backoff);
+		ts = bridge_deadline(backoff);
 		backoff = backoff * 2 > g_opt.retry_max_ms ? g_opt.retry_max_ms : backoff * 2;
 		pthread_mutex_lock(&fan.mu);
 		if (!fan.stop)
@@ -344,12 +323,7 @@ static ssize_t lstream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	for (;;) {
 		int64_t now;
 		if (s->pend_off < s->pend_len) {
-			size_t k = s->pend_len - s->pend_off;
-			if (k > max)
-				k = max;
-			memcpy(buf, s->pend + s->pend_off, k);
-			s->pend_off += k;
-			n = k;
+			n = httpkit_copy_part(buf, max, s->pend, s->pend_len, &s->pend_off);
 			break;
 		}
 		if (s->end_after_pend || fan.stop)
@@ -370,17 +344,11 @@ static ssize_t lstream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		while (s->placed && s->seq < fan.head && n < max) {
 			slot *e = &fan.ring[s->seq % g_opt.ring_events];
-			size_t k;
 			if (s->off == 0 && s->after[0] && httpkit_stream_id_cmp(e->id, s->after) <= 0) {
 				s->seq++;
 				continue;
 			}
-			k = e->len - s->off;
-			if (k > max - n)
-				k = max - n;
-			memcpy(buf + n, e->text + s->off, k);
-			n += k;
-			s->off += k;
+			n += httpkit_copy_part(buf + n, max - n, e->text, e->len, &s->off);
 			if (s->off == e->len) {
 				s->seq++;
 				s->off = 0;
@@ -388,20 +356,20 @@ static ssize_t lstream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		if (n)
 			break;
-		now = mono_ms();
+		now = bridge_now_ms();
 		if (now - s->last_write_ms >= g_opt.heartbeat_ms) {
 			pend_set(s, ": heartbeat\n\n");
 			continue;
 		}
 		{
-			struct timespec ts = deadline_in(s->last_write_ms + g_opt.heartbeat_ms - now);
+			struct timespec ts = bridge_deadline(s->last_write_ms + g_opt.heartbeat_ms - now);
 			pthread_cond_timedwait(&fan.cv, &fan.mu, &ts);
 		}
 	}
 	pthread_mutex_unlock(&fan.mu);
 	if (!n)
 		return MHD_CONTENT_READER_END_OF_STREAM;
-	s->last_write_ms = mono_ms();
+	s->last_write_ms = bridge_now_ms();
 	return (ssize_t)n;
 }
 
@@ -429,7 +397,7 @@ void fanout_open(httpkit_reply *out, struct MHD_Connection *conn)
 	}
 	snprintf(s->after, sizeof(s->after), "%s", last ? last : "");
 	pend_set(s, "retry: 1000\n\n");
-	s->last_write_ms = mono_ms();
+	s->last_write_ms = bridge_now_ms();
 	pthread_mutex_lock(&fan.mu);
 	if (!last && fan.base_known)
 		place(s); /* from now on: what arrives after this request */

@@ -22,15 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct breq {
-	struct MHD_Connection *conn;
-	const char *method;
-	const char *path;
-	const char *body;
-	size_t body_len;
-	const char *params[HTTPKIT_MAX_PARAMS];
-	int n_params;
-} breq;
+typedef httpkit_request breq;
 
 typedef void (*handler)(httpkit_reply *out, const breq *req);
 
@@ -442,22 +434,10 @@ static void dispatch(httpkit_reply *out, breq *req)
 		httpkit_reply_error(out, 404, "no_route", "no route for %s %.200s", req->method, req->path);
 }
 
-static void handle(httpkit_reply *out, struct MHD_Connection *conn, const char *method, const char *url,
-                   const char *body, size_t body_len)
-{
-	breq req = { 0 };
-	req.conn = conn;
-	req.method = method;
-	req.path = url;
-	req.body = body;
-	req.body_len = body_len;
-	dispatch(out, &req);
-}
-
 MHD_RESULT bridge_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                          const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	(void)cls;
 	(void)version;
-	return httpkit_serve(conn, url, method, upload_data, upload_data_size, con_cls, g_opt.max_body, handle, NULL);
+	return httpkit_serve(conn, url, method, upload_data, upload_data_size, con_cls, g_opt.max_body, dispatch, NULL);
 }

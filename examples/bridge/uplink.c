@@ -37,13 +37,6 @@ static struct {
 	long replayed, attempts;
 } up = { .sales_mu = PTHREAD_MUTEX_INITIALIZER, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const char *uplink_state_name(uplink_state s)
 {
 	switch (s) {
@@ -195,24 +188,17 @@ void uplink_kick(void)
 
 static void *replay_main(void *arg)
 {
-	int64_t idle_at = mono_ms() + IDLE_POLL_MS;
+	int64_t idle_at = bridge_now_ms() + IDLE_POLL_MS;
 	(void)arg;
 	pthread_mutex_lock(&up.mu);
 	while (!up.stop) {
-		int64_t now = mono_ms(), due = up.kicked ? now : idle_at;
+		int64_t now = bridge_now_ms(), due = up.kicked ? now : idle_at;
 		size_t settled = 0;
 		int rc;
 		if (due < up.next_try_ms)
 			due = up.next_try_ms;
 		if (now < due) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += (due - now) / 1000;
-			ts.tv_nsec += (long)((due - now) % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			struct timespec ts = bridge_deadline(due - now);
 			pthread_cond_timedwait(&up.cv, &up.mu, &ts);
 			continue; /* woken or due: decide again */
 		}
@@ -240,7 +226,7 @@ static void *replay_main(void *arg)
 			up.backoff_ms = up.backoff_ms ? up.backoff_ms * 2 : 100;
 			if (up.backoff_ms > g_opt.retry_max_ms)
 				up.backoff_ms = g_opt.retry_max_ms;
-			up.next_try_ms = mono_ms() + up.backoff_ms;
+			up.next_try_ms = bridge_now_ms() + up.backoff_ms;
 			up.kicked = 1; /* pending: try again when due */
 		}
 		redstore_error_clear();

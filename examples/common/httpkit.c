@@ -143,7 +143,15 @@ MHD_RESULT httpkit_serve(struct MHD_Connection *conn, const char *url, const cha
 	case HTTPKIT_BODY_DONE:
 		break;
 	}
-	handle(&reply, conn, method, url, (*ctx)->data ? (*ctx)->data : "", (*ctx)->len);
+	{
+		httpkit_request req = { 0 };
+		req.conn = conn;
+		req.method = method;
+		req.path = url;
+		req.body = (*ctx)->data ? (*ctx)->data : "";
+		req.body_len = (*ctx)->len;
+		handle(&reply, &req);
+	}
 	return send_counted(conn, &reply, count);
 }
 
@@ -209,6 +217,16 @@ int httpkit_match(const char *pattern, const char *path, char *buf, size_t cap,
 		p = pe + 1;
 	}
 	return i == n;
+}
+
+size_t httpkit_copy_part(char *buf, size_t room, const char *text, size_t len, size_t *off)
+{
+	size_t k = len - *off;
+	if (k > room)
+		k = room;
+	memcpy(buf, text + *off, k);
+	*off += k;
+	return k;
 }
 
 /* ------------------------------------------------------------ tokens */

@@ -67,9 +67,21 @@ void httpkit_body_free(httpkit_body *b);
 
 /* ------------------------------------------------------------ the access handler */
 
-/* Handles a request whose body (NUL-terminated, "" when none) was read whole. */
-typedef void (*httpkit_handler)(httpkit_reply *out, struct MHD_Connection *conn, const char *method,
-                                const char *url, const char *body, size_t body_len);
+#define HTTPKIT_MAX_PARAMS 4
+
+/* One request, as the handlers see it. */
+typedef struct httpkit_request {
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	const char *body;      /* the whole body, NUL-terminated ("" when none) */
+	size_t body_len;
+	const char *params[HTTPKIT_MAX_PARAMS]; /* the path's {placeholders}, in order (httpkit_match) */
+	int n_params;
+} httpkit_request;
+
+/* Handles a request whose body was read whole. */
+typedef void (*httpkit_handler)(httpkit_reply *out, httpkit_request *req);
 /* Called with each reply's status before it is sent (metrics), or NULL. */
 typedef void (*httpkit_counter)(unsigned status);
 
@@ -89,12 +101,13 @@ void httpkit_on_connection(void *cls, struct MHD_Connection *conn, void **socket
 
 /* ------------------------------------------------------------ routes */
 
-#define HTTPKIT_MAX_PARAMS 4
-
 /* Matches path against pattern ("*" segments are parameters). buf (cap bytes) receives a copy of the
  * path that the parameters point into. Returns 1 on a match, else 0. */
 int httpkit_match(const char *pattern, const char *path, char *buf, size_t cap,
                   const char *params[HTTPKIT_MAX_PARAMS], int *n_params);
+
+/* Copies what fits of text[*off, len) into buf (room bytes), advances *off; returns the bytes copied. */
+size_t httpkit_copy_part(char *buf, size_t room, const char *text, size_t len, size_t *off);
 
 /* ------------------------------------------------------------ tokens */
 

@@ -262,7 +262,7 @@ static void count_status(unsigned status)
 	}
 }
 
-static void dispatch(server_reply *out, server_request *req)
+static void dispatch(server_reply *out, httpkit_request *req)
 {
 	char buf[1024];
 	int path_known = 0;
@@ -307,23 +307,11 @@ static void dispatch(server_reply *out, server_request *req)
 		httpkit_reply_error(out, 404, "no_route", "no route for %s %s", req->method, req->path);
 }
 
-static void handle(server_reply *out, struct MHD_Connection *conn, const char *method, const char *url,
-                   const char *body, size_t body_len)
-{
-	server_request req = { 0 };
-	req.conn = conn;
-	req.method = method;
-	req.path = url;
-	req.body = body;
-	req.body_len = body_len;
-	dispatch(out, &req);
-}
-
 MHD_RESULT http_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                        const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	(void)cls;
 	(void)version;
-	return httpkit_serve(conn, url, method, upload_data, upload_data_size, con_cls, g_opt.max_body, handle,
+	return httpkit_serve(conn, url, method, upload_data, upload_data_size, con_cls, g_opt.max_body, dispatch,
 	                     count_status);
 }

@@ -60,15 +60,7 @@ void server_pool_shutdown(void);
 /* ------------------------------------------------------------ requests and responses (http.c) */
 
 /* One request, as the handlers see it. */
-typedef struct server_request {
-	struct MHD_Connection *conn;
-	const char *method;
-	const char *path;
-	const char *body;      /* NUL-terminated copy of the body ("" when none) */
-	size_t body_len;
-	const char *params[HTTPKIT_MAX_PARAMS]; /* the path's {placeholders}, in order */
-	int n_params;
-} server_request;
+typedef httpkit_request server_request;
 
 /* What a handler answers: a JSON body or an SSE response (httpkit_reply_json, httpkit_reply_error). */
 typedef httpkit_reply server_reply;

@@ -257,12 +257,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	pthread_mutex_lock(&hub.mu);
 	for (;;) {
 		if (s->pend_off < s->pend_len) {
-			size_t k = s->pend_len - s->pend_off;
-			if (k > max - n)
-				k = max - n;
-			memcpy(buf + n, s->pend + s->pend_off, k);
-			s->pend_off += k;
-			n += k;
+			n += httpkit_copy_part(buf + n, max - n, s->pend, s->pend_len, &s->pend_off);
 			break;
 		}
 		if (s->end_after_pend || __atomic_load_n(&hub.stop, __ATOMIC_ACQUIRE))
@@ -289,17 +284,11 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		while (s->seq < c->head && n < max) {
 			ring_ev *e = &c->ring[s->seq % hub.opt.sse_buffer];
-			size_t k;
 			if (s->off == 0 && s->skip_to[0] && httpkit_stream_id_cmp(e->id, s->skip_to) <= 0) {
 				s->seq++;
 				continue;
 			}
-			k = e->len - s->off;
-			if (k > max - n)
-				k = max - n;
-			memcpy(buf + n, e->text + s->off, k);
-			n += k;
-			s->off += k;
+			n += httpkit_copy_part(buf + n, max - n, e->text, e->len, &s->off);
 			if (s->off == e->len) {
 				s->seq++;
 				s->off = 0;
