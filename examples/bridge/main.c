@@ -85,9 +85,8 @@ static void usage(void)
 
 static const char *get(const redstore_config *cfg, const char *key)
 {
-	const char *v = "";
-	redstore_config_get(&v, cfg, key);
-	return v;
+	const char *v = NULL;
+	return redstore_config_get(&v, cfg, key) || !v ? "" : v;
 }
 
 static long get_int(const redstore_config *cfg, const char *key)
@@ -98,7 +97,6 @@ static long get_int(const redstore_config *cfg, const char *key)
 /* The options from the configuration; 0 or -1 with a message. */
 static int load_options(const redstore_config *cfg)
 {
-	const char *listen = get(cfg, "bridge.listen"), *colon = strrchr(listen, ':');
 	static const char *const required[][2] = { { "bridge.upstream", "--upstream" },
 		                                        { "store.id", "--store" },
 		                                        { "bridge.token", "--token" },
@@ -112,8 +110,11 @@ static int load_options(const redstore_config *cfg)
 			return -1;
 		}
 	}
-	snprintf(g_opt.listen_addr, sizeof(g_opt.listen_addr), "%.*s", (int)(colon - listen), listen);
-	g_opt.listen_port = atoi(colon + 1);
+	/* a.b.c.d:port, as the configuration's validator checked it */
+	if (sscanf(get(cfg, "bridge.listen"), "%63[0-9.]:%d", g_opt.listen_addr, &g_opt.listen_port) != 2) {
+		fprintf(stderr, "redstore-bridge: bridge.listen: expected IPv4-address:port\n");
+		return -1;
+	}
 	g_opt.upstream = get(cfg, "bridge.upstream");
 	g_opt.token = get(cfg, "bridge.token");
 	g_opt.local_token = get(cfg, "bridge.local_token");
