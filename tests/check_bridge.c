@@ -498,20 +498,27 @@ static void sse_free(sse_client *c)
 	free(c->ids);
 }
 
-/* The bridge's upstream stream is running (it starts after the server gave it a snapshot). */
-static void wait_upstream(stack *k)
+/* Waits (15 s at most) until the bridge's /healthz holds `needle`. */
+static void wait_health(stack *k, const char *needle)
 {
 	int64_t deadline = now_ms() + 15000;
 	for (;;) {
 		char *resp = NULL;
 		int ok = rs_http(k->bridge.port, NULL, "GET", "/healthz", NULL, NULL, 10000, &resp, NULL) == 200 && resp &&
-		         strstr(resp, "\"upstream\":true");
+		         strstr(resp, needle);
+		ck_assert_msg(ok || now_ms() < deadline, "the bridge's health never said %s: %s", needle,
+		              resp ? resp : "(none)");
 		free(resp);
 		if (ok)
 			return;
-		ck_assert_msg(now_ms() < deadline, "the bridge's upstream stream did not start");
 		nap();
 	}
+}
+
+/* The bridge's upstream stream is running (it starts after the server gave it a snapshot). */
+static void wait_upstream(stack *k)
+{
+	wait_health(k, "\"upstream\":true");
 }
 
 /* The server's open SSE streams, from its /metrics. */
@@ -747,6 +754,44 @@ START_TEST(bridge_idle_streams_get_heartbeats_and_a_slow_one_is_cut_off_with_res
 }
 END_TEST
 
+START_TEST(bridge_sales_never_wait_for_a_hung_server)
+{
+	stack k;
+	char upstream[64], ids[20][REDSTORE_ID_SIZE];
+	const char *extra[] = { "--upstream", upstream, NULL };
+	int64_t worst = 0;
+	int bh_port, bh = rs_test_blackhole(&bh_port);
+	/* the bridge's server accepts connections and never answers */
+	snprintf(upstream, sizeof(upstream), "http://127.0.0.1:%d", bh_port);
+	stack_up_with(&k, "brhung", 100, "4096", extra);
+	wait_health(&k, "\"uplink\":\"down\"");
+	for (int i = 0; i < 20; i++) {
+		int64_t t0 = now_ms(), dt;
+		RS_OK(redstore_id_new(ids[i]));
+		ck_assert_int_eq(bridge_sell(&k, ids[i], NULL), 202);
+		dt = now_ms() - t0;
+		worst = dt > worst ? dt : worst;
+	}
+	/* the upstream timeout is 2000 ms: no sale waited for it */
+	ck_assert_msg(worst < 1000, "a sale waited %lld ms", (long long)worst);
+	ck_assert_int_eq(journal_count(&k, "pending"), 20);
+	/* the same journal behind a bridge that reaches the server: all of them, in order */
+	rs_test_server_stop(&k.bridge);
+	bridge_start(&k, "4096", NULL);
+	wait_settled(&k, 20);
+	{
+		cJSON *root = journal(&k), *entries = cJSON_GetObjectItemCaseSensitive(root, "entries");
+		for (int i = 0; i < 20; i++)
+			ck_assert_str_eq(str_at(cJSON_GetArrayItem(entries, i), "sale_id"), ids[i]);
+		cJSON_Delete(root);
+	}
+	ck_assert_int_eq(journal_count(&k, "synced"), 20);
+	ck_assert_int_eq(rs_test_available(k.c, "A"), 80);
+	close(bh);
+	stack_down(&k);
+}
+END_TEST
+
 static Suite *bridge_suite(void)
 {
 	Suite *s = suite_create("bridge");
@@ -761,6 +806,12 @@ static Suite *bridge_suite(void)
 	tcase_add_test(t, bridge_pending_sales_survive_a_crash_of_the_bridge);
 	tcase_add_test(t, bridge_takes_a_new_upstream_token_without_restarting);
 	tcase_add_test(t, bridge_idle_streams_get_heartbeats_and_a_slow_one_is_cut_off_with_resync);
+	suite_add_tcase(s, t);
+	/* a wall-clock bound: not under valgrind */
+	t = tcase_create("bridge_timing");
+	tcase_set_tags(t, "timing");
+	tcase_set_timeout(t, 300);
+	tcase_add_test(t, bridge_sales_never_wait_for_a_hung_server);
 	suite_add_tcase(s, t);
 	return s;
 }

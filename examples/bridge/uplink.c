@@ -8,7 +8,10 @@
  * they never wait behind a sale that waits for the server.
  *
  * The replay thread wakes when a sale stayed pending (uplink_kick) and once a second; after a failure it
- * waits 100 ms, doubling to bridge.retry_max_ms, and a kick does not shorten that wait.
+ * waits 100 ms, doubling to bridge.retry_max_ms, and a kick does not shorten that wait. While the uplink
+ * is known to be down (or unavailable, or refusing the token), or the sending client is busy for more
+ * than SELL_WAIT_MS, a sale is only journaled (redstore_terminal_journal_add) and the replay thread,
+ * which probes the uplink, sends it: a sale never waits for a network timeout then.
  */
 #include "bridge.h"
 
@@ -161,19 +164,36 @@ int uplink_set_token(const char *token)
 
 /* ------------------------------------------------------------ sales */
 
+/* How long a sale waits for the sending client while another sale or a replay is on the wire. */
+#define SELL_WAIT_MS 500
+
 int uplink_sell(redstore_journal_state *state, char **receipt, const char *sale_id, const char *body)
 {
-	int rc;
-	pthread_mutex_lock(&up.sales_mu);
-	rc = client_token(up.sales);
-	if (!rc)
-		rc = redstore_terminal_sell(state, receipt, up.sales, sale_id, body);
-	pthread_mutex_unlock(&up.sales_mu);
+	uplink_state now = uplink_current();
+	int rc, direct = now == UPLINK_UP || now == UPLINK_UNKNOWN;
+	*receipt = NULL;
+	if (direct) {
+		struct timespec ts = bridge_deadline(SELL_WAIT_MS);
+		direct = pthread_mutex_timedlock(&up.sales_mu, &ts) == 0;
+	}
+	if (direct) {
+		rc = client_token(up.sales);
+		if (!rc)
+			rc = redstore_terminal_sell(state, receipt, up.sales, sale_id, body);
+		pthread_mutex_unlock(&up.sales_mu);
+	} else {
+		/* the uplink is down (or busy with a hung request): journal only, the replay thread sends it */
+		redstore_terminal *t = pool_take();
+		if (!t)
+			return REDSTORE_ERROR;
+		rc = redstore_terminal_journal_add(state, t, sale_id, body);
+		pool_give(t);
+	}
 	if (rc)
 		return rc;
 	if (*state == REDSTORE_JOURNAL_PENDING)
 		uplink_kick();
-	else
+	else if (direct)
 		set_state(UPLINK_UP);
 	return 0;
 }
