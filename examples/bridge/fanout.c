@@ -94,12 +94,21 @@ static void on_upstream(const char *event, const char *id, const char *data, voi
 		if (!fan.last_id[0] || httpkit_stream_id_cmp(id, fan.last_id) > 0) {
 			size_t len;
 			char *text = httpkit_sse_event("change", id, data, &len);
-			if (text)
+			if (!fan.base_known) {
+				/* after a resync without a snapshot: the ring begins here, older ids get resync */
+				snprintf(fan.base, sizeof(fan.base), "%s", id);
+				fan.base_known = 1;
+			}
+			if (text) {
 				ring_append(id, text, len);
-			else
+			} else {
+				/* the ring cannot hold it: it begins after it, and every stream resyncs */
 				fprintf(stderr, "redstore-bridge: out of memory: event %s dropped, streams resync\n", id);
-			if (!text)
+				ring_clear();
+				snprintf(fan.base, sizeof(fan.base), "%s", id);
+				snprintf(fan.last_id, sizeof(fan.last_id), "%s", id);
 				fan.epoch++;
+			}
 		}
 	} else if (!strcmp(event, "resync")) {
 		/* the bridge fell out of the server's stream: what it keeps no longer continues; a snapshot follows */
@@ -336,9 +345,11 @@ static ssize_t lstream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			resync(s, "upstream_resync");
 			continue;
 		}
+		/* behind: its next event was overwritten, or more than its buffer waits after the one it is in */
 		if (s->placed && s->seq < fan.head &&
 		    (s->seq < fan.head - fan.count ||
-		     fan.bytes - fan.ring[s->seq % g_opt.ring_events].start - s->off > g_opt.client_buffer)) {
+		     fan.bytes - fan.ring[s->seq % g_opt.ring_events].start - fan.ring[s->seq % g_opt.ring_events].len >
+		         g_opt.client_buffer)) {
 			resync(s, "slow_client");
 			continue;
 		}
