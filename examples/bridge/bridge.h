@@ -63,10 +63,11 @@ int uplink_start(void);
 /* Stops the replay thread and frees the clients. */
 void uplink_stop(void);
 
-/* Journals a sale and sends what is pending (redstore_terminal_sell); *receipt when synced now. */
+/* Journals a sale and sends what is pending (redstore_terminal_sell), or only journals it while the uplink
+ * is down or busy; *receipt (malloc'ed, or NULL) when synced now. */
 int uplink_sell(redstore_journal_state *state, char **receipt, const char *sale_id, const char *body);
-/* A GET of the server (path), with the bridge's token. 0 when it answered (*status, *out), else the
- * terminal client's error (the uplink is then down). */
+/* A GET of the server (path), with the bridge's token. 0 when it answered (*status, *out: malloc'ed, may
+ * be NULL), else the terminal client's error (the uplink is then down). */
 int uplink_get(char **out, long *status, const char *path);
 /* The journal, oldest first (redstore_free). */
 int uplink_journal(redstore_journal_entry **out, size_t *count);

@@ -89,6 +89,14 @@ static uplink_state state_of(int rc)
 
 /* ------------------------------------------------------------ clients */
 
+/* A buffer of the library (redstore_free) as a malloc'ed one the HTTP replies can free(). */
+static char *own(char *lib)
+{
+	char *copy = lib ? strdup(lib) : NULL;
+	redstore_free(lib);
+	return copy;
+}
+
 static redstore_terminal *client_open(void)
 {
 	redstore_terminal *t = NULL;
@@ -191,6 +199,7 @@ int uplink_sell(redstore_journal_state *state, char **receipt, const char *sale_
 	}
 	if (rc)
 		return rc;
+	*receipt = own(*receipt);
 	if (*state == REDSTORE_JOURNAL_PENDING)
 		uplink_kick();
 	else if (direct)
@@ -275,6 +284,7 @@ int uplink_get(char **out, long *status, const char *path)
 		return REDSTORE_ERROR;
 	rc = redstore_terminal_request(out, status, t, "GET", path, NULL, NULL);
 	pool_give(t);
+	*out = own(*out);
 	if (rc)
 		set_state(UPLINK_DOWN);
 	else if (*status == 401)
