@@ -414,10 +414,11 @@ typedef struct sse_client {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	char (*ids)[REDSTORE_STREAM_ID_SIZE];
+	char (*ops)[65]; /* the operation (sale id) of each change */
 	int n, resyncs;
 	char line[8192];
 	size_t len;
-	char cur_id[REDSTORE_STREAM_ID_SIZE], cur_event[32];
+	char cur_id[REDSTORE_STREAM_ID_SIZE], cur_event[32], cur_op[65];
 } sse_client;
 
 static size_t sse_write(char *data, size_t size, size_t nmemb, void *userdata)
@@ -434,13 +435,20 @@ static size_t sse_write(char *data, size_t size, size_t nmemb, void *userdata)
 		c->line[c->len] = '\0';
 		if (!c->len) {
 			pthread_mutex_lock(&c->mu);
-			if (!strcmp(c->cur_event, "change") && c->n < c->want)
+			if (!strcmp(c->cur_event, "change") && c->n < c->want) {
+				snprintf(c->ops[c->n], sizeof(c->ops[c->n]), "%s", c->cur_op);
 				snprintf(c->ids[c->n++], REDSTORE_STREAM_ID_SIZE, "%s", c->cur_id);
+			}
 			else if (!strcmp(c->cur_event, "resync"))
 				c->resyncs++;
 			done = c->n >= c->want || c->resyncs;
 			pthread_mutex_unlock(&c->mu);
-			c->cur_id[0] = c->cur_event[0] = '\0';
+			c->cur_id[0] = c->cur_event[0] = c->cur_op[0] = '\0';
+		} else if (!strncmp(c->line, "data: ", 6)) {
+			cJSON *d = cJSON_Parse(c->line + 6);
+			const cJSON *op = cJSON_GetObjectItemCaseSensitive(d, "op");
+			snprintf(c->cur_op, sizeof(c->cur_op), "%s", cJSON_IsString(op) ? op->valuestring : "");
+			cJSON_Delete(d);
 		} else if (!strncmp(c->line, "id: ", 4)) {
 			snprintf(c->cur_id, sizeof(c->cur_id), "%s", c->line + 4);
 		} else if (!strncmp(c->line, "event: ", 7)) {
@@ -483,6 +491,7 @@ static void sse_start(sse_client *c, stack *k, const char *last, int want)
 	snprintf(c->last, sizeof(c->last), "%s", last ? last : "");
 	c->want = want;
 	c->ids = calloc((size_t)want, sizeof(*c->ids));
+	c->ops = calloc((size_t)want, sizeof(*c->ops));
 	ck_assert_int_eq(pthread_create(&c->thread, NULL, sse_main, c), 0);
 }
 
@@ -496,6 +505,7 @@ static void sse_join(sse_client *c)
 static void sse_free(sse_client *c)
 {
 	free(c->ids);
+	free(c->ops);
 }
 
 /* Waits (15 s at most) until the bridge's /healthz holds `needle`. */
@@ -538,24 +548,34 @@ START_TEST(bridge_two_local_clients_receive_every_event_in_order_from_one_upstre
 	enum { N = 40 };
 	stack k;
 	redstore_snapshot *snap;
+	redstore_changes *chs;
 	sse_client a, b;
-	char ids[N][REDSTORE_STREAM_ID_SIZE];
+	char sales[N][REDSTORE_ID_SIZE];
 	stack_up(&k, "brsse", 1000, "4096");
 	wait_upstream(&k);
 	RS_OK(redstore_sync_snapshot(&snap, k.c));
 	sse_start(&a, &k, snap->stream_id, N);
 	sse_start(&b, &k, snap->stream_id, N);
-	for (int i = 0; i < N; i++)
-		rs_test_sell(k.c, "A", 1, ids[i]);
+	/* the sales go through the bridge too: the terminals' own changes come back to them */
+	for (int i = 0; i < N; i++) {
+		RS_OK(redstore_id_new(sales[i]));
+		ck_assert_int_eq(bridge_sell(&k, sales[i], NULL), 201);
+	}
 	sse_join(&a);
 	sse_join(&b);
+	/* every change of the store's stream, in its order, at both clients: no gap, no duplicate */
+	RS_OK(redstore_sync_read(&chs, k.c, snap->stream_id, 1000, 0));
+	ck_assert_uint_eq(chs->count, N);
 	ck_assert_int_eq(a.resyncs + b.resyncs, 0);
 	ck_assert_int_eq(a.n, N);
 	ck_assert_int_eq(b.n, N);
 	for (int i = 0; i < N; i++) {
-		ck_assert_str_eq(a.ids[i], ids[i]);
-		ck_assert_str_eq(b.ids[i], ids[i]);
+		ck_assert_str_eq(a.ids[i], chs->items[i].id);
+		ck_assert_str_eq(b.ids[i], chs->items[i].id);
+		ck_assert_str_eq(a.ops[i], sales[i]);
+		ck_assert_str_eq(b.ops[i], sales[i]);
 	}
+	redstore_changes_free(chs);
 	/* the bridge holds ONE stream of the server, whatever the number of local clients */
 	ck_assert_int_eq(server_streams(&k), 1);
 	sse_free(&a);
