@@ -215,6 +215,33 @@ static int64_t sales_in_stream(redstore_client *c, const char *after, char ops[]
 	return n;
 }
 
+/* The status of a raw request (sent as is) to the bridge: headers no client library would send. */
+static int raw_status(stack *k, const char *head, size_t filler)
+{
+	struct sockaddr_in a;
+	char buf[64] = "";
+	int fd = socket(AF_INET, SOCK_STREAM, 0), st = 0;
+	ssize_t r;
+	char *req = malloc(strlen(head) + filler + 8);
+	ck_assert_int_ge(fd, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)k->bridge.port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	strcpy(req, head);
+	memset(req + strlen(head), 'a', filler);
+	memcpy(req + strlen(head) + filler, "\r\n\r\n", 5);
+	if (write(fd, req, strlen(head) + filler + 4) < 0) {
+		/* the bridge may close before it read everything: the answer is what matters */
+	}
+	if ((r = read(fd, buf, sizeof(buf) - 1)) > 0 && sscanf(buf, "HTTP/1.%*d %d", &st) != 1)
+		st = 0;
+	close(fd);
+	free(req);
+	return st;
+}
+
 /* ------------------------------------------------------------ tests */
 
 START_TEST(bridge_sale_lands_exactly_once)
@@ -297,6 +324,9 @@ START_TEST(bridge_rejects_bad_requests_without_journaling_them)
 	ck_assert_int_eq(rs_http(k.bridge.port, LOCAL_TOKEN, "GET", "/v1/bridge/journal?limit=0", NULL, NULL, 10000, NULL,
 	                         NULL),
 	                 400);
+	/* headers are bounded too: 32 KiB per connection */
+	ck_assert_int_eq(raw_status(&k, "GET /healthz HTTP/1.0\r\nX-Filler: ", 100), 200);
+	ck_assert_int_eq(raw_status(&k, "GET /healthz HTTP/1.0\r\nX-Filler: ", 40000), 431);
 	/* none of it reached the journal or the stock */
 	ck_assert_int_eq(journal_count(&k, "pending") + journal_count(&k, "synced") + journal_count(&k, "rejected"), 0);
 	ck_assert_int_eq(rs_test_available(k.c, "A"), 10);

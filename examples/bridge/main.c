@@ -27,6 +27,10 @@
 
 bridge_options g_opt;
 
+/* Each connection's memory for the request line and headers (and response buffers): larger headers get
+ * 431 from libmicrohttpd. Bodies are limited apart (bridge.max_body). */
+#define HEADER_LIMIT (32 * 1024)
+
 static volatile sig_atomic_t stop;
 
 int64_t bridge_now_ms(void)
@@ -224,7 +228,8 @@ int main(int argc, char **argv)
 	                     NULL, bridge_access, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	                     MHD_OPTION_NOTIFY_COMPLETED, httpkit_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
 	                     httpkit_on_connection, NULL, MHD_OPTION_CONNECTION_LIMIT,
-	                     g_opt.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_END);
+	                     g_opt.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	                     (size_t)HEADER_LIMIT, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "redstore-bridge: cannot listen on %s:%d\n", g_opt.listen_addr, g_opt.listen_port);
 		goto out;
