@@ -202,6 +202,29 @@ static void wait_settled(stack *k, long settled)
 	}
 }
 
+/* Waits (15 s at most) until the bridge's /healthz holds `needle`. */
+static void wait_health(stack *k, const char *needle)
+{
+	int64_t deadline = now_ms() + 15000;
+	for (;;) {
+		char *resp = NULL;
+		int ok = rs_http(k->bridge.port, NULL, "GET", "/healthz", NULL, NULL, 10000, &resp, NULL) == 200 && resp &&
+		         strstr(resp, needle);
+		ck_assert_msg(ok || now_ms() < deadline, "the bridge's health never said %s: %s", needle,
+		              resp ? resp : "(none)");
+		free(resp);
+		if (ok)
+			return;
+		nap();
+	}
+}
+
+/* The bridge's upstream stream is running (it starts after the server gave it a snapshot). */
+static void wait_upstream(stack *k)
+{
+	wait_health(k, "\"upstream\":true");
+}
+
 static int64_t sales_in_stream(redstore_client *c, const char *after, char ops[][65], int cap)
 {
 	redstore_changes *chs;
@@ -390,6 +413,27 @@ START_TEST(bridge_journals_sales_while_the_server_is_down_and_replays_them_in_or
 }
 END_TEST
 
+START_TEST(bridge_notices_the_server_is_back_before_the_next_sale)
+{
+	stack k;
+	char id[REDSTORE_ID_SIZE], path[160], *resp = NULL;
+	stack_up(&k, "brback", 10, "4096");
+	rs_test_server_stop(&k.server);
+	snprintf(path, sizeof(path), "/v1/stores/%s/stock/A", k.store);
+	ck_assert_int_eq(bridge_req(&k, "GET", path, NULL, NULL, &resp), 503);
+	ck_assert_msg(strstr(resp, "uplink_down") != NULL, "%s", resp);
+	free(resp);
+	wait_health(&k, "\"uplink\":\"down\"");
+	/* back, with nothing pending: the bridge finds out by itself, and the next sale is committed at once */
+	server_restart(&k);
+	wait_health(&k, "\"uplink\":\"up\"");
+	RS_OK(redstore_id_new(id));
+	ck_assert_int_eq(bridge_sell(&k, id, NULL), 201);
+	ck_assert_int_eq(rs_test_available(k.c, "A"), 9);
+	stack_down(&k);
+}
+END_TEST
+
 START_TEST(bridge_a_sale_refused_after_the_offline_period_shows_as_rejected_with_the_reason)
 {
 	stack k;
@@ -536,29 +580,6 @@ static void sse_free(sse_client *c)
 {
 	free(c->ids);
 	free(c->ops);
-}
-
-/* Waits (15 s at most) until the bridge's /healthz holds `needle`. */
-static void wait_health(stack *k, const char *needle)
-{
-	int64_t deadline = now_ms() + 15000;
-	for (;;) {
-		char *resp = NULL;
-		int ok = rs_http(k->bridge.port, NULL, "GET", "/healthz", NULL, NULL, 10000, &resp, NULL) == 200 && resp &&
-		         strstr(resp, needle);
-		ck_assert_msg(ok || now_ms() < deadline, "the bridge's health never said %s: %s", needle,
-		              resp ? resp : "(none)");
-		free(resp);
-		if (ok)
-			return;
-		nap();
-	}
-}
-
-/* The bridge's upstream stream is running (it starts after the server gave it a snapshot). */
-static void wait_upstream(stack *k)
-{
-	wait_health(k, "\"upstream\":true");
 }
 
 /* The server's open SSE streams, from its /metrics. */
@@ -851,6 +872,7 @@ static Suite *bridge_suite(void)
 	tcase_add_test(t, bridge_rejects_bad_requests_without_journaling_them);
 	tcase_add_test(t, bridge_journals_sales_while_the_server_is_down_and_replays_them_in_order);
 	tcase_add_test(t, bridge_a_sale_refused_after_the_offline_period_shows_as_rejected_with_the_reason);
+	tcase_add_test(t, bridge_notices_the_server_is_back_before_the_next_sale);
 	tcase_add_test(t, bridge_two_local_clients_receive_every_event_in_order_from_one_upstream_stream);
 	tcase_add_test(t, bridge_local_reconnect_with_last_event_id_misses_nothing);
 	tcase_add_test(t, bridge_pending_sales_survive_a_crash_of_the_bridge);

@@ -241,6 +241,18 @@ static void *replay_main(void *arg)
 		pthread_mutex_unlock(&up.sales_mu);
 		if (rc)
 			fprintf(stderr, "redstore-bridge: replay: %s (%s)\n", redstore_err_name(rc), redstore_error_last());
+		if (!rc && !settled) {
+			/* nothing to send: while the uplink counts as down, ask the server's /healthz (open) so the
+			 * next sale is sent at once when it is back, not first journaled */
+			uplink_state was = uplink_current();
+			if (was == UPLINK_DOWN || was == UPLINK_UNAVAILABLE) {
+				char *resp = NULL;
+				long status = 0;
+				if (uplink_get(&resp, &status, "/healthz") || status != 200)
+					rc = status ? REDSTORE_EUNAVAILABLE : REDSTORE_ECONNECT;
+				free(resp);
+			}
+		}
 		pthread_mutex_lock(&up.mu);
 		up.replayed += (long)settled;
 		if (settled || rc)
