@@ -238,20 +238,29 @@ static int64_t sales_in_stream(redstore_client *c, const char *after, char ops[]
 	return n;
 }
 
-/* The status of a raw request (sent as is) to the bridge: headers no client library would send. */
-static int raw_status(stack *k, const char *head, size_t filler)
+/* A TCP connection to the bridge; rcvbuf > 0 shrinks its receive buffer (a slow terminal's socket). */
+static int raw_connect(stack *k, int rcvbuf)
 {
 	struct sockaddr_in a;
-	char buf[64] = "";
-	int fd = socket(AF_INET, SOCK_STREAM, 0), st = 0;
-	ssize_t r;
-	char *req = malloc(strlen(head) + filler + 8);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
+	if (rcvbuf > 0)
+		ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_port = htons((uint16_t)k->bridge.port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* The status of a raw request (sent as is) to the bridge: headers no client library would send. */
+static int raw_status(stack *k, const char *head, size_t filler)
+{
+	char buf[64] = "";
+	int fd = raw_connect(k, 0), st = 0;
+	ssize_t r;
+	char *req = malloc(strlen(head) + filler + 8);
 	strcpy(req, head);
 	memset(req + strlen(head), 'a', filler);
 	memcpy(req + strlen(head) + filler, "\r\n\r\n", 5);
@@ -738,21 +747,11 @@ START_TEST(bridge_takes_a_new_upstream_token_without_restarting)
 }
 END_TEST
 
-/* A raw HTTP/1.0 client of the bridge's events (no chunking): the fd, the request sent. `rcvbuf` > 0
- * shrinks its receive buffer (a slow terminal's socket). */
+/* A raw HTTP/1.0 client of the bridge's events (no chunking): the fd, the request sent. */
 static int raw_events(stack *k, const char *last, int rcvbuf)
 {
-	struct sockaddr_in a;
 	char req[512];
-	int fd = socket(AF_INET, SOCK_STREAM, 0), n;
-	ck_assert_int_ge(fd, 0);
-	if (rcvbuf > 0)
-		ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)k->bridge.port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	int fd = raw_connect(k, rcvbuf), n;
 	n = snprintf(req, sizeof(req),
 	             "GET /v1/stores/%s/events HTTP/1.0\r\nAuthorization: Bearer " LOCAL_TOKEN "\r\n%s%s%s\r\n",
 	             k->store, last ? "Last-Event-ID: " : "", last ? last : "", last ? "\r\n" : "");
