@@ -25,19 +25,6 @@
 #define AUTH_SECRET "bridge-test-secret-0123456789-abcdefghij"
 #define LOCAL_TOKEN "local-terminal-token-0123456789"
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void nap(void)
-{
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	nanosleep(&ts, NULL);
-}
-
 static cJSON *parse(const char *json)
 {
 	cJSON *root = cJSON_Parse(json ? json : "");
@@ -191,31 +178,31 @@ static long journal_count(stack *k, const char *state)
 /* Waits (20 s at most) until nothing is pending and `settled` sales are synced or rejected. */
 static void wait_settled(stack *k, long settled)
 {
-	int64_t deadline = now_ms() + 20000;
+	int64_t deadline = rs_test_now_ms() + 20000;
 	for (;;) {
 		long pending = journal_count(k, "pending"), done = journal_count(k, "synced") + journal_count(k, "rejected");
 		if (pending == 0 && done == settled)
 			return;
-		ck_assert_msg(now_ms() < deadline, "the bridge did not replay: %ld pending, %ld settled (want %ld)", pending,
+		ck_assert_msg(rs_test_now_ms() < deadline, "the bridge did not replay: %ld pending, %ld settled (want %ld)", pending,
 		              done, settled);
-		nap();
+		rs_test_pause_ms(10);
 	}
 }
 
 /* Waits (15 s at most) until the bridge's /healthz holds `needle`. */
 static void wait_health(stack *k, const char *needle)
 {
-	int64_t deadline = now_ms() + 15000;
+	int64_t deadline = rs_test_now_ms() + 15000;
 	for (;;) {
 		char *resp = NULL;
 		int ok = rs_http(k->bridge.port, NULL, "GET", "/healthz", NULL, NULL, 10000, &resp, NULL) == 200 && resp &&
 		         strstr(resp, needle);
-		ck_assert_msg(ok || now_ms() < deadline, "the bridge's health never said %s: %s", needle,
+		ck_assert_msg(ok || rs_test_now_ms() < deadline, "the bridge's health never said %s: %s", needle,
 		              resp ? resp : "(none)");
 		free(resp);
 		if (ok)
 			return;
-		nap();
+		rs_test_pause_ms(10);
 	}
 }
 
@@ -763,7 +750,7 @@ static int raw_events(stack *k, const char *last, int rcvbuf)
  * timeout_ms passes. Returns the occurrences found. */
 static int raw_read(int fd, char **text, size_t *len, const char *needle, int count, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = rs_test_now_ms() + timeout_ms;
 	for (;;) {
 		char buf[4096];
 		struct pollfd p = { fd, POLLIN, 0 };
@@ -771,9 +758,9 @@ static int raw_read(int fd, char **text, size_t *len, const char *needle, int co
 		ssize_t r;
 		for (const char *q = *text ? strstr(*text, needle) : NULL; q; q = strstr(q + 1, needle))
 			found++;
-		if (found >= count || now_ms() >= deadline)
+		if (found >= count || rs_test_now_ms() >= deadline)
 			return found;
-		if (poll(&p, 1, (int)(deadline - now_ms())) <= 0)
+		if (poll(&p, 1, (int)(deadline - rs_test_now_ms())) <= 0)
 			continue;
 		if ((r = read(fd, buf, sizeof(buf))) <= 0)
 			return found;
@@ -836,10 +823,10 @@ START_TEST(bridge_sales_never_wait_for_a_hung_server)
 	stack_up_with(&k, "brhung", 100, "4096", extra);
 	wait_health(&k, "\"uplink\":\"down\"");
 	for (int i = 0; i < 20; i++) {
-		int64_t t0 = now_ms(), dt;
+		int64_t t0 = rs_test_now_ms(), dt;
 		RS_OK(redstore_id_new(ids[i]));
 		ck_assert_int_eq(bridge_sell(&k, ids[i], NULL), 202);
-		dt = now_ms() - t0;
+		dt = rs_test_now_ms() - t0;
 		worst = dt > worst ? dt : worst;
 	}
 	/* the upstream timeout is 2000 ms: no sale waited for it */

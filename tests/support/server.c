@@ -12,18 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
-static void nap(void)
-{
-	struct timespec ts = { 0, 5 * 1000 * 1000 };
-	nanosleep(&ts, NULL);
-}
 
 static size_t discard(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -73,8 +62,8 @@ void rs_test_program_start(rs_test_server *s, const char *bin, const char *const
 		_exit(127);
 	}
 	s->port = 0;
-	deadline = now_ms() + 15000;
-	while (now_ms() < deadline && !s->port) {
+	deadline = rs_test_now_ms() + 15000;
+	while (rs_test_now_ms() < deadline && !s->port) {
 		FILE *f = fopen(portfile, "r");
 		int status;
 		if (f) {
@@ -84,13 +73,13 @@ void rs_test_program_start(rs_test_server *s, const char *bin, const char *const
 		}
 		ck_assert_msg(waitpid(s->pid, &status, WNOHANG) == 0, "%s exited at start (%d)", name, status);
 		if (!s->port)
-			nap();
+			rs_test_pause_ms(5);
 	}
 	ck_assert_msg(s->port > 0, "%s wrote no port within 15 s", name);
 	/* ready when /healthz says so (the server: its sync hub holds the Redis subscription) */
 	while (healthz(s->port) != 200) {
-		ck_assert_msg(now_ms() < deadline, "%s not healthy within 15 s", name);
-		nap();
+		ck_assert_msg(rs_test_now_ms() < deadline, "%s not healthy within 15 s", name);
+		rs_test_pause_ms(5);
 	}
 }
 
@@ -116,11 +105,11 @@ void rs_test_server_stop(rs_test_server *s)
 {
 	char path[128];
 	int status = 0;
-	long long deadline = now_ms() + 10000;
+	long long deadline = rs_test_now_ms() + 10000;
 	pid_t r = 0;
 	kill(s->pid, SIGTERM);
-	while (now_ms() < deadline && (r = waitpid(s->pid, &status, WNOHANG)) == 0)
-		nap();
+	while (rs_test_now_ms() < deadline && (r = waitpid(s->pid, &status, WNOHANG)) == 0)
+		rs_test_pause_ms(5);
 	if (r == 0) {
 		kill(s->pid, SIGKILL);
 		waitpid(s->pid, &status, 0);
