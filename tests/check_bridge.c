@@ -674,6 +674,37 @@ START_TEST(bridge_local_reconnect_with_last_event_id_misses_nothing)
 END_TEST
 
 
+START_TEST(bridge_local_clients_miss_nothing_across_a_server_restart)
+{
+	stack k;
+	redstore_snapshot *snap;
+	sse_client a;
+	char ids[15][REDSTORE_STREAM_ID_SIZE];
+	stack_up(&k, "brrestart", 1000, "4096");
+	wait_upstream(&k);
+	RS_OK(redstore_sync_snapshot(&snap, k.c));
+	sse_start(&a, &k, snap->stream_id, 15);
+	for (int i = 0; i < 5; i++)
+		rs_test_sell(k.c, "A", 1, ids[i]);
+	/* the server goes away and comes back; the store keeps selling (the library writes Redis itself) and
+	 * the local client stays connected to the bridge throughout */
+	rs_test_server_stop(&k.server);
+	for (int i = 5; i < 10; i++)
+		rs_test_sell(k.c, "A", 1, ids[i]);
+	server_restart(&k);
+	for (int i = 10; i < 15; i++)
+		rs_test_sell(k.c, "A", 1, ids[i]);
+	sse_join(&a);
+	ck_assert_int_eq(a.resyncs, 0);
+	ck_assert_int_eq(a.n, 15);
+	for (int i = 0; i < 15; i++)
+		ck_assert_str_eq(a.ids[i], ids[i]);
+	sse_free(&a);
+	redstore_snapshot_free(snap);
+	stack_down(&k);
+}
+END_TEST
+
 START_TEST(bridge_pending_sales_survive_a_crash_of_the_bridge)
 {
 	stack k;
@@ -861,6 +892,7 @@ static Suite *bridge_suite(void)
 	tcase_add_test(t, bridge_notices_the_server_is_back_before_the_next_sale);
 	tcase_add_test(t, bridge_two_local_clients_receive_every_event_in_order_from_one_upstream_stream);
 	tcase_add_test(t, bridge_local_reconnect_with_last_event_id_misses_nothing);
+	tcase_add_test(t, bridge_local_clients_miss_nothing_across_a_server_restart);
 	tcase_add_test(t, bridge_pending_sales_survive_a_crash_of_the_bridge);
 	tcase_add_test(t, bridge_takes_a_new_upstream_token_without_restarting);
 	tcase_add_test(t, bridge_idle_streams_get_heartbeats_and_a_slow_one_is_cut_off_with_resync);
