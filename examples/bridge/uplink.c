@@ -162,8 +162,10 @@ int uplink_set_token(const char *token)
 	pthread_mutex_lock(&up.mu);
 	free(up.token);
 	up.token = copy;
-	if (up.state == UPLINK_UNAUTHORIZED)
-		up.next_try_ms = 0; /* a new token: replay at once */
+	if (up.state == UPLINK_UNAUTHORIZED) {
+		up.state = UPLINK_UNKNOWN; /* the next sale is sent, not only journaled */
+		up.next_try_ms = 0;        /* and what is pending goes at once */
+	}
 	up.kicked = 1;
 	pthread_cond_signal(&up.cv);
 	pthread_mutex_unlock(&up.mu);
