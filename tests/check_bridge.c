@@ -742,7 +742,7 @@ END_TEST
 START_TEST(bridge_takes_a_new_upstream_token_without_restarting)
 {
 	stack k;
-	char body[1200], path[160], *resp = NULL;
+	char body[1200], path[160], id[REDSTORE_ID_SIZE], *resp = NULL;
 	stack_up(&k, "brtok", 10, "4096");
 	wait_upstream(&k);
 	snprintf(path, sizeof(path), "/v1/stores/%s/stock/A", k.store);
@@ -751,6 +751,10 @@ START_TEST(bridge_takes_a_new_upstream_token_without_restarting)
 	ck_assert_int_eq(bridge_req(&k, "GET", path, NULL, NULL, &resp), 502);
 	ck_assert_msg(strstr(resp, "uplink_unauthorized") != NULL, "%s", resp);
 	free(resp);
+	/* sales are still taken: journaled until the bridge has a token the server accepts */
+	RS_OK(redstore_id_new(id));
+	ck_assert_int_eq(bridge_sell(&k, id, NULL), 202);
+	wait_health(&k, "\"uplink\":\"unauthorized\"");
 	/* bad bodies change nothing */
 	ck_assert_int_eq(bridge_req(&k, "PUT", "/v1/bridge/token", NULL, "{\"token\":\"has space\"}", NULL), 422);
 	ck_assert_int_eq(bridge_req(&k, "PUT", "/v1/bridge/token", NULL, "{\"token\":1}", NULL), 400);
@@ -758,8 +762,10 @@ START_TEST(bridge_takes_a_new_upstream_token_without_restarting)
 	/* the good one back: reads work again */
 	snprintf(body, sizeof(body), "{\"token\":\"%s\"}", k.token);
 	ck_assert_int_eq(bridge_req(&k, "PUT", "/v1/bridge/token", NULL, body, NULL), 200);
+	wait_settled(&k, 1);
+	ck_assert_int_eq(journal_count(&k, "synced"), 1);
 	ck_assert_int_eq(bridge_req(&k, "GET", path, NULL, NULL, &resp), 200);
-	ck_assert_msg(strstr(resp, "\"available\":10") != NULL, "%s", resp);
+	ck_assert_msg(strstr(resp, "\"available\":9") != NULL, "%s", resp);
 	free(resp);
 	stack_down(&k);
 }
