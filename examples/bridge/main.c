@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,7 @@ int main(int argc, char **argv)
 	struct sockaddr_in addr;
 	const union MHD_DaemonInfo *info;
 	struct sigaction sa;
+	sigset_t stop_signals, waiting;
 	unsigned timeout_s;
 	int port, rc = 1;
 
@@ -215,6 +217,12 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* SIGINT and SIGTERM stay blocked in every thread (they inherit this mask) and are taken only by the
+	 * main thread's sigsuspend below: a signal can never land between its check of `stop` and its wait */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, &waiting);
 
 	memset(&addr, 0, sizeof(addr));
 	addr.sin_family = AF_INET;
@@ -244,7 +252,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	while (!stop)
-		pause();
+		sigsuspend(&waiting);
 	fprintf(stderr, "redstore-bridge: stopping\n");
 	rc = 0;
 out:
