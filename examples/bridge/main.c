@@ -18,8 +18,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +29,6 @@ bridge_options g_opt;
 /* Each connection's memory for the request line and headers (and response buffers): larger headers get
  * 431 from libmicrohttpd. Bodies are limited apart (bridge.max_body). */
 #define HEADER_LIMIT (32 * 1024)
-
-static volatile sig_atomic_t stop;
 
 int64_t bridge_now_ms(void)
 {
@@ -52,12 +48,6 @@ struct timespec bridge_deadline(int64_t ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	return ts;
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
 }
 
 static const struct flag {
@@ -135,28 +125,12 @@ static int load_options(const redstore_config *cfg)
 	return 0;
 }
 
-static int write_port_file(const char *path, int port)
-{
-	char tmp[4096];
-	FILE *f;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (!(f = fopen(tmp, "w")))
-		return -1;
-	if (fprintf(f, "%d\n", port) < 0) {
-		fclose(f);
-		return -1;
-	}
-	return fclose(f) || rename(tmp, path) ? -1 : 0;
-}
-
 int main(int argc, char **argv)
 {
 	redstore_config *cfg = NULL;
 	struct MHD_Daemon *d = NULL;
 	struct sockaddr_in addr;
 	const union MHD_DaemonInfo *info;
-	struct sigaction sa;
-	sigset_t stop_signals, waiting;
 	unsigned timeout_s;
 	int port, rc = 1;
 
@@ -212,17 +186,7 @@ int main(int argc, char **argv)
 		redstore_config_free(cfg);
 		return 2;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	/* SIGINT and SIGTERM stay blocked in every thread (they inherit this mask) and are taken only by the
-	 * main thread's sigsuspend below: a signal can never land between its check of `stop` and its wait */
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, &waiting);
+	httpkit_stop_signals(); /* before any thread starts */
 
 	memset(&addr, 0, sizeof(addr));
 	addr.sin_family = AF_INET;
@@ -234,10 +198,11 @@ int main(int argc, char **argv)
 	timeout_s = (unsigned)(g_opt.heartbeat_ms / 1000) * 3 + 60;
 	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
 	                     NULL, bridge_access, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-	                     MHD_OPTION_NOTIFY_COMPLETED, httpkit_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
-	                     httpkit_on_connection, NULL, MHD_OPTION_CONNECTION_LIMIT,
-	                     g_opt.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	                     (size_t)HEADER_LIMIT, MHD_OPTION_END);
+	                     MHD_OPTION_NOTIFY_COMPLETED, httpkit_completed, NULL,
+	                     MHD_OPTION_NOTIFY_CONNECTION, httpkit_on_connection, NULL,
+	                     MHD_OPTION_CONNECTION_LIMIT, g_opt.max_connections,
+	                     MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+	                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_LIMIT, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "redstore-bridge: cannot listen on %s:%d\n", g_opt.listen_addr, g_opt.listen_port);
 		goto out;
@@ -247,12 +212,11 @@ int main(int argc, char **argv)
 	printf("redstore-bridge: store %s, listening on %s:%d, upstream %s\n", g_opt.store, g_opt.listen_addr, port,
 	       g_opt.upstream);
 	fflush(stdout);
-	if (g_opt.port_file && write_port_file(g_opt.port_file, port)) {
+	if (g_opt.port_file && httpkit_write_port_file(g_opt.port_file, port)) {
 		fprintf(stderr, "redstore-bridge: cannot write %s\n", g_opt.port_file);
 		goto out;
 	}
-	while (!stop)
-		sigsuspend(&waiting);
+	httpkit_wait_for_stop();
 	fprintf(stderr, "redstore-bridge: stopping\n");
 	rc = 0;
 out:

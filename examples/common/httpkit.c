@@ -2,6 +2,8 @@
 #include "httpkit.h"
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -176,6 +178,51 @@ void httpkit_on_connection(void *cls, struct MHD_Connection *conn, void **socket
 		return;
 	if ((ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)))
 		setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &httpkit_sndbuf, sizeof(httpkit_sndbuf));
+}
+
+/* ------------------------------------------------------------ the process */
+
+static volatile sig_atomic_t stop_requested;
+static sigset_t unblocked;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+void httpkit_stop_signals(void)
+{
+	struct sigaction sa;
+	sigset_t stop;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, &unblocked);
+}
+
+void httpkit_wait_for_stop(void)
+{
+	while (!stop_requested)
+		sigsuspend(&unblocked);
+}
+
+int httpkit_write_port_file(const char *path, int port)
+{
+	char tmp[4096];
+	FILE *f;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp) || !(f = fopen(tmp, "w")))
+		return -1;
+	if (fprintf(f, "%d\n", port) < 0) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f) || rename(tmp, path) ? -1 : 0;
 }
 
 /* ------------------------------------------------------------ routes */

@@ -99,6 +99,18 @@ extern int httpkit_sndbuf;
 void httpkit_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                            enum MHD_ConnectionNotificationCode code);
 
+/* ------------------------------------------------------------ the process */
+
+/* SIGINT and SIGTERM request a stop; SIGPIPE is ignored. Call in main before any thread starts: the two
+ * stop signals stay blocked in every thread and are taken only by httpkit_wait_for_stop(), so a signal
+ * can never land between a check and the wait. */
+void httpkit_stop_signals(void);
+/* Returns once SIGINT or SIGTERM was received (at once if one was already). */
+void httpkit_wait_for_stop(void);
+/* Writes the port to path (through a temporary file and a rename, so a reader never sees half of it).
+ * 0 or -1. */
+int httpkit_write_port_file(const char *path, int port);
+
 /* ------------------------------------------------------------ routes */
 
 /* Matches path against pattern ("*" segments are parameters). buf (cap bytes) receives a copy of the

@@ -33,14 +33,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 static int parse_num(const char *s, long min, long max, long *out)
 {
 	char *end;
@@ -68,7 +60,6 @@ int main(int argc, char **argv)
 	struct MHD_Daemon *d;
 	struct sockaddr_in addr;
 	const union MHD_DaemonInfo *info;
-	struct sigaction sa;
 	int port;
 
 	for (int i = 1; i < argc; i++) {
@@ -110,11 +101,7 @@ int main(int argc, char **argv)
 		redstore_config_free(cfg);
 		return 1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	httpkit_stop_signals();
 
 	http_set_options(&opt);
 	if (sse_hub_start(&opt, cfg)) {
@@ -143,17 +130,10 @@ int main(int argc, char **argv)
 	port = info ? info->port : opt.port;
 	printf("redstore-server: listening on 127.0.0.1:%d\n", port);
 	fflush(stdout);
-	if (opt.port_file) {
-		char tmp[4096];
-		FILE *f;
-		snprintf(tmp, sizeof(tmp), "%s.tmp", opt.port_file);
-		if (!(f = fopen(tmp, "w")) || fprintf(f, "%d\n", port) < 0 || fclose(f) || rename(tmp, opt.port_file)) {
-			fprintf(stderr, "redstore-server: cannot write %s\n", opt.port_file);
-			stop = 1;
-		}
-	}
-	while (!stop)
-		pause();
+	if (opt.port_file && httpkit_write_port_file(opt.port_file, port))
+		fprintf(stderr, "redstore-server: cannot write %s\n", opt.port_file);
+	else
+		httpkit_wait_for_stop();
 	fprintf(stderr, "redstore-server: stopping\n");
 	sse_hub_stop();
 	sse_hub_join();
