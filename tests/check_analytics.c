@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <time.h>
 
 #define HOUR_MS 3600000LL
 #define DAY_MS (24 * HOUR_MS)
@@ -200,6 +202,195 @@ START_TEST(analytics_bad_arguments_are_refused)
 }
 END_TEST
 
+/* The local date, weekday (0 = Monday) and hour of `ms` in the zone set by TZ. */
+static void local_of(int64_t ms, char *day, size_t cap, int *wday, int *hour)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(day, cap, "%Y-%m-%d", &tm);
+	if (wday)
+		*wday = (tm.tm_wday + 6) % 7;
+	if (hour)
+		*hour = tm.tm_hour;
+}
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+#define TX_N 240
+#define TX_SKUS 30
+
+/* Transactions per day (count, total, average, median), weekday x hour patterns and stock worth and
+ * velocity at a past moment, against the same figures computed here from the generated sales. */
+START_TEST(analytics_transactions_patterns_and_stock_value_match_a_computation_by_hand)
+{
+	redstore_client *c = rs_test_client();
+	redstore_store_info info = { NULL, "Patterns", "EUR", "Europe/Paris", 1 };
+	const int64_t end = 1795089600000LL; /* 2026-11-20 12:00 UTC */
+	const int64_t from = end - 8 * DAY_MS, at = end - 2 * DAY_MS;
+	static int64_t when[TX_N], total[TX_N], sorted[TX_N];
+	redstore_event *ev[TX_N];
+	redstore_transactions_report *tr;
+	redstore_stock_value_report *sv;
+	static redstore_pattern_report pr, want;
+	int64_t on_hand[TX_SKUS], sold[TX_SKUS], worth = 0;
+	char store[65], prev_tz[64] = "";
+	const char *tz0 = getenv("TZ");
+	unsigned seed = 7;
+	size_t applied, row = 0;
+
+	if (tz0)
+		snprintf(prev_tz, sizeof(prev_tz), "%s", tz0);
+	rs_test_unique(store, sizeof(store), "antx");
+	info.store_id = store;
+	RS_OK(redstore_store_create(c, &info));
+	RS_OK(redstore_client_use_store(c, store));
+	for (int k = 0; k < TX_SKUS; k++) {
+		redstore_product p;
+		char sku[16], sql[256];
+		const char *params[2] = { store, sku };
+		memset(&p, 0, sizeof(p));
+		snprintf(sku, sizeof(sku), "SKU-%05d", k);
+		p.sku = sku;
+		p.name = sku;
+		p.price = 100 + k;
+		p.tax_class = "";
+		p.active = 1;
+		RS_OK(redstore_product_create(c, &p));
+		/* Opening stock long before: 1,000 each, straight into the ledger the report reads. */
+		snprintf(sql, sizeof(sql), "INSERT INTO stock_ledger (store_id, event_id, event_type, sku, delta, occurred_at)"
+		                           " VALUES ($1, gen_random_uuid(), 'inventory.received', $2, 1000, '2020-01-01')");
+		RS_OK(redstore__pg_exec(NULL, c, sql, 2, params));
+		on_hand[k] = 1000;
+		sold[k] = 0;
+	}
+	for (int i = 0; i < TX_N; i++) {
+		char *json;
+		when[i] = from + (int64_t)(rand_r(&seed) % (unsigned)(8 * 24 * 60)) * 60000 + (int64_t)(rand_r(&seed) % 60000);
+		total[i] = 0;
+		ck_assert_ptr_nonnull(json = rs_synth_sale_event(c, store, i, when[i], &total[i]));
+		RS_OK(redstore_event_decode(&ev[i], json, strlen(json)));
+		free(json);
+		/* The synthetic sale's lines (see synth.c): SKU-(i*7 + l*131) % 500, qty 1 + (i + l) % 3. */
+		for (int l = 0; l < 3; l++) {
+			int k = (i * 7 + l * 131) % 500, qty = 1 + (i + l) % 3;
+			if (k >= TX_SKUS)
+				continue;
+			if (when[i] < at)
+				on_hand[k] -= qty;
+			if (when[i] >= at - 3 * DAY_MS && when[i] < at)
+				sold[k] += qty;
+		}
+	}
+	RS_OK(redstore_projector_apply(c, (const redstore_event *const *)ev, TX_N, &applied));
+	ck_assert_uint_eq(applied, TX_N);
+	for (int i = 0; i < TX_N; i++)
+		redstore_event_free(ev[i]);
+
+	setenv("TZ", "Europe/Paris", 1);
+	tzset();
+	/* Transactions per day. */
+	RS_OK(redstore_report_transactions(&tr, c, from, end));
+	for (int64_t d = from - DAY_MS; d <= end + DAY_MS; d += HOUR_MS) {
+		char day[16], seen[16] = "";
+		int64_t n = 0, sum = 0;
+		local_of(d, day, sizeof(day), NULL, NULL);
+		if (d > from - DAY_MS) {
+			local_of(d - HOUR_MS, seen, sizeof(seen), NULL, NULL);
+			if (!strcmp(seen, day))
+				continue; /* each local day once */
+		}
+		for (int i = 0; i < TX_N; i++) {
+			char di[16];
+			local_of(when[i], di, sizeof(di), NULL, NULL);
+			if (!strcmp(di, day)) {
+				sorted[n++] = total[i];
+				sum += total[i];
+			}
+		}
+		if (!n)
+			continue;
+		qsort(sorted, (size_t)n, sizeof(sorted[0]), cmp64);
+		ck_assert_uint_lt(row, tr->count);
+		ck_assert_str_eq(tr->rows[row].day, day);
+		ck_assert_int_eq(tr->rows[row].count, n);
+		ck_assert_int_eq(tr->rows[row].total, sum);
+		ck_assert_int_eq(tr->rows[row].average, (2 * sum + n) / (2 * n));
+		ck_assert_int_eq(tr->rows[row].median, sorted[(n - 1) / 2]);
+		row++;
+	}
+	ck_assert_uint_eq(row, tr->count);
+	ck_assert_uint_ge(tr->count, 8); /* 8 days of sales, in local days */
+	redstore_transactions_report_free(tr);
+
+	/* Weekday x hour, and how many of each weekday the range covers. */
+	memset(&want, 0, sizeof(want));
+	for (int i = 0; i < TX_N; i++) {
+		char day[16];
+		int w, h;
+		local_of(when[i], day, sizeof(day), &w, &h);
+		want.cells[w][h].transactions++;
+		want.cells[w][h].total += total[i];
+	}
+	for (int64_t d = from;; d += HOUR_MS) {
+		char day[16], next[16];
+		int w;
+		if (d >= end) {
+			local_of(end - 1, day, sizeof(day), &w, NULL);
+			break;
+		}
+		local_of(d, day, sizeof(day), &w, NULL);
+		local_of(d + HOUR_MS < end ? d + HOUR_MS : end - 1, next, sizeof(next), NULL, NULL);
+		if (strcmp(day, next) || d + HOUR_MS >= end)
+			want.days[w]++; /* the last hour of this local day in the range */
+	}
+	RS_OK(redstore_report_patterns(&pr, c, from, end));
+	for (int w = 0; w < 7; w++) {
+		ck_assert_int_eq(pr.days[w], want.days[w]);
+		for (int h = 0; h < 24; h++) {
+			ck_assert_int_eq(pr.cells[w][h].transactions, want.cells[w][h].transactions);
+			ck_assert_int_eq(pr.cells[w][h].total, want.cells[w][h].total);
+		}
+	}
+	if (prev_tz[0])
+		setenv("TZ", prev_tz, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+
+	/* Stock at `at` from the ledger, worth at today's prices, velocity over 3 days before it. */
+	RS_OK(redstore_report_stock_value(&sv, c, at, 3));
+	ck_assert_uint_eq(sv->count, TX_SKUS);
+	for (int k = 0; k < TX_SKUS; k++) {
+		redstore_stock_value_row *x = &sv->rows[k];
+		char sku[16];
+		snprintf(sku, sizeof(sku), "SKU-%05d", k);
+		ck_assert_str_eq(x->sku, sku);
+		ck_assert_int_eq(x->on_hand, on_hand[k]);
+		ck_assert_int_eq(x->price, 100 + k);
+		ck_assert_int_eq(x->worth, on_hand[k] * (100 + k));
+		ck_assert_int_eq(x->sold, sold[k]);
+		ck_assert_int_eq(x->cover_days, sold[k] ? on_hand[k] * 3 / sold[k] : -1);
+		worth += x->worth;
+	}
+	ck_assert_int_eq(sv->worth, worth);
+	redstore_stock_value_report_free(sv);
+	/* Before the opening stock: nothing on hand, nothing worth anything. */
+	RS_OK(redstore_report_stock_value(&sv, c, 1000, 1));
+	ck_assert_int_eq(sv->worth, 0);
+	ck_assert_int_eq(sv->rows[0].on_hand, 0);
+	redstore_stock_value_report_free(sv);
+	RS_FAILS(REDSTORE_EINVALID, redstore_report_stock_value(&sv, c, at, 0));
+	RS_FAILS(REDSTORE_EINVALID, redstore_report_transactions(&tr, c, end, from));
+	RS_FAILS(REDSTORE_EINVALID, redstore_report_patterns(&pr, c, 0, 4 * 366 * DAY_MS));
+	redstore_client_free(c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("analytics");
@@ -208,6 +399,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, analytics_rollups_and_raw_lines_give_the_same_rows_on_random_data);
 	tcase_add_test(tc, analytics_a_half_hour_zone_is_answered_from_raw_lines_in_local_time);
 	tcase_add_test(tc, analytics_bad_arguments_are_refused);
+	tcase_add_test(tc, analytics_transactions_patterns_and_stock_value_match_a_computation_by_hand);
 	suite_add_tcase(s, tc);
 	return s;
 }

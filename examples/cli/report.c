@@ -175,7 +175,8 @@ int cmd_report(int argc, char **argv)
 	redstore_report_options o = { REDSTORE_BUCKET_HOUR, REDSTORE_GROUP_NONE, 0 };
 	redstore_rank_by rank = REDSTORE_RANK_REVENUE;
 	int64_t from = 0, to = 0, days = 0;
-	int bottom = 0, n = 10, rc;
+	int64_t at = 0;
+	int bottom = 0, n = 10, window = 30, rc;
 	redstore_client *c;
 	redstore_sales_report *r;
 
@@ -209,12 +210,32 @@ int cmd_report(int argc, char **argv)
 			format = v;
 		else if (!strcmp(a, "--svg"))
 			svg = v;
+		else if (!strcmp(a, "--at") && !parse_time(&at, v))
+			continue;
+		else if (!strcmp(a, "--window") && (window = atoi(v)) >= 1 && window <= 366)
+			continue;
 		else
 			goto usage;
 	}
 	if (days) {
 		to = ((int64_t)time(NULL) / 3600) * 3600 * 1000;
 		from = to - days * 24 * 3600 * 1000;
+	}
+	if (store && !strcmp(name, "stock")) {
+		if (!at)
+			at = (int64_t)time(NULL) * 1000;
+		if (cli_client(&c))
+			return 1;
+		rc = redstore_client_use_store(c, store) ? cli_fail("report") : cli_report_more(name, c, 0, 0, at, window, format);
+		redstore_client_free(c);
+		return rc;
+	}
+	if (store && from && to && (!strcmp(name, "transactions") || !strcmp(name, "patterns"))) {
+		if (cli_client(&c))
+			return 1;
+		rc = redstore_client_use_store(c, store) ? cli_fail("report") : cli_report_more(name, c, from, to, 0, 0, format);
+		redstore_client_free(c);
+		return rc;
 	}
 	if (!store || !from || !to || (strcmp(name, "sales") && strcmp(name, "top")))
 		goto usage;
@@ -236,6 +257,8 @@ usage:
 	fprintf(stderr, "usage: redstore-cli report sales|top --store S (--days N | --from T --to T) [--bucket "
 	                "15min|hour|day|week|month|all] [--by none|product|category|brand|terminal|employee] [--rank "
 	                "units|revenue] [--bottom] [--n N] [--format table|csv|json] [--svg FILE]\n"
+	                "       redstore-cli report transactions|patterns --store S (--days N | --from T --to T) [--format F]\n"
+	                "       redstore-cli report stock --store S [--at T] [--window DAYS] [--format F]\n"
 	                "  T: YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC), or ms since the epoch\n");
 	return 2;
 }

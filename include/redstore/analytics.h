@@ -103,6 +103,94 @@ REDSTORE_EXTERN(int) redstore_report_top_products(redstore_sales_report *REDSTOR
                                                   int64_t from_ms, int64_t to_ms, redstore_rank_by by, int bottom,
                                                   size_t n);
 
+/* ------------------------------------------------------------ transactions, patterns, stock */
+
+/** One local day of sales transactions. */
+typedef struct redstore_transactions_row {
+	char day[16];     /**< the local date, "2026-12-01" */
+	int64_t count;    /**< sales that day (refunds and voids are not transactions; voided sales are left out) */
+	int64_t total;    /**< what customers paid for them */
+	int64_t average;  /**< total / count, rounded half away from zero */
+	int64_t median;   /**< the middle sale total (the lower of the two middle ones for an even count) */
+} redstore_transactions_row;
+
+/** Days with at least one sale, in date order. Owned by the caller: redstore_transactions_report_free(). */
+typedef struct redstore_transactions_report {
+	size_t count;                                      /**< entries of `rows` */
+	redstore_transactions_row *REDSTORE_NULLABLE rows; /**< the rows (NULL when none) */
+} redstore_transactions_report;
+
+/**
+ * Transactions per local day over [from_ms, to_ms) in the selected store: count, total, average and
+ * median sale value (raw sales: a median cannot come from rollups).
+ *
+ * @return 0, REDSTORE_EINVALID (no store selected, a bad range), REDSTORE_ENOTFOUND (no store row), or a
+ *         PostgreSQL error
+ */
+REDSTORE_EXTERN(int) redstore_report_transactions(redstore_transactions_report *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                  redstore_client *client, int64_t from_ms, int64_t to_ms);
+
+/** Frees a transactions report; NULL is a no-op. */
+REDSTORE_EXTERN(void) redstore_transactions_report_free(redstore_transactions_report *REDSTORE_NULLABLE report);
+
+/** Sales of one weekday and local hour summed over a range. */
+typedef struct redstore_pattern_cell {
+	int64_t transactions; /**< sales (voided ones left out) */
+	int64_t total;        /**< what customers paid for them */
+} redstore_pattern_cell;
+
+/**
+ * When a store sells: by weekday (0 = Monday .. 6 = Sunday) and local hour of day (0..23). `days[w]` is
+ * how many of weekday w the range covers (in part or whole), to turn sums into averages per day.
+ */
+typedef struct redstore_pattern_report {
+	redstore_pattern_cell cells[7][24]; /**< [weekday][hour] */
+	int64_t days[7];                    /**< local days of each weekday in the range */
+} redstore_pattern_report;
+
+/**
+ * Weekday and hour-of-day patterns over [from_ms, to_ms) in the selected store's time zone. Fills `out`
+ * (no allocation).
+ *
+ * @return 0, or as redstore_report_transactions()
+ */
+REDSTORE_EXTERN(int) redstore_report_patterns(redstore_pattern_report *out, redstore_client *client, int64_t from_ms,
+                                              int64_t to_ms);
+
+/** One product's stock at a moment, its worth and how fast it sells. */
+typedef struct redstore_stock_value_row {
+	char sku[65];        /**< the SKU */
+	char name[201];      /**< its name now */
+	int64_t on_hand;     /**< units at the moment, from the stock ledger (what the projector has written) */
+	int64_t price;       /**< its price now (minor units) */
+	int64_t worth;       /**< on_hand * price at today's prices (0 when on_hand <= 0) */
+	int64_t sold;        /**< units sold over the window that ends at the moment, net of refunds */
+	int64_t cover_days;  /**< on_hand * window_days / sold: how many days the stock lasts at that pace
+	                          (rounded down); -1 when nothing sold (it lasts indefinitely) */
+} redstore_stock_value_row;
+
+/** Every active product, by SKU. Owned by the caller: redstore_stock_value_report_free(). */
+typedef struct redstore_stock_value_report {
+	size_t count;                                     /**< entries of `rows` */
+	redstore_stock_value_row *REDSTORE_NULLABLE rows; /**< the rows (NULL when none) */
+	int64_t worth;                                    /**< the sum of the rows' worth */
+} redstore_stock_value_report;
+
+/**
+ * Inventory worth and stock velocity at `at_ms` (now, or a past date: the ledger is append-only, so the
+ * stock at any moment is the sum of its entries before it) for the selected store: per active product
+ * the units on hand, their worth at today's prices, the units sold over the `window_days` days before
+ * `at_ms` and the days of cover at that pace.
+ *
+ * @param window_days  1..366
+ * @return 0, REDSTORE_EINVALID (no store selected, at_ms < 0, a bad window), or a PostgreSQL error
+ */
+REDSTORE_EXTERN(int) redstore_report_stock_value(redstore_stock_value_report *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                 redstore_client *client, int64_t at_ms, int window_days);
+
+/** Frees a stock value report; NULL is a no-op. */
+REDSTORE_EXTERN(void) redstore_stock_value_report_free(redstore_stock_value_report *REDSTORE_NULLABLE report);
+
 REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 

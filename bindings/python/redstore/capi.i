@@ -140,6 +140,8 @@ REDSTORE_OUT(redstore_worker)
 REDSTORE_OUT(redstore_changes)
 REDSTORE_OUT(redstore_snapshot)
 REDSTORE_OUT(redstore_sales_report)
+REDSTORE_OUT(redstore_transactions_report)
+REDSTORE_OUT(redstore_stock_value_report)
 REDSTORE_OUT(redstore_reconcile_report)
 
 /* A buffer the library allocated for the caller: a str, freed here. */
@@ -651,6 +653,19 @@ REDSTORE_OUT(redstore_journal_entry)
 }
 %extend redstore_sales_report {
 	redstore_sales_row *row_at(size_t i) { return i < $self->count ? &$self->rows[i] : NULL; }
+}
+%extend redstore_transactions_report {
+	redstore_transactions_row *row_at(size_t i) { return i < $self->count ? &$self->rows[i] : NULL; }
+}
+%extend redstore_stock_value_report {
+	redstore_stock_value_row *row_at(size_t i) { return i < $self->count ? &$self->rows[i] : NULL; }
+}
+%extend redstore_pattern_report {
+	redstore_pattern_cell *cell_at(int weekday, int hour)
+	{
+		return weekday >= 0 && weekday < 7 && hour >= 0 && hour < 24 ? &$self->cells[weekday][hour] : NULL;
+	}
+	int64_t days_of(int weekday) { return weekday >= 0 && weekday < 7 ? $self->days[weekday] : 0; }
 }
 %extend redstore_receipt {
 	redstore_receipt_line *line_at(size_t i) { return i < $self->line_count ? &$self->lines[i] : NULL; }
