@@ -78,3 +78,6 @@ REDSTORE_CONFIG_PROPERTY(AUTH_SUPERVISOR_REFUND_LIMIT, "auth.supervisor_refund_l
 	"The largest refund (minor units) a supervisor may give or approve; managers and admins have no limit.")
 REDSTORE_CONFIG_PROPERTY(JOBS_WEBHOOK_TIMEOUT_MS, "jobs.webhook_timeout_ms", INT, "10000", "100..300000", none, 0,
 	"How long one webhook delivery (connect, send, answer) may take before it counts as failed and is retried.")
+REDSTORE_CONFIG_PROPERTY(SHIFT_MAX_AMOUNT, "shift.max_amount", INT, "10000000", "1..1000000000000", none, 0,
+	"The largest opening float, paid-in, paid-out or counted cash of a shift (minor units); a larger amount "
+	"is refused with REDSTORE_ELIMIT.")
