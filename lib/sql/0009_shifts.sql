@@ -88,6 +88,17 @@ CREATE TABLE shift_z_counters (
 );
 CREATE TRIGGER shift_z_counters_keep BEFORE DELETE OR TRUNCATE ON shift_z_counters
     FOR EACH STATEMENT EXECUTE FUNCTION redstore_shift_append_only();
+-- A counter starts at 0 and only ever counts up by one.
+CREATE FUNCTION redstore_shift_z_counter_step() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' AND NEW.last_z <> 0 OR TG_OP = 'UPDATE' AND (NEW.last_z <> OLD.last_z + 1
+       OR NEW.store_id IS DISTINCT FROM OLD.store_id OR NEW.terminal_id IS DISTINCT FROM OLD.terminal_id) THEN
+        RAISE EXCEPTION 'Z counter of terminal %: numbers only count up by one', NEW.terminal_id USING ERRCODE = '55000';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER shift_z_counters_step BEFORE INSERT OR UPDATE ON shift_z_counters
+    FOR EACH ROW EXECUTE FUNCTION redstore_shift_z_counter_step();
 
 -- Z reports as issued: every figure, and the totals by tender as JSON. Immutable.
 CREATE TABLE shift_z_reports (
