@@ -25,6 +25,9 @@ int cmd_audit(int argc, char **argv);
 /* report (report.c): sales reports as table, CSV or JSON, and an SVG chart. */
 int cmd_report(int argc, char **argv);
 
+/* shift (shift.c): open, paid-in, paid-out, close, X and Z reports of a terminal's cash drawer. */
+int cmd_shift(int argc, char **argv);
+
 /* reconcile, rebuild-cache (maintenance.c): Redis against PostgreSQL, and rebuilding Redis. */
 int cmd_reconcile(int argc, char **argv);
 int cmd_rebuild_cache(int argc, char **argv);
@@ -38,6 +41,7 @@ int cmd_rebuild_cache(int argc, char **argv);
 	{ "import", cmd_import, "import products from CSV: --store S [--skip-bad-rows] FILE" }, \
 	{ "acl", cmd_acl, "print the Redis ACL line confining a store's user: --store S [--user U] [--password P]" }, \
 	{ "audit", cmd_audit, "audit verify --store S: check the store's audit hash chain (exit 1 when broken)" }, \
-	{ "report", cmd_report, "sales reports: report sales|top --store S --days N [--bucket B] [--by G] [--svg FILE]" },
+	{ "report", cmd_report, "sales reports: report sales|top --store S --days N [--bucket B] [--by G] [--svg FILE]" }, \
+	{ "shift", cmd_shift, "cash drawer: shift open|paid-in|paid-out|close|x|z --store S ... [--format table|json]" },
 
 #endif
