@@ -501,21 +501,50 @@ END_TEST
 
 /* ------------------------------------------------------------ roles */
 
+/* authfx's store (a paired terminal; cash1 1111, sup1 2222, man1 3333, adm1 4444) on this test's topics. */
+static void roles_setup(fx *f, const redstore_config *cfg)
+{
+	char code[REDSTORE_PAIRING_CODE_SIZE];
+	RS_OK(redstore_client_new(&f->svc, cfg));
+	RS_OK(redstore_db_migrate(f->svc, NULL));
+	rs_test_store(f->svc, "shr", f->store, 0);
+	RS_OK(redstore_auth_employee_add(f->svc, "cash1", "Casey", REDSTORE_ROLE_CASHIER, "1111"));
+	RS_OK(redstore_auth_employee_add(f->svc, "cash2", "Charlie", REDSTORE_ROLE_CASHIER, "5555"));
+	RS_OK(redstore_auth_employee_add(f->svc, "sup1", "Sam", REDSTORE_ROLE_SUPERVISOR, "2222"));
+	RS_OK(redstore_auth_employee_add(f->svc, "man1", "Morgan", REDSTORE_ROLE_MANAGER, "3333"));
+	RS_OK(redstore_auth_pairing_code_new(code, f->svc, "till 1"));
+	RS_OK(redstore_auth_pair(f->device, f->terminal, f->svc, code));
+	rs_test_product(f->svc, "P1", 250, "standard", REDSTORE_STOCK_DENY, 10);
+}
+
+static redstore_client *session_on(fx *f, const redstore_config *cfg, const char *employee, const char *pin)
+{
+	redstore_client *c;
+	char *token;
+	RS_OK(redstore_client_new(&c, cfg));
+	RS_OK(redstore_auth_login(&token, f->svc, f->device, employee, pin));
+	RS_OK(redstore_auth_attach(c, token));
+	redstore_free(token);
+	return c;
+}
+
 START_TEST(shift_cashier_acts_on_own_shift_manager_on_others_and_every_action_is_audited)
 {
+	redstore_config *cfg = own_topics_config();
 	fx f;
 	redstore_client *cash, *cash2, *man;
 	redstore_shift_info sh, got;
-	redstore_shift_report *r;
+	redstore_shift_report *r, *z;
 	redstore_sales_report *sr;
 	redstore_audit_report ar;
+	redstore_maintenance_options wo;
 	int64_t now = redstore__wall_ms();
+	projector p;
 
-	fx_setup(&f, "shr");
-	RS_OK(redstore_auth_employee_add(f.svc, "cash2", "Charlie", REDSTORE_ROLE_CASHIER, "5555"));
-	cash = session_client(&f, "cash1", "1111");
-	cash2 = session_client(&f, "cash2", "5555");
-	man = session_client(&f, "man1", "3333");
+	roles_setup(&f, cfg);
+	cash = session_on(&f, cfg, "cash1", "1111");
+	cash2 = session_on(&f, cfg, "cash2", "5555");
+	man = session_on(&f, cfg, "man1", "3333");
 
 	/* A cashier opens a shift on their own terminal, not on another. */
 	RS_OK(redstore_shift_open(&sh, cash, NULL, NULL, 5000));
@@ -531,6 +560,8 @@ START_TEST(shift_cashier_acts_on_own_shift_manager_on_others_and_every_action_is
 	redstore_shift_report_free(r);
 	RS_OK(redstore_shift_current(&got, cash, NULL));
 	ck_assert_str_eq(got.shift_id, sh.shift_id);
+	/* The cashier sells on the session (its terminal): a cash sale of 250. */
+	redstore_receipt_free(sell(cash, "P1", 1, REDSTORE_TENDER_CASH, 250, 0, 0));
 
 	/* Another cashier on the same terminal: not their shift. */
 	RS_FAILS(REDSTORE_EPERM, redstore_shift_x_report(&r, cash2, sh.shift_id));
@@ -546,7 +577,6 @@ START_TEST(shift_cashier_acts_on_own_shift_manager_on_others_and_every_action_is
 
 	/* A manager reads anyone's shift; sales reports need the manager too. */
 	RS_OK(redstore_shift_x_report(&r, man, sh.shift_id));
-	ck_assert_int_eq(r->expected_cash, 5100);
 	ck_assert_str_eq(r->issued_by, "man1");
 	redstore_shift_report_free(r);
 	RS_OK(redstore_shift_get(&got, man, sh.shift_id));
@@ -556,33 +586,47 @@ START_TEST(shift_cashier_acts_on_own_shift_manager_on_others_and_every_action_is
 	RS_OK(redstore_report_sales(&sr, man, now - 3600000, now + 3600000, NULL));
 	redstore_sales_report_free(sr);
 
-	/* The cashier closes their own shift. */
-	RS_OK(redstore_shift_close(&got, cash, sh.shift_id, 5100));
+	/* The cashier closes their own shift and issues its Z report, through the store-scoped connection
+	 * (row-level security): 5000 + 200 - 100 + 250 counted exactly. */
+	RS_OK(redstore_shift_close(&got, cash, sh.shift_id, 5350));
 	ck_assert_str_eq(got.closed_by, "cash1");
-	RS_OK(redstore_shift_x_report(&r, cash, sh.shift_id));
-	ck_assert_int_eq(r->counted, 1);
-	ck_assert_int_eq(r->difference, 0);
-	redstore_shift_report_free(r);
+	projector_start(&p, cfg); /* every topic exists now */
+	wo = wait_opts(&p, 60000);
+	RS_OK(redstore_shift_z_report(&z, cash, sh.shift_id, &wo));
+	ck_assert_int_eq(z->z_number, 1);
+	ck_assert_int_eq(z->cash_sales, 250);
+	ck_assert_int_eq(z->expected_cash, 5350);
+	ck_assert_int_eq(z->difference, 0);
+	ck_assert_str_eq(z->issued_by, "cash1");
+	redstore_shift_report_free(z);
+	RS_FAILS(REDSTORE_EPERM, redstore_shift_z_report(&z, cash2, sh.shift_id, &wo));
+	RS_OK(redstore_shift_z_report(&z, man, sh.shift_id, &wo));
+	ck_assert_int_eq(z->z_number, 1);
+	ck_assert_str_eq(z->issued_by, "cash1");
+	redstore_shift_report_free(z);
 
 	/* Every action is in the audit log, with who did it and who approved it; the chain holds. */
 	ck_assert_int_eq(sql_count(f.svc, "SELECT count(*) FROM audit_log WHERE store_id = $1 AND action LIKE 'shift.%'",
 	                           f.store, NULL),
-	                 7);
+	                 8);
 	ck_assert_int_eq(sql_count(f.svc, "SELECT count(*) FROM audit_log WHERE store_id = $1 AND action = 'shift.paid_out'"
 	                                  " AND employee_id = 'cash2' AND approved_by = 'man1'",
 	                           f.store, NULL),
 	                 1);
 	ck_assert_int_eq(sql_count(f.svc, "SELECT count(*) FROM audit_log WHERE store_id = $1 AND subject = $2"
-	                                  " AND action IN ('shift.opened', 'shift.closed') AND employee_id = 'cash1'",
+	                                  " AND action IN ('shift.opened', 'shift.closed', 'shift.z_report')"
+	                                  " AND employee_id = 'cash1'",
 	                           f.store, sh.shift_id),
-	                 2);
+	                 3);
 	RS_OK(redstore_audit_verify(&ar, f.svc));
 	ck_assert_msg(ar.ok, "audit chain: %s", ar.problem);
 
+	projector_stop(&p);
 	redstore_client_free(man);
 	redstore_client_free(cash2);
 	redstore_client_free(cash);
 	fx_teardown(&f);
+	redstore_config_free(cfg);
 }
 END_TEST
 
