@@ -3,6 +3,7 @@
  * failure rolls everything back. The rules that must hold whatever the code does live in the database
  * (lib/sql/0009_shifts.sql). */
 #include "auth_impl.h"
+#include "event.h"
 #include "maintenance.h"
 
 #include <stdio.h>
@@ -31,6 +32,9 @@ const char *redstore_cash_move_name(redstore_cash_move kind)
 {
 	return (unsigned)kind < REDSTORE_ARRAY_SIZE(move_names) ? move_names[kind] : "unknown";
 }
+
+static cJSON *shift_json(const redstore_shift_info *s);
+static cJSON *report_cjson(const redstore_shift_report *r);
 
 /* ------------------------------------------------------------ helpers */
 
@@ -131,6 +135,20 @@ static int audit(redstore_client *c, const char *store, const char *action, cons
 		rc = redstore__audit_append(c, store, action, NULL, NULL, NULL, shift_id, details);
 	cJSON_Delete(details);
 	return rc;
+}
+
+/* Produces a `shift.*` event to <prefix>shifts (in the caller's transaction: before its COMMIT). Takes
+ * `payload`. */
+static int emit(redstore_client *c, const char *type, cJSON *payload, const char *what)
+{
+	char id[REDSTORE_ID_SIZE];
+	int rc;
+	if (!payload)
+		return redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", what);
+	if (!(rc = redstore_id_new(id)))
+		rc = redstore__event_emit(c, REDSTORE_DOMAIN_SHIFTS, id, type, payload);
+	cJSON_Delete(payload);
+	return rc ? redstore__fail_wrap(rc, "%s", what) : 0;
 }
 
 /* Audit details: the terminal and up to two numbers (a NULL key is left out); NULL on out of memory. */
@@ -280,7 +298,7 @@ int redstore_shift_open(redstore_shift_info *out, redstore_client *c, const char
 	PQclear(res);
 	if ((rc = load_shift(out, c, store, id, false, what)) ||
 	    (rc = audit(c, store, "shift.opened", id, details(terminal, "opening_float", opening_float, NULL, 0), what)) ||
-	    (rc = commit(c, what))) {
+	    (rc = emit(c, "shift.opened", shift_json(out), what)) || (rc = commit(c, what))) {
 		memset(out, 0, sizeof(*out));
 		return rc == REDSTORE_OK ? rc : rollback(c, rc);
 	}
@@ -411,8 +429,16 @@ int redstore_shift_cash_move(redstore_client *c, const char *shift_id, const cha
 		cJSON_Delete(d);
 		d = NULL;
 	}
-	if ((rc = audit(c, store, action, shift_id, d, what)) || (rc = commit(c, what)))
-		return rc == REDSTORE_OK ? rc : rollback(c, rc);
+	if ((rc = audit(c, store, action, shift_id, d, what)))
+		return rollback(c, rc);
+	d = details(sh.terminal_id, "amount", amount, NULL, 0);
+	if (d && (!cJSON_AddStringToObject(d, "shift_id", shift_id) || !cJSON_AddStringToObject(d, "reason", reason) ||
+	          !cJSON_AddStringToObject(d, "movement_id", id) || !cJSON_AddStringToObject(d, "employee_id", c->employee))) {
+		cJSON_Delete(d);
+		d = NULL;
+	}
+	if ((rc = emit(c, action, d, what)) || (rc = commit(c, what)))
+		return rollback(c, rc);
 	return 0;
 }
 
@@ -454,7 +480,7 @@ int redstore_shift_close(redstore_shift_info *out, redstore_client *c, const cha
 	if ((rc = load_shift(&sh, c, store, shift_id, false, what)) ||
 	    (rc = audit(c, store, "shift.closed", shift_id, details(sh.terminal_id, "counted_cash", counted_cash, NULL, 0),
 	                what)) ||
-	    (rc = commit(c, what)))
+	    (rc = emit(c, "shift.closed", shift_json(&sh), what)) || (rc = commit(c, what)))
 		return rc == REDSTORE_OK ? rc : rollback(c, rc);
 	if (out)
 		*out = sh;
@@ -815,7 +841,7 @@ int redstore_shift_z_report(redstore_shift_report **out, redstore_client *c, con
 			d = NULL;
 		}
 		if ((rc = audit(c, store, reprint ? "shift.z_reprint" : "shift.z_report", shift_id, d, what)) ||
-		    (rc = commit(c, what)))
+		    (!reprint && (rc = emit(c, "shift.z_issued", report_cjson(r), what))) || (rc = commit(c, what)))
 			goto fail;
 	}
 	*out = r;
@@ -845,7 +871,7 @@ static cJSON *shift_json(const redstore_shift_info *s)
 	return o;
 }
 
-int redstore_shift_report_to_json(char **out, const redstore_shift_report *r)
+static cJSON *report_cjson(const redstore_shift_report *r)
 {
 	const struct {
 		const char *key;
@@ -863,21 +889,30 @@ int redstore_shift_report_to_json(char **out, const redstore_shift_report *r)
 	bool ok = o && cJSON_AddStringToObject(o, "report", r->is_final ? "Z" : "X") &&
 	          cJSON_AddStringToObject(o, "issued_by", r->issued_by);
 
-	*out = NULL;
 	for (size_t i = 0; ok && i < REDSTORE_ARRAY_SIZE(f); i++)
 		ok = cJSON_AddNumberToObject(o, f[i].key, (double)f[i].v) != NULL;
 	ok = ok && (r->counted ? cJSON_AddNumberToObject(o, "counted_cash", (double)r->counted_cash) &&
 	                             cJSON_AddNumberToObject(o, "difference", (double)r->difference)
 	                       : cJSON_AddNullToObject(o, "counted_cash") && cJSON_AddNullToObject(o, "difference"));
-	if (ok && (s = shift_json(&r->shift)) && cJSON_AddItemToObject(o, "shift", s)) {
+	ok = ok && (s = shift_json(&r->shift)) && cJSON_AddItemToObject(o, "shift", s);
+	if (ok)
 		s = NULL;
-		if ((t = tenders_json(r)) && cJSON_AddItemToObject(o, "tenders", t)) {
-			t = NULL;
-			*out = cJSON_PrintUnformatted(o);
-		}
-	}
+	ok = ok && (t = tenders_json(r)) && cJSON_AddItemToObject(o, "tenders", t);
+	if (ok)
+		t = NULL;
 	cJSON_Delete(s);
 	cJSON_Delete(t);
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+int redstore_shift_report_to_json(char **out, const redstore_shift_report *r)
+{
+	cJSON *o = report_cjson(r);
+	*out = o ? cJSON_PrintUnformatted(o) : NULL;
 	cJSON_Delete(o);
 	return *out ? 0 : redstore__fail(REDSTORE_ENOMEM, "redstore_shift_report_to_json: out of memory");
 }

@@ -145,6 +145,7 @@ START_TEST(shift_expected_cash_and_reports_count_projected_cash_sales_refunds_an
 	redstore_shift_report *xr, *z, *z2;
 	redstore_maintenance_options wo;
 	char store[65], *json;
+	rs_test_watch *watch;
 	projector p;
 
 	RS_OK(redstore_client_new(&c, cfg));
@@ -220,7 +221,10 @@ START_TEST(shift_expected_cash_and_reports_count_projected_cash_sales_refunds_an
 	 * the close. */
 	projector_pause(&p, true);
 	s5 = sell(c, "P1", 1, REDSTORE_TENDER_CASH, 250, 0, 0);
+	watch = rs_test_watch_start(cfg, "shifts");
 	RS_OK(redstore_shift_close(&closed, c, sh.shift_id, 11400));
+	ck_assert_msg(rs_test_watch_find(watch, "\"shift.closed\"", sh.shift_id, 30000),
+	              "no shift.closed event on the shifts topic");
 	ck_assert_int_eq(closed.closed, 1);
 	ck_assert_int_eq(closed.counted_cash, 11400);
 	ck_assert_int_ge(closed.closed_at_ms, closed.opened_at_ms);
