@@ -57,8 +57,10 @@
  *  - a closed shift is never reopened, by anyone: a correction is a paid-in or paid-out of the next one.
  * A refused call returns REDSTORE_EPERM before anything is written. Every successful call (also X
  * reports and reprints of a Z report) is appended to the store's audit log in the same transaction as
- * its write, so a change is never without its audit entry; if the entry cannot be written (PostgreSQL
- * or Kafka), nothing is.
+ * its write, and every change produces an event on <prefix>shifts (shift.opened, shift.paid_in,
+ * shift.paid_out, shift.closed, shift.z_issued with the whole report) before that transaction commits:
+ * a change is never without its audit entry and its event; if either cannot be written, nothing is.
+ * docs/shifts.md explains these choices.
  *
  * Every call acts on the client's selected store.
  *
@@ -128,7 +130,8 @@ REDSTORE_EXTERN(int) redstore_shift_open(redstore_shift_info *out, redstore_clie
 REDSTORE_EXTERN(int) redstore_shift_get(redstore_shift_info *out, redstore_client *client, const char *shift_id);
 
 /**
- * The open shift of a terminal.
+ * The open shift of a terminal. With a session, any role may ask about the session's own terminal (the
+ * drawer it stands at); another terminal needs REDSTORE_PERM_REPORTS.
  *
  * @param terminal_id  NULL: the session's (or the actor's) terminal
  * @return 0, REDSTORE_ENOTFOUND (no shift is open there), REDSTORE_EINVALID, REDSTORE_EPERM
