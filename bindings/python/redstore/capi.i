@@ -138,6 +138,7 @@ REDSTORE_OUT(redstore_worker)
 REDSTORE_OUT(redstore_changes)
 REDSTORE_OUT(redstore_snapshot)
 REDSTORE_OUT(redstore_sales_report)
+REDSTORE_OUT(redstore_shift_report)
 REDSTORE_OUT(redstore_reconcile_report)
 
 /* A buffer the library allocated for the caller: a str, freed here. */
@@ -642,6 +643,7 @@ REDSTORE_OUT(redstore_journal_entry)
 %include "redstore/maintenance.h"
 %include "redstore/terminal.h"
 %include "redstore/auth.h"
+%include "redstore/shift.h"
 
 /* ------------------------------------------------------------------ items of result arrays (borrowed) */
 %extend redstore_product_page {
@@ -664,6 +666,9 @@ REDSTORE_OUT(redstore_journal_entry)
 }
 %extend redstore_sales_report {
 	redstore_sales_row *row_at(size_t i) { return i < $self->count ? &$self->rows[i] : NULL; }
+}
+%extend redstore_shift_report {
+	redstore_shift_tender_total *tender_at(size_t i) { return i < $self->tender_count ? &$self->tenders[i] : NULL; }
 }
 %extend redstore_receipt {
 	redstore_receipt_line *line_at(size_t i) { return i < $self->line_count ? &$self->lines[i] : NULL; }
