@@ -714,6 +714,43 @@ START_TEST(shift_bad_input_is_refused_with_nothing_written)
 }
 END_TEST
 
+/* ------------------------------------------------------------ Kafka down */
+
+START_TEST(shift_open_with_kafka_down_writes_nothing_and_the_retry_opens_once)
+{
+	rs_test_mock m;
+	redstore_shift_info sh;
+	char store[65], id[REDSTORE_ID_SIZE];
+	int rc;
+
+	rs_test_mock_start(&m, 1500);
+	ck_assert_int_eq(rd_kafka_mock_topic_create(m.mc, "redstore.audit", 4, 3), 0);
+	ck_assert_int_eq(rd_kafka_mock_topic_create(m.mc, "redstore.shifts", 4, 3), 0);
+	RS_OK(redstore_db_migrate(m.client, NULL));
+	rs_test_store(m.client, "shk", store, 0);
+	RS_OK(redstore_client_set_actor(m.client, "till-K", "emp1"));
+	RS_OK(redstore_id_new(id));
+	/* The audit entry and the event cannot be acknowledged: the shift is not opened either. */
+	rs_test_mock_brokers(&m, 0);
+	rc = redstore_shift_open(&sh, m.client, id, NULL, 1000);
+	ck_assert_msg(rc != 0 && redstore_err_is_retriable(rc), "%s: %s", redstore_err_name(rc), redstore_error_last());
+	ck_assert_int_eq(sql_count(m.client, "SELECT count(*) FROM shifts WHERE store_id = $1", store, NULL), 0);
+	ck_assert_int_eq(sql_count(m.client, "SELECT count(*) FROM audit_log WHERE store_id = $1", store, NULL), 0);
+	/* The terminal retries with the same id until the cluster is back: one shift. */
+	rs_test_mock_brokers(&m, 1);
+	for (int i = 0; (rc = redstore_shift_open(&sh, m.client, id, NULL, 1000)) != 0; i++)
+		ck_assert_msg(redstore_err_is_retriable(rc) && i < 30, "%s: %s", redstore_err_name(rc), redstore_error_last());
+	ck_assert_int_eq(sh.duplicate, 0);
+	RS_OK(redstore_shift_open(&sh, m.client, id, NULL, 1000));
+	ck_assert_int_eq(sh.duplicate, 1);
+	ck_assert_int_eq(sql_count(m.client, "SELECT count(*) FROM shifts WHERE store_id = $1", store, NULL), 1);
+	ck_assert_int_eq(sql_count(m.client, "SELECT count(*) FROM audit_log WHERE store_id = $1 AND action = 'shift.opened'",
+	                           store, NULL),
+	                 1);
+	rs_test_mock_stop(&m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shift");
@@ -724,6 +761,7 @@ int main(void)
 	tcase_add_test(tc, shift_z_numbers_are_gap_free_per_terminal_under_concurrency_and_immutable);
 	tcase_add_test(tc, shift_cashier_acts_on_own_shift_manager_on_others_and_every_action_is_audited);
 	tcase_add_test(tc, shift_bad_input_is_refused_with_nothing_written);
+	tcase_add_test(tc, shift_open_with_kafka_down_writes_nothing_and_the_retry_opens_once);
 	suite_add_tcase(s, tc);
 	return rs_test_run(s);
 }
