@@ -1,7 +1,8 @@
 /* Shifts and the cash drawer: sales sold through the real write path and projected from Kafka give the
  * right expected cash, X and Z reports; a Z report waits for the projector and misses nothing; one open
  * shift per terminal and gap-free Z numbers under real concurrency; the database refuses to change what
- * is issued; roles; bad input writes nothing. Each test that needs the projector has its own topics. */
+ * is issued; roles; bad input writes nothing. The tests that need the projector use this run's own topics,
+ * each with its own projector group. */
 #include "authfx.h"
 
 #include <pthread.h>
@@ -10,18 +11,16 @@
 
 /* ------------------------------------------------------------ fixtures */
 
-/* A configuration whose topics are this test's own (so a projector group reads only its events) and
- * whose commits settle fast (the Z report waits kafka.delivery_timeout_ms + 1 s after a close). */
+/* This run's own topics (chosen in main, before the tests fork): a projector group reads only this run's
+ * events, and the topics are created once for the tests that share them. */
+static char topic_prefix[64];
+
+/* A configuration on this run's topics whose commits settle fast (the Z report waits
+ * kafka.delivery_timeout_ms + 1 s after a close). */
 static redstore_config *own_topics_config(void)
 {
 	redstore_config *cfg = auth_config();
-	char prefix[64];
-	rs_test_unique(prefix, sizeof(prefix), "shift");
-	for (char *q = prefix; *q; q++)
-		if (*q == '-')
-			*q = '_';
-	strcat(prefix, ".");
-	RS_OK(redstore_config_set(cfg, "kafka.topic_prefix", prefix));
+	RS_OK(redstore_config_set(cfg, "kafka.topic_prefix", topic_prefix));
 	RS_OK(redstore_config_set(cfg, "kafka.metadata_refresh_ms", "1000"));
 	RS_OK(redstore_config_set(cfg, "kafka.delivery_timeout_ms", "3000"));
 	return cfg;
@@ -754,6 +753,11 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("shift");
+	rs_test_unique(topic_prefix, sizeof(topic_prefix) - 1, "shift");
+	for (char *q = topic_prefix; *q; q++)
+		if (*q == '-')
+			*q = '_';
+	strcat(topic_prefix, ".");
 	TCase *tc = tcase_create("shift");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, shift_expected_cash_and_reports_count_projected_cash_sales_refunds_and_movements);
