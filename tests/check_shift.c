@@ -588,6 +588,13 @@ START_TEST(shift_cashier_acts_on_own_shift_manager_on_others_and_every_action_is
 	                                                      REDSTORE_RANK_UNITS, 0, 5));
 	RS_OK(redstore_report_sales(&sr, man, now - 3600000, now + 3600000, NULL));
 	redstore_sales_report_free(sr);
+	{
+		char *csv = NULL;
+		RS_FAILS(REDSTORE_EPERM, redstore_sales_day_csv(&csv, cash, "2026-12-01"));
+		ck_assert_ptr_null(csv);
+		RS_OK(redstore_sales_day_csv(&csv, man, "2026-12-01"));
+		redstore_free(csv);
+	}
 
 	/* The cashier closes their own shift and issues its Z report, through the store-scoped connection
 	 * (row-level security): 5000 + 200 - 100 + 250 counted exactly. */
