@@ -6,8 +6,16 @@
 #include "authfx.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define REDSTORE_TEST_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define REDSTORE_TEST_PRINTF(a, b)
+#endif
 
 /* ------------------------------------------------------------ fixtures */
 
@@ -757,6 +765,86 @@ START_TEST(shift_open_with_kafka_down_writes_nothing_and_the_retry_opens_once)
 }
 END_TEST
 
+/* ------------------------------------------------------------ redstore-cli shift */
+
+#ifdef REDSTORE_CLI
+/* Runs redstore-cli on this run's topics; returns its exit status, its output (stdout and stderr) in out. */
+static int cli(char *out, size_t cap, const char *fmt, ...) REDSTORE_TEST_PRINTF(3, 4);
+static int cli(char *out, size_t cap, const char *fmt, ...)
+{
+	char args[1000], cmd[1400];
+	va_list ap;
+	size_t got;
+	FILE *p;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "REDSTORE_KAFKA_TOPIC_PREFIX='%s' '%s' %s 2>&1", topic_prefix, REDSTORE_CLI, args);
+	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+	got = fread(out, 1, cap - 1, p);
+	out[got] = '\0';
+	return WEXITSTATUS(pclose(p));
+}
+
+static int64_t json_int(const char *text, const char *key)
+{
+	cJSON *o = cJSON_Parse(text), *v;
+	int64_t n;
+	ck_assert_msg(o != NULL, "not JSON: %s", text);
+	v = cJSON_GetObjectItemCaseSensitive(o, key);
+	ck_assert_msg(cJSON_IsNumber(v), "no number \"%s\" in %s", key, text);
+	n = (int64_t)cJSON_GetNumberValue(v);
+	cJSON_Delete(o);
+	return n;
+}
+
+START_TEST(shift_cli_opens_moves_reports_and_closes_a_drawer)
+{
+	redstore_config *cfg = own_topics_config();
+	redstore_client *c;
+	char store[65], out[8192], shift[REDSTORE_ID_SIZE];
+
+	RS_OK(redstore_client_new(&c, cfg));
+	RS_OK(redstore_db_migrate(c, NULL));
+	rs_test_store(c, "shc", store, 0);
+	ck_assert_int_eq(cli(out, sizeof(out), "shift open --store '%s' --terminal till-C --employee ann --float 5000"
+	                                       " --format json", store),
+	                 0);
+	{
+		cJSON *o = cJSON_Parse(out);
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "shift_id");
+		ck_assert_msg(cJSON_IsString(id), "redstore-cli said: %s", out);
+		snprintf(shift, sizeof(shift), "%s", id->valuestring);
+		cJSON_Delete(o);
+	}
+	ck_assert_int_eq(cli(out, sizeof(out), "shift paid-in --store '%s' --shift %s --employee ann --amount 1000"
+	                                       " --reason 'change from the bank'", store, shift),
+	                 0);
+	/* Bad input: a usage error (2) or the library's refusal (1), and nothing written. */
+	ck_assert_int_eq(cli(out, sizeof(out), "shift paid-out --store '%s' --shift %s --employee ann --amount 100",
+	                     store, shift),
+	                 2);
+	ck_assert_int_eq(cli(out, sizeof(out), "shift paid-out --store '%s' --shift %s --employee ann --amount 0"
+	                                       " --reason x", store, shift),
+	                 1);
+	ck_assert_msg(strstr(out, "REDSTORE_EINVALID"), "redstore-cli said: %s", out);
+	ck_assert_int_eq(cli(out, sizeof(out), "shift z --store '%s' --shift %s", store, shift), 1);
+	ck_assert_msg(strstr(out, "REDSTORE_ECONFLICT"), "redstore-cli said: %s", out);
+	ck_assert_int_eq(cli(out, sizeof(out), "shift x --store '%s' --terminal till-C --format json", store), 0);
+	ck_assert_int_eq(json_int(out, "expected_cash"), 6000);
+	ck_assert_int_eq(cli(out, sizeof(out), "shift close --store '%s' --shift %s --employee ann --counted 5990", store,
+	                     shift),
+	                 0);
+	ck_assert_int_eq(cli(out, sizeof(out), "shift x --store '%s' --shift %s", store, shift), 0);
+	ck_assert_msg(strstr(out, "X REPORT") && strstr(out, "difference") && strstr(out, "-10"), "redstore-cli said: %s",
+	              out);
+	ck_assert_int_eq(sql_count(c, "SELECT count(*) FROM shift_cash_movements WHERE store_id = $1", store, NULL), 1);
+	redstore_client_free(c);
+	redstore_config_free(cfg);
+}
+END_TEST
+#endif
+
 int main(void)
 {
 	Suite *s = suite_create("shift");
@@ -773,6 +861,9 @@ int main(void)
 	tcase_add_test(tc, shift_cashier_acts_on_own_shift_manager_on_others_and_every_action_is_audited);
 	tcase_add_test(tc, shift_bad_input_is_refused_with_nothing_written);
 	tcase_add_test(tc, shift_open_with_kafka_down_writes_nothing_and_the_retry_opens_once);
+#ifdef REDSTORE_CLI
+	tcase_add_test(tc, shift_cli_opens_moves_reports_and_closes_a_drawer);
+#endif
 	suite_add_tcase(s, tc);
 	return rs_test_run(s);
 }
