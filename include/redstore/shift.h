@@ -27,7 +27,8 @@
  * some may not be there yet. redstore_shift_z_report() therefore issues the report only when
  *  1. the close is settled: kafka.delivery_timeout_ms (+ 1 s) has passed since closed_at, so every
  *     commit that stamped its event before the close has been acknowledged by the brokers or has
- *     failed (a commit returns within that bound), and
+ *     failed (a commit returns within that bound; the processes that commit sales must not use a
+ *     larger kafka.delivery_timeout_ms than the one issuing the Z report), and
  *  2. the projector has caught up: the projector group's committed offsets on the store's partitions
  *     reach the high watermarks read after (1) (redstore_projector_wait()), so every acknowledged event
  *     of the window is in PostgreSQL.
@@ -156,7 +157,9 @@ REDSTORE_EXTERN(int) redstore_shift_cash_move(redstore_client *client, const cha
 
 /**
  * Closes an open shift with the cash counted in the drawer. The window ends now (never before it
- * began). A closed shift cannot be closed again or changed.
+ * began). A closed shift cannot be closed again or changed. The difference between counted and
+ * expected cash is in its reports: an X report at once (from what is projected so far), the Z report
+ * once every sale of the window is in PostgreSQL.
  *
  * @param out           optional: receives the closed shift
  * @param counted_cash  0..shift.max_amount minor units
