@@ -58,7 +58,7 @@
  *  - a closed shift is never reopened, by anyone: a correction is a paid-in or paid-out of the next one.
  * A refused call returns REDSTORE_EPERM before anything is written. Every successful call (also X
  * reports and reprints of a Z report) is appended to the store's audit log in the same transaction as
- * its write, and every change produces an event on <prefix>shifts (shift.opened, shift.paid_in,
+ * its write, and every change produces an event on `<prefix>shifts` (shift.opened, shift.paid_in,
  * shift.paid_out, shift.closed, shift.z_issued with the whole report) before that transaction commits:
  * a change is never without its audit entry and its event; if either cannot be written, nothing is.
  * docs/shifts.md explains these choices.
