@@ -1,6 +1,7 @@
 /* The consumer: a group member reading libredstore's topics by pattern, handing decoded events to
  * handlers, storing offsets only after success, dead-lettering poison events (see events.h). */
 #include "client.h"
+#include "event.h"
 
 #include <stdio.h>
 
@@ -24,6 +25,7 @@ struct redstore_consumer {
 	size_t batch_max;
 	int max_attempts;
 	uint64_t dead;
+	bool closing; /* redstore_consumer_free: offsets are committed, nothing more is handled */
 };
 
 static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -33,10 +35,12 @@ static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const ch
 /* Commits what was handled before partitions go to another member, so none is handled twice. */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
-	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+	redstore_consumer *k = opaque;
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && !k->closing) {
 		rd_kafka_assign(rk, parts);
 	} else {
-		rd_kafka_commit(rk, NULL, 0);
+		if (!k->closing)
+			rd_kafka_commit(rk, NULL, 0);
 		rd_kafka_assign(rk, NULL);
 	}
 }
@@ -330,9 +334,45 @@ int redstore_consumer_lag(redstore_partition_lag *out, size_t cap, size_t *count
 	return 0;
 }
 
+size_t redstore__consumer_queued(redstore_consumer *k)
+{
+	return rd_kafka_queue_length(k->queue);
+}
+
 uint64_t redstore_consumer_dead_lettered(const redstore_consumer *k)
 {
 	return k->dead;
+}
+
+static bool has_assignment(rd_kafka_t *rk)
+{
+	rd_kafka_topic_partition_list_t *a = NULL;
+	bool any = true;
+	if (!rd_kafka_assignment(rk, &a)) {
+		any = a->cnt > 0;
+		rd_kafka_topic_partition_list_destroy(a);
+	}
+	return any;
+}
+
+/* Gives the partitions back while the group is still running, before rd_kafka_consumer_close().
+ * A rebalance that started while the application was not polling (a new topic matching the pattern,
+ * another member joining) leaves a revoke waiting in the consumer queue; served by the close itself,
+ * its unassign can wait forever in librdkafka 2.0 (as in confluentinc/librdkafka#4884). So: unsubscribe, and
+ * serve the queue (our callback unassigns; messages are dropped unhandled, their offsets not stored)
+ * until nothing is assigned, for at most the session timeout. */
+static void leave_assignment(redstore_consumer *k)
+{
+	rd_kafka_message_t *msgs[64];
+	int64_t deadline = redstore__now_us() + 10 * 1000000;
+	rd_kafka_unsubscribe(k->rk);
+	while (redstore__now_us() < deadline) {
+		ssize_t got = rd_kafka_consume_batch_queue(k->queue, 100, msgs, 64);
+		for (ssize_t i = 0; i < got; i++)
+			rd_kafka_message_destroy(msgs[i]);
+		if (got <= 0 && !has_assignment(k->rk))
+			break;
+	}
 }
 
 void redstore_consumer_free(redstore_consumer *k)
@@ -341,8 +381,11 @@ void redstore_consumer_free(redstore_consumer *k)
 		return;
 	if (k->rk) {
 		rd_kafka_commit(k->rk, NULL, 0);
-		if (k->queue)
+		k->closing = true;
+		if (k->queue) {
+			leave_assignment(k);
 			rd_kafka_queue_destroy(k->queue);
+		}
 		rd_kafka_consumer_close(k->rk);
 		rd_kafka_destroy(k->rk);
 	}

@@ -31,6 +31,10 @@ int redstore__event_emit(redstore_client *c, const char *domain, const char *id,
 int redstore__event_emit_for(redstore_client *c, const char *store, const char *domain, const char *id,
                              const char *type, const cJSON *payload);
 
+/* What waits in the consumer's queue, not yet served by redstore_consumer_poll(): messages and
+ * rebalance callbacks (tests use it to catch a rebalance that started while nobody polled). */
+size_t redstore__consumer_queued(redstore_consumer *k);
+
 /* Formats milliseconds since the epoch as "2026-11-25T10:31:06.123Z" (buf >= 32 bytes). */
 const char *redstore__rfc3339(char *buf, size_t cap, int64_t ms);
 

@@ -21,11 +21,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void pause_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
 
 /* Takes one job, polling every 5 ms until one comes or deadline_ms passes; returns 1 when taken. */
 static int take_within(redstore_job *j, redstore_client *c, const char *q, int64_t lease_ms, int deadline_ms)
@@ -36,7 +31,7 @@ static int take_within(redstore_job *j, redstore_client *c, const char *q, int64
 		RS_OK(redstore_job_take(j, 1, &n, c, q, lease_ms));
 		if (n == 1)
 			return 1;
-		pause_ms(5);
+		rs_test_pause_ms(5);
 	} while (now_ms() < end);
 	return 0;
 }
@@ -296,7 +291,7 @@ START_TEST(job_ttl_expires_unstarted_job)
 	s.ttl_ms = 100;
 	RS_OK(redstore_job_add(NULL, c, q, &s, NULL));
 	while (now_ms() < t0 + 150)
-		pause_ms(10);
+		rs_test_pause_ms(10);
 	RS_OK(redstore_job_take(&j, 1, &n, c, q, 1000));
 	ck_assert_uint_eq(n, 0);
 	RS_OK(redstore_job_get(&info, c, q, "stale"));
@@ -479,7 +474,7 @@ START_TEST(job_killed_worker_job_completes_once_elsewhere)
 	ck_assert_int_eq(pthread_create(&th, NULL, worker_thread, w), 0);
 	end = now_ms() + 60000;
 	while (counts(c, q).completed < 10 && now_ms() < end)
-		pause_ms(20);
+		rs_test_pause_ms(20);
 	redstore_worker_stop(w);
 	pthread_join(th, NULL);
 	ck_assert_int_eq(counts(c, q).completed, 10);
@@ -558,7 +553,7 @@ START_TEST(job_repeat_every_second_runs_twice)
 		pthread_mutex_unlock(&r.mu);
 		if (n >= 2 || now_ms() > end)
 			break;
-		pause_ms(20);
+		rs_test_pause_ms(20);
 	}
 	redstore_worker_stop(w);
 	pthread_join(th, NULL);
@@ -823,7 +818,7 @@ START_TEST(webhook_delivered_signed_and_retried_after_500)
 		RS_OK(redstore_job_get(&b, c, REDSTORE_WEBHOOK_QUEUE, down_job));
 		if ((!strcmp(a.state, "completed") && !strcmp(b.state, "dead")) || now_ms() > end)
 			break;
-		pause_ms(20);
+		rs_test_pause_ms(20);
 	}
 	redstore_worker_stop(w);
 	pthread_join(th, NULL);

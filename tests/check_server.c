@@ -33,18 +33,7 @@ static const char *g_token;
 
 typedef rs_test_server server;
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
-static void nap(void)
-{
-	struct timespec ts = { 0, 5 * 1000 * 1000 };
-	nanosleep(&ts, NULL);
-}
 
 static void server_start(server *s, const char *const *extra)
 {
@@ -223,9 +212,9 @@ static sse_run *sse_start(const server *s, const char *store, const char *last, 
 /* Waits until the client has `n` changes (or ended); returns what it has. */
 static size_t sse_wait(sse_run *r, size_t n, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
-	while (atomic_load(&r->c.count) < n && !atomic_load(&r->c.ended) && now_ms() < deadline)
-		nap();
+	int64_t deadline = rs_test_now_ms() + timeout_ms;
+	while (atomic_load(&r->c.count) < n && !atomic_load(&r->c.ended) && rs_test_now_ms() < deadline)
+		rs_test_pause_ms(5);
 	return atomic_load(&r->c.count);
 }
 
@@ -558,10 +547,10 @@ START_TEST(server_sse_delivers_every_change_in_order_and_resumes_from_last_event
 	}
 	/* nothing more, nothing twice: a heartbeat comes while idle, and no extra change */
 	{
-		int64_t deadline = now_ms() + 10000;
+		int64_t deadline = rs_test_now_ms() + 10000;
 		int hb = atomic_load(&late->c.heartbeats);
-		while (atomic_load(&late->c.heartbeats) <= hb + 1 && now_ms() < deadline)
-			nap();
+		while (atomic_load(&late->c.heartbeats) <= hb + 1 && rs_test_now_ms() < deadline)
+			rs_test_pause_ms(5);
 		ck_assert_int_gt(atomic_load(&late->c.heartbeats), hb + 1);
 	}
 	ck_assert_uint_eq(atomic_load(&live->c.count), 40);
@@ -596,9 +585,9 @@ START_TEST(server_sse_too_old_last_event_id_gets_resync)
 	old = sse_start(&s, store, first, 0);
 	ok = sse_start(&s, store, last, 0);
 	{
-		int64_t deadline = now_ms() + 20000;
-		while (!atomic_load(&old->c.ended) && now_ms() < deadline)
-			nap();
+		int64_t deadline = rs_test_now_ms() + 20000;
+		while (!atomic_load(&old->c.ended) && rs_test_now_ms() < deadline)
+			rs_test_pause_ms(5);
 	}
 	ck_assert_int_eq(atomic_load(&old->c.resync), 1);
 	ck_assert_int_eq(atomic_load(&old->c.ended), 1); /* the server closed the stream after resync */
@@ -896,7 +885,7 @@ START_TEST(server_sse_200_clients_receive_every_change_of_5000_sales_in_order)
 		ck_assert_int_eq(pthread_create(&ft[t], NULL, fan_thread, &f[t]), 0);
 	}
 	/* every client connected before the first sale (they resume from `start` anyway) */
-	deadline = now_ms() + 30000;
+	deadline = rs_test_now_ms() + 30000;
 	for (;;) {
 		char *m = NULL, needle[64];
 		snprintf(needle, sizeof(needle), "redstore_sse_connections %d\n", FAN_CLIENTS);
@@ -906,8 +895,8 @@ START_TEST(server_sse_200_clients_receive_every_change_of_5000_sales_in_order)
 			break;
 		}
 		free(m);
-		ck_assert_msg(now_ms() < deadline, "200 SSE clients did not connect within 30 s");
-		nap();
+		ck_assert_msg(rs_test_now_ms() < deadline, "200 SSE clients did not connect within 30 s");
+		rs_test_pause_ms(5);
 	}
 	for (int i = 0; i < 4; i++) {
 		w[i] = (seller){ store, i * (FAN_SALES / 4), (i + 1) * (FAN_SALES / 4), &failed };
@@ -918,10 +907,10 @@ START_TEST(server_sse_200_clients_receive_every_change_of_5000_sales_in_order)
 	ck_assert_int_eq(atomic_load(&failed), 0);
 	n_want = changes_after(c, start, &want);
 	ck_assert_uint_eq(n_want, FAN_SALES);
-	deadline = now_ms() + 120000;
+	deadline = rs_test_now_ms() + 120000;
 	for (int i = 0; i < FAN_CLIENTS; i++)
-		while (atomic_load(&clients[i].count) < n_want && now_ms() < deadline)
-			nap();
+		while (atomic_load(&clients[i].count) < n_want && rs_test_now_ms() < deadline)
+			rs_test_pause_ms(5);
 	atomic_store(&stop, 1);
 	for (int t = 0; t < FAN_THREADS; t++)
 		pthread_join(ft[t], NULL);

@@ -14,18 +14,7 @@
 
 #define AUTH_SECRET "terminal-test-secret-0123456789-abcdefgh"
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
-static void nap(void)
-{
-	struct timespec ts = { 0, 5 * 1000 * 1000 };
-	nanosleep(&ts, NULL);
-}
 
 /* A JSON string member of a response. */
 static void json_str(const char *json, const char *name, char *out, size_t cap)
@@ -243,9 +232,9 @@ static int seen_count(seen *s)
 
 static void wait_seen(seen *s, int n)
 {
-	int64_t deadline = now_ms() + 20000;
-	while (seen_count(s) < n && now_ms() < deadline)
-		nap();
+	int64_t deadline = rs_test_now_ms() + 20000;
+	while (seen_count(s) < n && rs_test_now_ms() < deadline)
+		rs_test_pause_ms(5);
 	ck_assert_int_eq(seen_count(s), n);
 }
 

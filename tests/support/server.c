@@ -12,18 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
-static void nap(void)
-{
-	struct timespec ts = { 0, 5 * 1000 * 1000 };
-	nanosleep(&ts, NULL);
-}
 
 static size_t discard(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -77,8 +66,8 @@ void rs_test_server_start(rs_test_server *s, const char *const *extra)
 		_exit(127);
 	}
 	s->port = 0;
-	deadline = now_ms() + 15000;
-	while (now_ms() < deadline && !s->port) {
+	deadline = rs_test_now_ms() + 15000;
+	while (rs_test_now_ms() < deadline && !s->port) {
 		FILE *f = fopen(portfile, "r");
 		int status;
 		if (f) {
@@ -88,13 +77,13 @@ void rs_test_server_start(rs_test_server *s, const char *const *extra)
 		}
 		ck_assert_msg(waitpid(s->pid, &status, WNOHANG) == 0, "redstore-server exited at start (%d)", status);
 		if (!s->port)
-			nap();
+			rs_test_pause_ms(5);
 	}
 	ck_assert_msg(s->port > 0, "redstore-server wrote no port within 15 s");
 	/* ready when its sync hub holds the Redis subscription */
 	while (healthz(s->port) != 200) {
-		ck_assert_msg(now_ms() < deadline, "redstore-server not healthy within 15 s");
-		nap();
+		ck_assert_msg(rs_test_now_ms() < deadline, "redstore-server not healthy within 15 s");
+		rs_test_pause_ms(5);
 	}
 }
 
@@ -102,11 +91,11 @@ void rs_test_server_stop(rs_test_server *s)
 {
 	char path[128];
 	int status = 0;
-	long long deadline = now_ms() + 10000;
+	long long deadline = rs_test_now_ms() + 10000;
 	pid_t r = 0;
 	kill(s->pid, SIGTERM);
-	while (now_ms() < deadline && (r = waitpid(s->pid, &status, WNOHANG)) == 0)
-		nap();
+	while (rs_test_now_ms() < deadline && (r = waitpid(s->pid, &status, WNOHANG)) == 0)
+		rs_test_pause_ms(5);
 	if (r == 0) {
 		kill(s->pid, SIGKILL);
 		waitpid(s->pid, &status, 0);

@@ -85,6 +85,11 @@ void rs_test_mock_start(rs_test_mock *m, int delivery_timeout_ms);
 void rs_test_mock_brokers(rs_test_mock *m, int up);
 void rs_test_mock_stop(rs_test_mock *m);
 
+/* Milliseconds on the monotonic clock, for deadlines. */
+int64_t rs_test_now_ms(void);
+/* Waits `ms` between two looks at a condition that has no notification (always with a deadline). */
+void rs_test_pause_ms(int ms);
+
 /* Runs one Check suite and returns the process exit code. */
 int rs_test_run(Suite *s);
 

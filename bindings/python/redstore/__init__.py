@@ -13,9 +13,14 @@ Thread rule: as in C. A :class:`Client` is used by one thread at a time; give ea
 """
 from __future__ import annotations
 
+import atexit
+import collections
 import dataclasses
 import datetime
 import json
+import threading
+import time
+import weakref
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import capi as _c
@@ -23,6 +28,7 @@ from . import capi as _c
 __all__ = [
     "RedstoreError", "RetriableError", "Config", "Client", "Sale", "Receipt", "Event", "Job", "Consumer",
     "Worker", "JobFailed", "JobRetry", "DONE", "RETRY", "FAIL", "version", "new_id", "error_for",
+    "Terminal", "TerminalEvent", "TerminalEvents", "JournalEntry", "Sold",
 ]
 
 DONE = _c.REDSTORE_JOB_DONE
@@ -137,6 +143,8 @@ _RECEIPT_FIELDS = ("sale_id", "kind", "ref_sale_id", "store_id", "store_name", "
                    "customer_ref", "note", "duplicate", "stream_id", "restocked")
 _RECEIPT_LINE_FIELDS = ("sku", "name", "qty", "unit_price", "gross", "discount", "net", "tax", "total", "tax_class",
                         "tax_rate_ppm")
+_ROLES = {"cashier": _c.REDSTORE_ROLE_CASHIER, "supervisor": _c.REDSTORE_ROLE_SUPERVISOR,
+          "manager": _c.REDSTORE_ROLE_MANAGER, "admin": _c.REDSTORE_ROLE_ADMIN}
 _POLICIES = {"deny": _c.REDSTORE_STOCK_DENY, "allow": _c.REDSTORE_STOCK_ALLOW}
 _REASONS = {"damage": _c.REDSTORE_ADJUST_DAMAGE, "theft": _c.REDSTORE_ADJUST_THEFT,
             "expiry": _c.REDSTORE_ADJUST_EXPIRY, "correction": _c.REDSTORE_ADJUST_CORRECTION,
@@ -352,62 +360,95 @@ class Config(_Handle):
 
 
 class Sale(_Handle):
-    """A sale being built on a terminal; commit it with :meth:`Client.commit`."""
+    """A sale being built on a terminal; commit it with :meth:`Client.commit`, or sell it through a
+    :class:`Terminal` (:meth:`to_dict` is the request body the server takes)."""
 
     _free = staticmethod(_c.redstore_sale_free)
 
     def __init__(self, sale_id: Optional[str] = None):
         super().__init__(_call(_c.redstore_sale_new, sale_id))
+        # What the builder holds, as the body of POST /v1/stores/{store}/sales: each method records its
+        # change once the library has accepted it. The time of the sale is when it was made, so a sale
+        # journaled offline keeps it.
+        self._body: Dict[str, Any] = {"sale_id": self.id, "lines": [], "tenders": [],
+                                      "occurred_at_ms": int(time.time() * 1000)}
 
     @property
     def id(self) -> str:
         return _c.redstore_sale_id(self.ptr)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The sale as the server's sale request body (see redstore_sale_from_json): a new dict."""
+        return json.loads(json.dumps(self._body))
 
     def add(self, sku: str, qty: int = 1) -> "Sale":
         """Adds a line by SKU (the price is the catalog's at commit). Chainable; see add_line()."""
         self.add_line(sku, qty)
         return self
 
+    def _line(self, index: int, line: Dict[str, Any]) -> int:
+        if index != len(self._body["lines"]):   # the library numbers lines in the order they are added
+            raise error_for(_c.REDSTORE_ERROR, "sale %s: line %d out of order" % (self.id, index))
+        self._body["lines"].append(line)
+        return index
+
     def add_line(self, sku: str, qty: int = 1) -> int:
         """Adds a line by SKU and returns its index (for line discounts)."""
-        return _call(_c.redstore_sale_add_line, self.ptr, sku, qty)
+        return self._line(_call(_c.redstore_sale_add_line, self.ptr, sku, qty), {"sku": sku, "qty": qty})
 
     def add_barcode(self, barcode: str, qty: int = 1) -> "Sale":
         """Adds a line by barcode. Chainable."""
-        _call(_c.redstore_sale_add_barcode, self.ptr, barcode, qty)
+        self._line(_call(_c.redstore_sale_add_barcode, self.ptr, barcode, qty), {"barcode": barcode, "qty": qty})
+        return self
+
+    def _discount(self, where: Dict[str, Any], key: str, other: str, value: int) -> "Sale":
+        where.pop(other, None)   # a discount replaces the one set before, as in the library
+        where[key] = value
         return self
 
     def line_discount_percent(self, line: int, basis_points: int) -> "Sale":
         _call(_c.redstore_sale_line_discount_percent, self.ptr, line, basis_points)
-        return self
+        return self._discount(self._body["lines"][line], "discount_percent_bp", "discount_amount", basis_points)
 
     def line_discount_amount(self, line: int, amount: int) -> "Sale":
         _call(_c.redstore_sale_line_discount_amount, self.ptr, line, amount)
-        return self
+        return self._discount(self._body["lines"][line], "discount_amount", "discount_percent_bp", amount)
 
     def order_discount_percent(self, basis_points: int) -> "Sale":
         _call(_c.redstore_sale_order_discount_percent, self.ptr, basis_points)
-        return self
+        return self._discount(self._body, "order_discount_percent_bp", "order_discount_amount", basis_points)
 
     def order_discount_amount(self, amount: int) -> "Sale":
         _call(_c.redstore_sale_order_discount_amount, self.ptr, amount)
-        return self
+        return self._discount(self._body, "order_discount_amount", "order_discount_percent_bp", amount)
 
     def tender(self, kind: str, amount: int, reference: Optional[str] = None) -> "Sale":
         """Adds a payment: kind is "cash", "card" or "other"; amount in minor units."""
         _call(_c.redstore_sale_add_tender, self.ptr, _TENDERS[kind], amount, reference)
+        tender = {"kind": kind, "amount": amount}
+        if reference:
+            tender["reference"] = reference
+        self._body["tenders"].append(tender)
+        return self
+
+    def _text(self, key: str, value: Optional[str]) -> "Sale":
+        if value:
+            self._body[key] = value
+        else:
+            self._body.pop(key, None)
         return self
 
     def customer(self, ref: Optional[str]) -> "Sale":
         _call(_c.redstore_sale_set_customer, self.ptr, ref)
-        return self
+        return self._text("customer_ref", ref)
 
     def note(self, text: Optional[str]) -> "Sale":
         _call(_c.redstore_sale_set_note, self.ptr, text)
-        return self
+        return self._text("note", text)
 
     def occurred_at(self, ms: int) -> "Sale":
         _call(_c.redstore_sale_set_occurred_at, self.ptr, ms)
+        self._body["occurred_at_ms"] = ms
         return self
 
 
@@ -880,6 +921,18 @@ class Client(_Handle):
     def schedule_eod(self, hhmm: str, directory: str) -> None:
         _call(_c.redstore_eod_schedule, self.ptr, hhmm, directory)
 
+    # -- terminals and employees (redstore/auth.h)
+    def add_employee(self, employee_id: str, name: str, pin: str, role: str = "cashier") -> None:
+        """Adds an employee to the store: role "cashier", "supervisor", "manager" or "admin"; the PIN
+        (4-12 digits) is stored as an argon2id hash."""
+        if role not in _ROLES:
+            raise error_for(_c.REDSTORE_EINVALID, "employee %s: unknown role %r" % (employee_id, role))
+        _call(_c.redstore_auth_employee_add, self.ptr, employee_id, name, _ROLES[role], pin)
+
+    def pairing_code(self, name: str) -> str:
+        """A one-time code ("XXXX-XXXX") for pairing a new terminal of the store (:meth:`Terminal.pair`)."""
+        return _call(_c.redstore_auth_pairing_code_new, self.ptr, name)
+
 
 def _job_spec(payload: Any, spec: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     d = dict(spec)
@@ -1011,3 +1064,375 @@ class Worker(_Handle):
     @property
     def processed(self) -> int:
         return _c.redstore_worker_processed(self.ptr)
+
+
+# ---------------------------------------------------------------------------------------------- terminal
+
+_JOURNAL_STATES = {_c.REDSTORE_JOURNAL_PENDING: "pending", _c.REDSTORE_JOURNAL_SYNCED: "synced",
+                   _c.REDSTORE_JOURNAL_REJECTED: "rejected"}
+
+# The server's error codes ({"error": {"code", "message"}}) as the library's exceptions.
+_HTTP_ERRORS: Dict[str, type] = {
+    "invalid": InvalidError, "invalid_body": InvalidError, "invalid_id": InvalidError,
+    "malformed_request": DecodeError, "limit_exceeded": LimitError, "not_found": NotFoundError,
+    "conflict": ConflictError, "out_of_stock": OutOfStockError, "inactive": InactiveError,
+    "unauthenticated": AuthError, "forbidden": PermissionError_, "locked": LockedError,
+    "unavailable": UnavailableError,
+}
+
+
+def _http_error(method: str, path: str, status: int, data: Any) -> RedstoreError:
+    """The exception for a server's refusal: chosen by its error code, else by the status."""
+    err = data.get("error") if isinstance(data, dict) else None
+    code = err.get("code") if isinstance(err, dict) and isinstance(err.get("code"), str) else ""
+    message = err.get("message", "") if isinstance(err, dict) else ""
+    cls = _HTTP_ERRORS.get(code)
+    if cls is None:
+        cls = UnavailableError if status >= 500 or status in (408, 429) else \
+            AuthError if status == 401 else InternalError
+    e = cls("%s %s: HTTP %d %s%s" % (method, path, status, code or "error", ": " + message if message else ""))
+    e.status, e.body = status, data
+    return e
+
+
+@dataclasses.dataclass(frozen=True)
+class JournalEntry:
+    """A sale of a terminal's offline journal. ``state``: "pending", "synced" or "rejected" (then
+    ``reason`` holds the server's error code and message)."""
+
+    seq: int
+    sale_id: str
+    state: str
+    attempts: int
+    http_status: int
+    reason: str
+    created_at_ms: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Sold:
+    """What :meth:`Terminal.sell` did: the sale's id, its journal state ("synced" when the server
+    committed it now, "pending" when it will be sent by a later sell or sync, "rejected"), and the
+    server's receipt (a dict) when it was synced by this call."""
+
+    sale_id: str
+    state: str
+    receipt: Optional[Dict[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class TerminalEvent:
+    """An event of a terminal's live stream: ``type`` "change" (a stock change of the store), "resync"
+    (the stream id was too old; a "snapshot" follows) or "snapshot" (the store's stock, ``data`` as
+    GET /v1/stores/{store}/snapshot answers it); ``stream_id`` (the id to resume after, "" for resync);
+    ``data``, the decoded JSON. A change's data is {"id", "op", "type", "changes": [[sku, on_hand,
+    reserved, delta], ...]}."""
+
+    stream_id: str
+    type: str
+    data: Dict[str, Any]
+
+    @property
+    def changes(self) -> List[Dict[str, Any]]:
+        """A change's lines as dicts {sku, on_hand, reserved, delta}; [] for other events."""
+        return [dict(zip(("sku", "on_hand", "reserved", "delta"), c)) for c in self.data.get("changes", [])]
+
+    @classmethod
+    def _decode(cls, event: str, stream_id: str, data: str) -> "TerminalEvent":
+        try:
+            decoded = json.loads(data) if data else {}
+        except ValueError as e:
+            raise error_for(_c.REDSTORE_EDECODE, "terminal event %s %s: the data is not JSON (%s)"
+                            % (event, stream_id, e)) from None
+        if not isinstance(decoded, dict):
+            raise error_for(_c.REDSTORE_EDECODE, "terminal event %s %s: the data is not a JSON object"
+                            % (event, stream_id))
+        return cls(stream_id, event, decoded)
+
+
+def _event_caller(callback: Callable[[TerminalEvent], Any]) -> Callable[[str, str, str], None]:
+    """What the stream thread calls: decodes the event, then calls the user's callback. It holds no
+    reference to the Terminal, so a terminal that is dropped while streaming can still be collected."""
+    def call(event: str, stream_id: str, data: str) -> None:
+        callback(TerminalEvent._decode(event, stream_id, data))
+    return call
+
+
+# Terminals whose stream runs: stopped at interpreter exit, before the stream threads could call into a
+# finalising interpreter.
+_STREAMING: "weakref.WeakSet[Terminal]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_streams() -> None:
+    for t in list(_STREAMING):
+        try:
+            t.events_stop()
+        except Exception:   # noqa: BLE001 - best effort at exit
+            pass
+
+
+class Terminal(_Handle):
+    """The terminal client of redstore-server (redstore/terminal.h): REST calls, sales through a durable
+    offline journal (SQLite), and the store's live events delivered to a Python callable.
+
+    Selling: :meth:`sell` journals the sale first, then sends every pending sale in order; when the server
+    cannot be reached the sale stays "pending" and a later :meth:`sell` or :meth:`sync` sends it (each sale
+    is recorded once: its id is the Idempotency-Key). :meth:`journal` lists every sale with its state.
+
+    Live events: :meth:`events_start` (or :meth:`on_event`) runs the stream on a thread of the library
+    that reconnects with Last-Event-ID after a failure, so no change is missed; the callback receives a
+    :class:`TerminalEvent` on that thread (holding the GIL while it runs). An exception raised by the
+    callback goes to ``sys.unraisablehook`` and the stream goes on. :meth:`events` is the same stream as
+    an iterator. :meth:`events_stop` and :meth:`close` wait for the stream thread without holding the
+    GIL; they may not be called from the callback itself (RuntimeError).
+
+    Thread rule: as in C, one thread at a time (the stream thread aside).
+    """
+
+    _free = staticmethod(_c.redstore_terminal_free)
+
+    def __init__(self, base_url: str, store_id: str, journal_path: str, token: Optional[str] = None,
+                 timeout_ms: Optional[int] = None):
+        """``base_url`` "http://host:port"; ``journal_path`` the journal's SQLite file (created when
+        missing); ``token`` a session token; ``timeout_ms`` of each request (100..600000, default 5000)."""
+        super().__init__(_call(_c.redstore_terminal_new, base_url, store_id, journal_path))
+        self.store_id = store_id
+        self.device_token: Optional[str] = None
+        self.terminal_id: Optional[str] = None
+        self._token: Optional[str] = None
+        self._timeout_ms = 5000
+        self._stream: Any = None            # the capi stream handle while the stream runs
+        self._iterator: Optional[TerminalEvents] = None
+        self._lock = threading.RLock()
+        try:
+            if token is not None:
+                self.token = token
+            if timeout_ms is not None:
+                self.timeout_ms = timeout_ms
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stops the event stream, closes the journal and frees the terminal."""
+        if self._ptr is not None:
+            self.events_stop()
+        super().close()
+
+    # -- session
+    @property
+    def token(self) -> Optional[str]:
+        """The session token sent with every request (the stream uses the one it was started with)."""
+        return self._token
+
+    @token.setter
+    def token(self, value: Optional[str]) -> None:
+        _call(_c.redstore_terminal_set_token, self.ptr, value)
+        self._token = value
+
+    @property
+    def timeout_ms(self) -> int:
+        """The timeout of each request in ms (100..600000)."""
+        return self._timeout_ms
+
+    @timeout_ms.setter
+    def timeout_ms(self, value: int) -> None:
+        _call(_c.redstore_terminal_set_timeout, self.ptr, value)
+        self._timeout_ms = value
+
+    def request(self, method: str, path: str, body: Any = None,
+                idempotency_key: Optional[str] = None) -> Tuple[int, Any]:
+        """One REST call: returns (HTTP status, the body decoded as JSON, or its text, or None when
+        empty). ``body``: a dict or list (sent as JSON) or JSON text (str or UTF-8 bytes). Raises
+        ConnectError or EngineTimeoutError when the server cannot be reached, never for an HTTP status."""
+        if isinstance(body, (bytes, bytearray)):
+            body = bytes(body).decode("utf-8")
+        elif body is not None and not isinstance(body, str):
+            body = json.dumps(body, separators=(",", ":"))
+        text, status = _call(_c.redstore_terminal_request, self.ptr, method, path, idempotency_key, body)
+        if not text:
+            return status, None
+        try:
+            return status, json.loads(text)
+        except ValueError:
+            return status, text
+
+    def _expect(self, want: int, method: str, path: str, body: Any) -> Dict[str, Any]:
+        status, data = self.request(method, path, body)
+        if status != want or not isinstance(data, dict):
+            raise _http_error(method, path, status, data)
+        return data
+
+    def pair(self, code: str) -> str:
+        """Exchanges a pairing code (:meth:`Client.pairing_code`) for this terminal's device token
+        (kept as ``device_token``; keep it secret). Returns the new terminal's id."""
+        data = self._expect(201, "POST", "/v1/pair", {"code": code})
+        self.device_token, self.terminal_id = data["device_token"], data["terminal_id"]
+        return self.terminal_id
+
+    def login(self, employee_id: str, pin: str, device_token: Optional[str] = None) -> str:
+        """Logs an employee in on this paired terminal and uses the session token from now on (the
+        stream takes it when started next). Returns the token. Raises AuthError for a wrong PIN."""
+        device = device_token or self.device_token
+        if not device:
+            raise error_for(_c.REDSTORE_EINVALID, "terminal login: pair the terminal first (no device token)")
+        data = self._expect(201, "POST", "/v1/sessions", {"device_token": device, "employee_id": employee_id,
+                                                          "pin": pin})
+        self.token = data["session_token"]
+        return self.token
+
+    # -- sales and the journal
+    def sell(self, sale: Union[Sale, Dict[str, Any]], sale_id: Optional[str] = None) -> Sold:
+        """Sells a :class:`Sale` or a sale request body (a dict as POST /v1/stores/{store}/sales takes
+        it; its "sale_id", else ``sale_id``, else a new id). The sale is in the journal when this returns,
+        whatever the server did: see :class:`Sold`. Selling the same sale again is a retry (recorded
+        once); another body under the same id raises ExistsError."""
+        if isinstance(sale, Sale):
+            body, sid = sale.to_dict(), sale.id
+        elif isinstance(sale, dict):
+            body = dict(sale)
+            sid = body.get("sale_id") or sale_id or new_id()
+            body["sale_id"] = sid
+        else:
+            raise TypeError("sell() takes a redstore.Sale or a dict, not %s" % type(sale).__name__)
+        state, receipt = _call(_c.redstore_terminal_sell, self.ptr, sid, json.dumps(body, separators=(",", ":")))
+        return Sold(sid, _JOURNAL_STATES.get(state, str(state)), json.loads(receipt) if receipt else None)
+
+    def sync(self) -> int:
+        """Sends the pending sales in order; returns how many became synced or rejected. Raises a
+        RetriableError (ConnectError, EngineTimeoutError, UnavailableError) when the server cannot take
+        them now, AuthError when the session expired (log in again)."""
+        return _call(_c.redstore_terminal_sync, self.ptr)
+
+    def journal(self) -> List[JournalEntry]:
+        """Every journaled sale, oldest first."""
+        ptr, count = _call(_c.redstore_terminal_journal, self.ptr)
+        if ptr is None:
+            return []
+        try:
+            arr = _c.JournalEntryArray.frompointer(ptr)
+            return [JournalEntry(e.seq, e.sale_id, _JOURNAL_STATES.get(e.state, str(e.state)), e.attempts,
+                                 e.http_status, e.reason, e.created_at_ms) for e in (arr[i] for i in range(count))]
+        finally:
+            _c.redstore_free(ptr)
+
+    # -- live events
+    @property
+    def last_event_id(self) -> str:
+        """The stream id of the last event delivered ("" when none): where a new stream would resume."""
+        return _c.redstore_terminal_last_event_id(self.ptr)
+
+    @property
+    def streaming(self) -> bool:
+        return self._stream is not None
+
+    def events_start(self, callback: Callable[[TerminalEvent], Any], last_event_id: Optional[str] = None) -> None:
+        """Starts the store's live events: callback(event) on the stream thread for each one, in order.
+        ``last_event_id``: resume after this stream id (a snapshot's, or a previous stream's
+        :attr:`last_event_id`); None: from now on. The terminal keeps the callback until the stream
+        stops. Raises InvalidError when a stream runs already."""
+        if not callable(callback):
+            raise TypeError("the event callback must be callable")
+        with self._lock:
+            if self._stream is not None:
+                raise error_for(_c.REDSTORE_EINVALID, "terminal: the event stream is running already")
+            self._stream = _call(_c.redstore_py_terminal_events_start, self.ptr, last_event_id,
+                                 _event_caller(callback))
+            _STREAMING.add(self)
+
+    def on_event(self, callback: Optional[Callable[[TerminalEvent], Any]] = None,
+                 last_event_id: Optional[str] = None):
+        """:meth:`events_start`, usable as a decorator (``@terminal.on_event``)."""
+        def register(fn):
+            self.events_start(fn, last_event_id)
+            return fn
+        return register(callback) if callback else register
+
+    def events_stop(self) -> None:
+        """Stops the stream and waits for its thread (without the GIL); no callback runs after it
+        returns. A no-op when no stream runs. RuntimeError from the callback itself."""
+        with self._lock:   # never held while waiting: the callback may use the terminal meanwhile
+            stream, self._stream = self._stream, None
+            it, self._iterator = self._iterator, None
+        if stream is None:
+            return
+        if it is not None:
+            it._closed_by_terminal()   # first: its stream thread may be waiting for room in the queue
+        try:
+            _c.redstore_py_terminal_events_stop(stream)
+        except BaseException:
+            with self._lock:   # called on the stream thread: the stream goes on
+                self._stream = stream
+            raise
+        _STREAMING.discard(self)
+
+    def events(self, timeout: Optional[float] = None, last_event_id: Optional[str] = None,
+               maxsize: int = 1024) -> "TerminalEvents":
+        """The live events as an iterator (``for ev in terminal.events(timeout=5): ...``): starts the
+        stream and yields its events in order; iteration ends after ``timeout`` seconds without an event
+        (None: never) or when the stream is stopped. Leaving the loop does not stop the stream: close the
+        iterator (it is a context manager) or call :meth:`events_stop`. At most ``maxsize`` events wait
+        in its queue; when it is full the stream thread waits (the stream resumes by id, nothing is lost)."""
+        it = TerminalEvents(self, timeout, maxsize)
+        with self._lock:
+            self.events_start(it._put, last_event_id)
+            self._iterator = it
+        return it
+
+
+class TerminalEvents:
+    """An iterator over a terminal's live events (see :meth:`Terminal.events`); close() stops the stream."""
+
+    def __init__(self, terminal: Terminal, timeout: Optional[float], maxsize: int):
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self._terminal: Optional[Terminal] = terminal
+        self._timeout = timeout
+        self._maxsize = maxsize
+        self._queue: "collections.deque[TerminalEvent]" = collections.deque()
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def _put(self, event: TerminalEvent) -> None:
+        """On the stream thread: waits for room (woken by a consumer or by close)."""
+        with self._cond:
+            while len(self._queue) >= self._maxsize and not self._closed:
+                self._cond.wait()
+            if not self._closed:
+                self._queue.append(event)
+                self._cond.notify_all()
+
+    def __iter__(self) -> "TerminalEvents":
+        return self
+
+    def __next__(self) -> TerminalEvent:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._queue or self._closed, self._timeout):
+                raise StopIteration
+            if not self._queue:
+                raise StopIteration
+            event = self._queue.popleft()
+            self._cond.notify_all()
+            return event
+
+    def _closed_by_terminal(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._terminal = None
+
+    def close(self) -> None:
+        """Stops the terminal's stream (waiting for its thread) and ends the iteration."""
+        with self._cond:
+            self._closed = True   # a stream thread waiting for room gives up its event and returns
+            self._cond.notify_all()
+        terminal, self._terminal = self._terminal, None
+        if terminal is not None and terminal._iterator is self:
+            terminal.events_stop()
+
+    def __enter__(self) -> "TerminalEvents":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

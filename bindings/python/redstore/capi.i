@@ -12,7 +12,9 @@
  *  - Optional scalar outputs (applied, added, handled...) come back as extra results.
  *  - Input structs (product, store, job spec, options) are dicts; arrays of lines are lists.
  *  - Callbacks are Python callables: the C trampolines take the GIL (worker handlers run on the worker's
- *    own threads), and the callable must outlive its registration (the Python layer keeps it).
+ *    own threads), and the callable must outlive its registration (the Python layer keeps it). The
+ *    terminal's event stream is the exception: redstore_py_terminal_events_start holds its own reference
+ *    to the callable until redstore_py_terminal_events_stop (see the end of this file).
  *  - Every wrapped call releases the GIL (swig -threads), so a blocking call (consumer poll, worker run,
  *    a slow engine) never stops other Python threads.
  *
@@ -592,27 +594,12 @@ static redstore_job_outcome rs_py_job_tramp(const redstore_job *job, redstore_cl
 %array_class(redstore_partition_lag, PartitionLagArray);
 
 /* ------------------------------------------------------------------ the terminal client */
-%{
-/* An event of the terminal's stream: fn(event, id, data), on the terminal's stream thread. */
-static void rs_py_terminal_event_tramp(const char *event, const char *id, const char *data, void *payload)
-{
-	PyGILState_STATE gil = PyGILState_Ensure();
-	PyObject *fn = (PyObject *)payload;
-	PyObject *res = PyObject_CallFunction(fn, "sss", event, id, data);
-	if (!res)
-		PyErr_WriteUnraisable(fn);
-	Py_XDECREF(res);
-	PyGILState_Release(gil);
-}
-%}
-%typemap(in) (redstore_terminal_event_cb cb, void *payload) {
-	if (!PyCallable_Check($input)) {
-		PyErr_SetString(PyExc_TypeError, "the terminal's event handler must be callable");
-		SWIG_fail;
-	}
-	$1 = rs_py_terminal_event_tramp;
-	$2 = (void *)$input;
-}
+/*
+ * The live events of a terminal reach Python through redstore_py_terminal_events_start/_stop (at the end
+ * of this file), not through redstore_terminal_events_start: a C callback cannot own the Python callable,
+ * and stopping must release the GIL while it joins the stream thread.
+ */
+%ignore redstore_terminal_events_start;
 REDSTORE_OUT(redstore_terminal)
 REDSTORE_OUT(redstore_journal_entry)
 %apply char **out { char **receipt };
@@ -772,5 +759,115 @@ done:
 	Py_XDECREF(list);
 	Py_DECREF(seq);
 	return ret;
+}
+%}
+
+/* ------------------------------------------------------------------ the terminal's live events */
+/*
+ * A terminal's event stream delivering to a Python callable, fn(event, id, data) with three str: the
+ * event type ("change", "resync", "snapshot"), its stream id ("" for resync) and its JSON data.
+ *
+ * Ownership: redstore_py_terminal_events_start takes a reference to fn and returns a stream handle
+ * (redstore_py_stream *, not owned by the Python object); redstore_py_terminal_events_stop stops the stream,
+ * drops the reference and frees the handle: call it exactly once per handle, before
+ * redstore_terminal_free(). redstore/__init__.py (Terminal) does both.
+ *
+ * Threads: fn runs on the terminal's stream thread with the GIL taken (PyGILState_Ensure) for the call
+ * only. An exception raised by fn goes to sys.unraisablehook (PyErr_WriteUnraisable) and the stream goes
+ * on with the next event. Stopping releases the GIL while it waits for the stream thread (which may be
+ * waiting for the GIL to finish a call); stopping a stream from its own callback raises RuntimeError
+ * instead of waiting for itself.
+ */
+%{
+typedef struct redstore_py_stream {
+	redstore_terminal *t;
+	PyObject *fn; /* a strong reference, from start until stop */
+} redstore_py_stream;
+
+/* The stream whose callback this thread is running (each stream has a thread of its own). */
+static _Thread_local redstore_py_stream *rs_py_in_stream;
+
+static void rs_py_stream_tramp(const char *event, const char *id, const char *data, void *payload)
+{
+	redstore_py_stream *s = (redstore_py_stream *)payload;
+	PyGILState_STATE gil = PyGILState_Ensure();
+	PyObject *res;
+	rs_py_in_stream = s;
+	res = PyObject_CallFunction(s->fn, "sss", event, id, data);
+	if (!res)
+		PyErr_WriteUnraisable(s->fn); /* sys.unraisablehook runs here: still this stream's thread */
+	Py_XDECREF(res);
+	rs_py_in_stream = NULL;
+	PyGILState_Release(gil);
+}
+%}
+
+/* Opaque to Python. */
+typedef struct redstore_py_stream redstore_py_stream;
+
+%nothread redstore_py_terminal_events_start;
+%nothread redstore_py_terminal_events_stop;
+%inline %{
+/*
+ * Starts the terminal's event stream (after last_event_id, None: from now on) delivering to fn. Returns
+ * [code, stream handle or None].
+ */
+static PyObject *redstore_py_terminal_events_start(redstore_terminal *t, const char *last_event_id, PyObject *fn)
+{
+	redstore_py_stream *s;
+	PyObject *handle;
+	int rc;
+	if (!t) {
+		PyErr_SetString(PyExc_ValueError, "the terminal is NULL");
+		return NULL;
+	}
+	if (!PyCallable_Check(fn)) {
+		PyErr_SetString(PyExc_TypeError, "the terminal's event handler must be callable");
+		return NULL;
+	}
+	if (!(s = (redstore_py_stream *)calloc(1, sizeof(*s))))
+		return PyErr_NoMemory();
+	s->t = t;
+	s->fn = fn;
+	Py_INCREF(fn);
+	/* the stream thread's first call waits for the GIL this thread holds until it returns */
+	rc = redstore_terminal_events_start(t, last_event_id, rs_py_stream_tramp, s);
+	if (rc) {
+		Py_DECREF(fn);
+		free(s);
+		return Py_BuildValue("[iO]", rc, Py_None);
+	}
+	if (!(handle = SWIG_NewPointerObj(s, SWIGTYPE_p_redstore_py_stream, 0))) {
+		PyObject *type, *value, *tb;
+		PyErr_Fetch(&type, &value, &tb);
+		Py_BEGIN_ALLOW_THREADS
+		redstore_terminal_events_stop(t);
+		Py_END_ALLOW_THREADS
+		Py_DECREF(fn);
+		free(s);
+		PyErr_Restore(type, value, tb);
+		return NULL;
+	}
+	return Py_BuildValue("[iN]", rc, handle);
+}
+
+/* Stops the stream of a handle from redstore_py_terminal_events_start, drops the callable, frees the handle. */
+static PyObject *redstore_py_terminal_events_stop(redstore_py_stream *s)
+{
+	if (!s) {
+		PyErr_SetString(PyExc_ValueError, "the event stream handle is NULL");
+		return NULL;
+	}
+	if (rs_py_in_stream == s) {
+		PyErr_SetString(PyExc_RuntimeError,
+		                "a terminal's event stream cannot be stopped (or the terminal closed) from its own callback");
+		return NULL;
+	}
+	Py_BEGIN_ALLOW_THREADS
+	redstore_terminal_events_stop(s->t);
+	Py_END_ALLOW_THREADS
+	Py_CLEAR(s->fn);
+	free(s);
+	Py_RETURN_NONE;
 }
 %}

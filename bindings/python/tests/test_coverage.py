@@ -16,6 +16,7 @@ REPLACED = {
     "redstore_job_add_many": "redstore_py_job_add_many",
     "redstore_webhook_handler": "WEBHOOK_HANDLER",
     "redstore_eod_handler": "EOD_HANDLER",
+    "redstore_terminal_events_start": "redstore_py_terminal_events_start",
 }
 
 
