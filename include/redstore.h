@@ -24,5 +24,6 @@
 #include "redstore/maintenance.h"
 #include "redstore/terminal.h"
 #include "redstore/auth.h"
+#include "redstore/shift.h"
 
 #endif

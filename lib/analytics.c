@@ -1,5 +1,5 @@
 /* Sales reports from the projected history: per-hour rollups where they answer, raw lines otherwise. */
-#include "client.h"
+#include "auth_impl.h"
 
 #include <stdio.h>
 
@@ -118,7 +118,9 @@ int redstore_report_sales(redstore_sales_report **out, redstore_client *c, int64
 	*out = NULL;
 	if (!o)
 		o = &defaults;
-	if ((rc = redstore__need_store(&store, c, "report_sales")) || (rc = check_range("report_sales", from_ms, to_ms)))
+	if ((rc = redstore__need_store(&store, c, "report_sales")) ||
+	    (rc = redstore__auth_require(c, REDSTORE_PERM_REPORTS, 0, "report_sales")) ||
+	    (rc = check_range("report_sales", from_ms, to_ms)))
 		return rc;
 	if (!(bfmt = bucket_sql(o->bucket)) || o->group_by < REDSTORE_GROUP_NONE || o->group_by > REDSTORE_GROUP_EMPLOYEE)
 		return redstore__fail(REDSTORE_EINVALID, "report_sales: unknown bucket %d or grouping %d", (int)o->bucket,
@@ -182,6 +184,7 @@ int redstore_report_top_products(redstore_sales_report **out, redstore_client *c
 
 	*out = NULL;
 	if ((rc = redstore__need_store(&store, c, "report_top_products")) ||
+	    (rc = redstore__auth_require(c, REDSTORE_PERM_REPORTS, 0, "report_top_products")) ||
 	    (rc = check_range("report_top_products", from_ms, to_ms)))
 		return rc;
 	if (n < 1 || n > 1000 || (by != REDSTORE_RANK_UNITS && by != REDSTORE_RANK_REVENUE))

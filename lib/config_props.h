@@ -112,3 +112,6 @@ REDSTORE_CONFIG_PROPERTY(BRIDGE_MAX_BODY, "bridge.max_body", INT, "65536", "1024
 	"The largest request body redstore-bridge reads; a larger one gets 413.")
 REDSTORE_CONFIG_PROPERTY(BRIDGE_MAX_CONNECTIONS, "bridge.max_connections", INT, "256", "4..10000", none, 0,
 	"The most connections redstore-bridge serves at once (each has a thread).")
+REDSTORE_CONFIG_PROPERTY(SHIFT_MAX_AMOUNT, "shift.max_amount", INT, "10000000", "1..1000000000000", none, 0,
+	"The largest opening float, paid-in, paid-out or counted cash of a shift (minor units); a larger amount "
+	"is refused with REDSTORE_ELIMIT.")

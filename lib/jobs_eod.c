@@ -1,6 +1,7 @@
 /* The end-of-day sales summary CSV, read from the projector's history tables (lib/sql/0003_history.sql). */
 #include "internal.h"
 #include "client.h"
+#include "auth_impl.h"
 #include "jobs_impl.h"
 
 #include <cjson/cJSON.h>
@@ -78,7 +79,8 @@ int redstore_sales_day_csv(char **out, redstore_client *c, const char *date)
 	*out = NULL;
 	if (!c)
 		return redstore__fail(REDSTORE_EINVALID, "redstore_sales_day_csv: client is NULL");
-	if ((rc = redstore__need_store(&store, c, "sales day CSV")))
+	if ((rc = redstore__need_store(&store, c, "sales day CSV")) ||
+	    (rc = redstore__auth_require(c, REDSTORE_PERM_REPORTS, 0, "sales day CSV")))
 		return rc;
 	if (!date_ok(date))
 		return redstore__fail(REDSTORE_EINVALID, "sales day CSV: date \"%.20s\": expected YYYY-MM-DD",

@@ -31,6 +31,9 @@ int cmd_report(int argc, char **argv);
 int cli_report_more(const char *name, redstore_client *c, int64_t from, int64_t to, int64_t at, int window,
                     const char *format);
 
+/* shift (shift.c): open, paid-in, paid-out, close, X and Z reports of a terminal's cash drawer. */
+int cmd_shift(int argc, char **argv);
+
 /* reconcile, rebuild-cache (maintenance.c): Redis against PostgreSQL, and rebuilding Redis. */
 int cmd_reconcile(int argc, char **argv);
 int cmd_rebuild_cache(int argc, char **argv);
@@ -46,6 +49,7 @@ int cmd_rebuild_cache(int argc, char **argv);
 	{ "audit", cmd_audit, "audit verify --store S: check the store's audit hash chain (exit 1 when broken)" }, \
 	{ "employee", cmd_employee, "employee add --store S [--if-missing] ID NAME ROLE PIN|- (PIN - : from stdin)" }, \
 	{ "pairing-code", cmd_pairing_code, "print a one-time code to pair a terminal: --store S TERMINAL-NAME" }, \
-	{ "report", cmd_report, "reports: report sales|top|transactions|patterns|stock --store S --days N [--bucket B] [--by G] [--svg FILE]" },
+	{ "report", cmd_report, "reports: report sales|top|transactions|patterns|stock --store S --days N [--bucket B] [--by G] [--svg FILE]" }, \
+	{ "shift", cmd_shift, "cash drawer: shift open|paid-in|paid-out|close|x|z --store S ... [--format table|json]" },
 
 #endif

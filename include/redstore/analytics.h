@@ -11,6 +11,9 @@
  * the range is a whole number of hours and the range starts and ends on whole hours. Otherwise (15-minute
  * buckets, half-hour zones, by terminal, employee or tender) it reads the raw sale lines. Both paths
  * give identical rows; `from_rollups` says which one answered.
+ *
+ * With an employee session attached (redstore/auth.h), every report needs REDSTORE_PERM_REPORTS
+ * (managers and admins); other roles get REDSTORE_EPERM before anything is read.
  */
 #ifndef REDSTORE_ANALYTICS_H
 #define REDSTORE_ANALYTICS_H
@@ -75,8 +78,8 @@ typedef struct redstore_report_options {
  * @param options  NULL: hourly buckets, no grouping
  *
  * @return 0, REDSTORE_EINVALID (no store selected, an empty or reversed range, a range over 3 years, an
- *         unknown bucket or grouping), REDSTORE_ENOTFOUND (the store has no row in PostgreSQL), or a
- *         PostgreSQL error
+ *         unknown bucket or grouping), REDSTORE_ENOTFOUND (the store has no row in PostgreSQL),
+ *         REDSTORE_EPERM (a session without the reports permission), or a PostgreSQL error
  */
 REDSTORE_EXTERN(int) redstore_report_sales(redstore_sales_report *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
                                            redstore_client *client, int64_t from_ms, int64_t to_ms,

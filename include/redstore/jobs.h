@@ -355,11 +355,12 @@ REDSTORE_EXTERN(int) redstore_webhook_sign(char out[REDSTORE_NONNULL 65], const 
  * The day's sales summary of the client's store as CSV: one row per kind (sale, refund, void) and SKU
  * for the store-local calendar day `date` ("YYYY-MM-DD", in the store's time zone from the stores
  * table), with units, gross, discount, tax and total in minor units, and a final TOTAL row per kind.
- * Read from the PostgreSQL history tables that the projector writes.
+ * Read from the PostgreSQL history tables that the projector writes. With an employee session attached it
+ * needs REDSTORE_PERM_REPORTS (managers).
  *
  * @param out  receives the CSV text (free with redstore_free)
- * @return 0, REDSTORE_EINVALID (bad date, no store selected), REDSTORE_ENOTFOUND (unknown store), or a
- *         PostgreSQL error
+ * @return 0, REDSTORE_EINVALID (bad date, no store selected), REDSTORE_ENOTFOUND (unknown store),
+ *         REDSTORE_EPERM (a session without the reports permission), or a PostgreSQL error
  */
 REDSTORE_EXTERN(int) redstore_sales_day_csv(char *REDSTORE_NULLABLE *REDSTORE_NONNULL out, redstore_client *client,
                                             const char *date);

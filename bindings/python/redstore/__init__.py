@@ -192,6 +192,24 @@ _REBUILD_FIELDS = ("skus", "events_replayed", "op_records", "refund_records", "d
                    "products", "gate_ms")
 
 
+_SHIFT_FIELDS = ("shift_id", "store_id", "terminal_id", "opened_by", "opened_at_ms", "opening_float", "closed",
+                 "closed_by", "closed_at_ms", "counted_cash", "z_number", "duplicate")
+
+
+def _shift(info: Any) -> Dict[str, Any]:
+    d = _fields(info, _SHIFT_FIELDS)
+    d["closed"], d["duplicate"] = bool(d["closed"]), bool(d["duplicate"])
+    return d
+
+
+def _shift_report(ptr: Any) -> Dict[str, Any]:
+    """An X or Z report as a dict (the fields of redstore_shift_report_to_json)."""
+    try:
+        return json.loads(_call(_c.redstore_shift_report_to_json, ptr))
+    finally:
+        _c.redstore_shift_report_free(ptr)
+
+
 def _sales_report(ptr: Any) -> Dict[str, Any]:
     try:
         return {"rows": [_fields(ptr.row_at(i), _ROW_FIELDS) for i in range(ptr.count)],
@@ -832,6 +850,47 @@ class Client(_Handle):
         hour = 3600 * 1000
         rows = self.report_sales(midnight * 1000 - 14 * hour, midnight * 1000 + 38 * hour, "hour")["rows"]
         return [r for r in rows if r["bucket"].startswith(day.isoformat() + " ")]
+
+    # -- shifts (redstore/shift.h, docs/shifts.md)
+    def shift_open(self, opening_float: int, terminal_id: Optional[str] = None,
+                   shift_id: Optional[str] = None) -> Dict[str, Any]:
+        """Opens a shift on terminal_id (None: the session's or the actor's terminal) with an opening
+        float; shift_id makes a retry open it once."""
+        info = _c.redstore_shift_info()
+        _call(_c.redstore_shift_open, info, self.ptr, shift_id, terminal_id, opening_float)
+        return _shift(info)
+
+    def shift(self, shift_id: str) -> Dict[str, Any]:
+        info = _c.redstore_shift_info()
+        _call(_c.redstore_shift_get, info, self.ptr, shift_id)
+        return _shift(info)
+
+    def shift_current(self, terminal_id: Optional[str] = None) -> Dict[str, Any]:
+        """The open shift of a terminal (NotFoundError when none)."""
+        info = _c.redstore_shift_info()
+        _call(_c.redstore_shift_current, info, self.ptr, terminal_id)
+        return _shift(info)
+
+    def shift_paid_in(self, shift_id: str, amount: int, reason: str, movement_id: Optional[str] = None) -> None:
+        _call(_c.redstore_shift_cash_move, self.ptr, shift_id, movement_id, _c.REDSTORE_PAID_IN, amount, reason)
+
+    def shift_paid_out(self, shift_id: str, amount: int, reason: str, movement_id: Optional[str] = None) -> None:
+        _call(_c.redstore_shift_cash_move, self.ptr, shift_id, movement_id, _c.REDSTORE_PAID_OUT, amount, reason)
+
+    def shift_close(self, shift_id: str, counted_cash: int) -> Dict[str, Any]:
+        info = _c.redstore_shift_info()
+        _call(_c.redstore_shift_close, info, self.ptr, shift_id, counted_cash)
+        return _shift(info)
+
+    def shift_x_report(self, shift_id: str) -> Dict[str, Any]:
+        """The shift's figures now (not stored)."""
+        return _shift_report(_call(_c.redstore_shift_x_report, self.ptr, shift_id))
+
+    def shift_z_report(self, shift_id: str, group_id: Optional[str] = None, wait_ms: int = 0) -> Dict[str, Any]:
+        """The closed shift's Z report: issued once (waiting for the close to settle and the projector
+        group to catch up, at most wait_ms; 0: 30 s), the same report on every later call."""
+        return _shift_report(_call(_c.redstore_shift_z_report, self.ptr, shift_id,
+                                   {"group_id": group_id, "wait_ms": wait_ms}))
 
     # -- sync
     def sync_read(self, after_id: str = "0", max: int = 100, wait_ms: int = 0) -> Dict[str, Any]:

@@ -142,6 +142,7 @@ REDSTORE_OUT(redstore_snapshot)
 REDSTORE_OUT(redstore_sales_report)
 REDSTORE_OUT(redstore_transactions_report)
 REDSTORE_OUT(redstore_stock_value_report)
+REDSTORE_OUT(redstore_shift_report)
 REDSTORE_OUT(redstore_reconcile_report)
 
 /* A buffer the library allocated for the caller: a str, freed here. */
@@ -631,6 +632,7 @@ REDSTORE_OUT(redstore_journal_entry)
 %include "redstore/maintenance.h"
 %include "redstore/terminal.h"
 %include "redstore/auth.h"
+%include "redstore/shift.h"
 
 /* ------------------------------------------------------------------ items of result arrays (borrowed) */
 %extend redstore_product_page {
@@ -666,6 +668,9 @@ REDSTORE_OUT(redstore_journal_entry)
 		return weekday >= 0 && weekday < 7 && hour >= 0 && hour < 24 ? &$self->cells[weekday][hour] : NULL;
 	}
 	int64_t days_of(int weekday) { return weekday >= 0 && weekday < 7 ? $self->days[weekday] : 0; }
+}
+%extend redstore_shift_report {
+	redstore_shift_tender_total *tender_at(size_t i) { return i < $self->tender_count ? &$self->tenders[i] : NULL; }
 }
 %extend redstore_receipt {
 	redstore_receipt_line *line_at(size_t i) { return i < $self->line_count ? &$self->lines[i] : NULL; }
