@@ -198,7 +198,7 @@ static char *print(cJSON *root)
 	return s;
 }
 
-static cJSON *product_json(const redstore_product *p)
+cJSON *api_product_json(const redstore_product *p)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "sku", p->sku);
@@ -265,7 +265,7 @@ void api_product_by_sku(server_reply *out, const server_request *req, redstore_c
 		server_reply_lib_error(out, rc);
 		return;
 	}
-	server_reply_json(out, 200, print(product_json(p)));
+	server_reply_json(out, 200, print(api_product_json(p)));
 	redstore_product_free(p);
 }
 
@@ -277,7 +277,7 @@ void api_product_by_barcode(server_reply *out, const server_request *req, redsto
 		server_reply_lib_error(out, rc);
 		return;
 	}
-	server_reply_json(out, 200, print(product_json(p)));
+	server_reply_json(out, 200, print(api_product_json(p)));
 	redstore_product_free(p);
 }
 
