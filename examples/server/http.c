@@ -236,6 +236,7 @@ static const route routes[] = {
 	{ "POST", "/v1/stores/*/stock/adjustments", SERVER_PERM_STOCK, api_stock_adjust },
 	{ "POST", "/v1/stores/*/stock/counts", SERVER_PERM_STOCK, api_stock_count },
 	{ "GET", "/v1/stores/*/products", SERVER_PERM_READ, api_product_list },
+	{ "POST", "/v1/stores/*/sales/quote", SERVER_PERM_SELL, api_sale_quote },
 	{ "GET", "/v1/stores/*/reports/sales", SERVER_PERM_REPORTS, api_report_sales },
 	{ "GET", "/v1/stores/*/reports/top-products", SERVER_PERM_REPORTS, api_report_top_products },
 	{ "GET", "/v1/stores/*/reports/reorder", SERVER_PERM_REPORTS, api_report_reorder },

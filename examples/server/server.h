@@ -126,6 +126,7 @@ void api_stock_get(server_reply *out, const server_request *req, redstore_client
 void api_snapshot(server_reply *out, const server_request *req, redstore_client *c);
 void api_sale_create(server_reply *out, const server_request *req, redstore_client *c);
 void api_sale_get(server_reply *out, const server_request *req, redstore_client *c);
+void api_sale_quote(server_reply *out, const server_request *req, redstore_client *c);
 void api_sale_void(server_reply *out, const server_request *req, redstore_client *c);
 void api_sale_refund(server_reply *out, const server_request *req, redstore_client *c);
 void api_stock_receive(server_reply *out, const server_request *req, redstore_client *c);
