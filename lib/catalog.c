@@ -610,7 +610,7 @@ static int product_page(redstore_product_page **out, redstore_client *c, const c
 	params[5] = q;
 	params[6] = pat;
 	if ((rc = redstore__pg_exec(&res, c, sql, 7, params)))
-		return redstore__fail_wrap(rc, what);
+		return redstore__fail_wrap(rc, "%s", what);
 	n = PQntuples(res);
 	if (!(page = calloc(1, sizeof(*page))) || !(page->items = calloc((size_t)n + 1, sizeof(*page->items)))) {
 		free(page);

@@ -28,7 +28,7 @@
  *   GET  /v1/stores/{store}/products?q=&limit=&cursor=&favourites=   catalog listing and search
  *   POST /v1/stores/{store}/sales/quote            a sale priced, nothing written
  *   GET  /v1/stores/{store}/reports/sales, /reports/top-products, /reports/reorder   manager role
- *   GET  /, /terminal/, /dashboard/ and their files                   static pages (web.c)
+ *   GET  /terminal/, /dashboard/ and their files                      static pages (web.c)
  */
 #include "server.h"
 

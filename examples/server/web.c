@@ -5,8 +5,8 @@
  * Only GET and HEAD. A path is served only when every segment is made of [A-Za-z0-9._-], does not start
  * with a dot (so no "..", no hidden files), the file's type is one of a short list, it is a regular
  * file of at most WEB_MAX_FILE bytes, and its real path (symbolic links resolved) is inside the web root.
- * Anything else is 404 (a refused traversal looks like a missing file) or 405. "/" and "/terminal" are
- * redirected to the directory's page; a directory serves its index.html.
+ * Anything else is 404 "no_route" (a refused traversal looks like a missing file) or 405. "/terminal"
+ * is redirected to "/terminal/"; a directory serves its index.html.
  *
  * Every page response carries Content-Security-Policy (same origin only: no CDN, no inline script),
  * X-Content-Type-Options: nosniff and Cache-Control: no-cache.
@@ -116,7 +116,7 @@ static void redirect(server_reply *out, const char *to)
 
 static void not_found(server_reply *out, const char *path)
 {
-	server_reply_error(out, 404, "not_found", "no page %.200s", path);
+	server_reply_error(out, 404, "no_route", "no page %.200s", path);
 }
 
 /* Reads the file at root/rel into a response. */
@@ -176,18 +176,15 @@ int web_serve(server_reply *out, const server_request *req)
 	const char *path = req->path, *rel;
 	char idx[1024];
 	size_t n;
-	if (!strncmp(path, "/v1/", 4) || !strcmp(path, "/v1"))
-		return 0;
+	if (!strncmp(path, "/v1/", 4) || !strcmp(path, "/v1") || !strcmp(path, "/"))
+		return 0; /* the API's (and "/" stays an unknown route: the pages are /terminal/ and /dashboard/) */
 	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
 		server_reply_error(out, 405, "method_not_allowed", "%s %.200s: pages are GET only", req->method, path);
 		return 1;
 	}
 	if (!g_root) {
-		server_reply_error(out, 404, "not_found", "no web root: the server serves no pages (--web-root)");
-		return 1;
-	}
-	if (!strcmp(path, "/")) {
-		redirect(out, "/terminal/");
+		server_reply_error(out, 404, "no_route", "no route for %s %.200s (and no web root: --web-root)", req->method,
+		                   path);
 		return 1;
 	}
 	rel = path + 1;

@@ -162,7 +162,7 @@ async function lookup(code) {
 // A keyboard-wedge scanner types the barcode as fast keystrokes and presses Enter. Keys that follow each
 // other within WEDGE_GAP_MS build a code; Enter after at least WEDGE_MIN of them is a scan, wherever the
 // focus is (what the burst typed into a text field is taken back out). People type slower than that.
-const WEDGE_GAP_MS = 50;
+const WEDGE_GAP_MS = 80;
 const WEDGE_MIN = 4;
 const wedge = { buf: '', last: 0, target: null, before: null };
 
