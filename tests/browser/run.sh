@@ -8,8 +8,9 @@
 # REDSTORE_* environment, each run on its own Kafka topic prefix and session secret, seeds a store with
 # the fixture program, and runs web.test.mjs in Debian's chromium, headless.
 #
-# Exit 77 (skipped) only when chromium is missing on a developer machine; under CI (CI set) a missing
-# chromium fails. REDSTORE_CHROMIUM overrides /usr/bin/chromium.
+# Exit 77 (skipped) only when chromium is missing on a developer machine; under CI (.ci/run sets
+# REDSTORE_REQUIRE_BROWSER=1; CI=true counts too) a missing chromium fails. REDSTORE_CHROMIUM overrides
+# /usr/bin/chromium. The server must exit 0 on SIGTERM (under ASan: no leak, no error).
 set -euo pipefail
 
 server=$1 projector=$2 fixture=$3 webroot=$4 work=$5
@@ -17,7 +18,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 chromium=${REDSTORE_CHROMIUM:-/usr/bin/chromium}
 
 if [[ ! -x $chromium ]]; then
-  if [[ -n ${CI:-} ]]; then
+  if [[ ${REDSTORE_REQUIRE_BROWSER:-0} == 1 || ${CI:-} == true ]]; then
     echo "browser_web: FAILED: $chromium is missing (CI installs Debian's chromium: scripts/lib/deps.sh)" >&2
     exit 1
   fi
@@ -48,13 +49,20 @@ cp "$here/web.test.mjs" "$work/" # ES modules resolve packages next to the scrip
 tmp=$(mktemp -d /tmp/rs-browser-XXXXXX)
 server_pid="" projector_pid=""
 cleanup() {
-  local rc=$?
+  local rc=$? src=0
   for pid in $server_pid $projector_pid; do
     kill -TERM "$pid" 2> /dev/null || true
   done
-  for pid in $server_pid $projector_pid; do
-    wait "$pid" 2> /dev/null || true
-  done
+  if [[ -n $server_pid ]]; then
+    wait "$server_pid" 2> /dev/null || src=$?
+    if ((src != 0)); then
+      echo "browser_web: redstore-server exited $src after SIGTERM" >&2
+      ((rc != 0)) || rc=1
+    fi
+  fi
+  if [[ -n $projector_pid ]]; then
+    wait "$projector_pid" 2> /dev/null || true
+  fi
   if [[ $rc -ne 0 ]]; then
     echo "--- redstore-server log"; tail -n 40 "$tmp/server.log" 2> /dev/null || true
     echo "--- redstore-projector log"; tail -n 20 "$tmp/projector.log" 2> /dev/null || true
