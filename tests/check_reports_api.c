@@ -451,7 +451,7 @@ END_TEST
 
 typedef struct page {
 	long status;
-	char type[128], location[256], csp[512];
+	char type[600], location[600], csp[600];
 	size_t size;
 } page;
 

@@ -29,6 +29,10 @@ int cmd_report(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
 int cmd_rebuild_cache(int argc, char **argv);
 
+/* employee-add, pairing-code (staff.c): what opening the web pages needs (docs/web.md). */
+int cmd_employee_add(int argc, char **argv);
+int cmd_pairing_code(int argc, char **argv);
+
 /* Commands implemented in other files, appended to the table in main.c. */
 #define CLI_EXTRA_COMMANDS \
 	{ "seed-demo", cmd_seed_demo, "create or update the demo store and its catalog (--store ID, default demo)" }, \
@@ -38,6 +42,8 @@ int cmd_rebuild_cache(int argc, char **argv);
 	{ "import", cmd_import, "import products from CSV: --store S [--skip-bad-rows] FILE" }, \
 	{ "acl", cmd_acl, "print the Redis ACL line confining a store's user: --store S [--user U] [--password P]" }, \
 	{ "audit", cmd_audit, "audit verify --store S: check the store's audit hash chain (exit 1 when broken)" }, \
-	{ "report", cmd_report, "sales reports: report sales|top --store S --days N [--bucket B] [--by G] [--svg FILE]" },
+	{ "report", cmd_report, "sales reports: report sales|top --store S --days N [--bucket B] [--by G] [--svg FILE]" }, \
+	{ "employee-add", cmd_employee_add, "add an employee: --store S --id ID --name N --role R --pin PIN" }, \
+	{ "pairing-code", cmd_pairing_code, "print a one-time pairing code for a new device: --store S [--name N]" },
 
 #endif

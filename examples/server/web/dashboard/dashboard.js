@@ -30,6 +30,13 @@ function today() {
 	return { from, to };
 }
 
+// The smallest 1, 2 or 5 x 10^k at or above v (the chart's top line).
+function niceCeil(v) {
+	const p = Math.pow(10, Math.floor(Math.log10(v)));
+	for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
+	return 10 * p;
+}
+
 // rows: the report's hourly buckets ("YYYY-MM-DD HH:MM" in the store's time zone). Draws 24 bars.
 function drawChart(rows) {
 	const W = 720, H = 220, L = 48, B = 24, T = 16;
@@ -38,7 +45,7 @@ function drawChart(rows) {
 		const h = Number(r.bucket.slice(11, 13));
 		if (h >= 0 && h < 24) byHour[h] = r;
 	}
-	const max = Math.max(1, ...byHour.map((r) => (r ? r.total : 0)));
+	const max = niceCeil(Math.max(100, ...byHour.map((r) => (r ? r.total : 0))));
 	const bw = (W - L) / 24;
 	const chart = svg('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img',
 	                           'aria-label': "today's sales by hour" });
