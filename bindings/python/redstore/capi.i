@@ -140,6 +140,7 @@ REDSTORE_OUT(redstore_worker)
 REDSTORE_OUT(redstore_changes)
 REDSTORE_OUT(redstore_snapshot)
 REDSTORE_OUT(redstore_sales_report)
+REDSTORE_OUT(redstore_reorder_report)
 REDSTORE_OUT(redstore_reconcile_report)
 
 /* A buffer the library allocated for the caller: a str, freed here. */
@@ -651,6 +652,9 @@ REDSTORE_OUT(redstore_journal_entry)
 }
 %extend redstore_sales_report {
 	redstore_sales_row *row_at(size_t i) { return i < $self->count ? &$self->rows[i] : NULL; }
+}
+%extend redstore_reorder_report {
+	redstore_reorder_row *row_at(size_t i) { return i < $self->count ? &$self->rows[i] : NULL; }
 }
 %extend redstore_receipt {
 	redstore_receipt_line *line_at(size_t i) { return i < $self->line_count ? &$self->lines[i] : NULL; }
