@@ -352,6 +352,23 @@ START_TEST(products_api_pages_through_every_product_once_and_searches)
 			cJSON_Delete(body);
 		}
 	}
+	/* the library call: no query lists what redstore_product_list lists; a control character is refused */
+	{
+		redstore_product_page *a, *b;
+		RS_OK(redstore_product_search(&a, c, NULL, NULL, 100, 0));
+		RS_OK(redstore_product_list(&b, c, NULL, 100, 0));
+		ck_assert_uint_eq(a->count, 23);
+		ck_assert_uint_eq(a->count, b->count);
+		for (size_t i = 0; i < a->count; i++)
+			ck_assert_str_eq(a->items[i]->sku, b->items[i]->sku);
+		redstore_product_page_free(a);
+		redstore_product_page_free(b);
+		ck_assert_int_eq(redstore_product_search(&a, c, "bad\x01", NULL, 10, 0), REDSTORE_EINVALID);
+		ck_assert_ptr_null(a);
+		RS_OK(redstore_product_search(&a, c, "CHOC", NULL, 2, REDSTORE_LIST_FAVOURITES_ONLY));
+		ck_assert_uint_eq(a->count, 0);
+		redstore_product_page_free(a);
+	}
 	/* the listing is the store's own: another store's session is refused */
 	{
 		redstore_client *o = rs_test_client();

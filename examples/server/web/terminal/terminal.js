@@ -168,7 +168,7 @@ const wedge = { buf: '', last: 0, target: null, before: null };
 
 function onKey(e) {
 	if ($('pos').hidden || e.ctrlKey || e.metaKey || e.altKey) return;
-	const now = performance.now();
+	const now = e.timeStamp; // when the key was pressed, not when this handler got to run
 	if (e.key === 'Enter') {
 		const code = wedge.buf;
 		const fast = code.length >= WEDGE_MIN && now - wedge.last <= WEDGE_GAP_MS * 4;
