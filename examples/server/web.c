@@ -2,10 +2,10 @@
  * redstore-server, static pages: the web terminal (/terminal/) and the manager dashboard (/dashboard/),
  * plain files under the web root (--web-root).
  *
- * Only GET and HEAD. A path is served only when every segment is made of [A-Za-z0-9._-], does not start
+ * Only GET and HEAD (any other method on a page path is an unknown route, 404). A path is served only when every segment is made of [A-Za-z0-9._-], does not start
  * with a dot (so no "..", no hidden files), the file's type is one of a short list, it is a regular
  * file of at most WEB_MAX_FILE bytes, and its real path (symbolic links resolved) is inside the web root.
- * Anything else is 404 "no_route" (a refused traversal looks like a missing file) or 405. "/terminal"
+ * Anything else is 404 "no_route" (a refused traversal looks like a missing file). "/terminal"
  * is redirected to "/terminal/"; a directory serves its index.html.
  *
  * Every page response carries Content-Security-Policy (same origin only: no CDN, no inline script),
@@ -178,10 +178,8 @@ int web_serve(server_reply *out, const server_request *req)
 	size_t n;
 	if (!strncmp(path, "/v1/", 4) || !strcmp(path, "/v1") || !strcmp(path, "/"))
 		return 0; /* the API's (and "/" stays an unknown route: the pages are /terminal/ and /dashboard/) */
-	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
-		server_reply_error(out, 405, "method_not_allowed", "%s %.200s: pages are GET only", req->method, path);
-		return 1;
-	}
+	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD"))
+		return 0; /* pages are GET only: any other method is an unknown route (404) */
 	if (!g_root) {
 		server_reply_error(out, 404, "no_route", "no route for %s %.200s (and no web root: --web-root)", req->method,
 		                   path);
