@@ -53,12 +53,19 @@ static void build_keys(op_keys *k, const char *store, const redstore__stock_op *
 	redstore__key(k->gate, store, "rebuild");
 }
 
-/* Settles one attempt: "undo" or "abandon" (see stock_settle.lua). */
+/* Settles one attempt: "undo" or "abandon" (see stock_settle.lua). Returns 1 when the operation was
+ * undone (nothing of it remains), 0 when it stays (pending or done), or an error. */
 static int settle(redstore_client *c, const op_state *s, const char *how)
 {
 	const char *argv[10] = { s->k.onhand, s->k.reserved, s->k.op, s->k.stream, s->k.aux, s->k.resvexp, s->op->id, how,
 		                     s->maxlen, s->k.channel };
-	return redstore__redis_script(NULL, c, "stock_settle", 6, 10, argv, NULL);
+	redisReply *r = NULL;
+	int rc = redstore__redis_script(&r, c, "stock_settle", 6, 10, argv, NULL);
+	if (!rc)
+		rc = r && r->type == REDIS_REPLY_STRING && (!strcmp(r->str, "undone") || !strcmp(r->str, "gone"));
+	if (r)
+		freeReplyObject(r);
+	return rc;
 }
 
 static long long reply_int(const redisReply *r)
@@ -166,8 +173,10 @@ static void classify(op_state *s, redstore__stock_outcome *out)
 				s->rc = redstore__fail(REDSTORE_EDECODE, "%s %s: stored event has no payload", type, s->op->id);
 		} else if (!(out->result = redstore__strndup(has ? result->str : "", has ? result->len : 0))) {
 			s->rc = redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", type);
-		} else if (state->type == REDIS_REPLY_STRING && !strcmp(state->str, "pending")) {
-			/* An earlier attempt may or may not have reached Kafka: produce the very same event again. */
+		}
+		if (!s->rc && state->type == REDIS_REPLY_STRING && !strcmp(state->str, "pending")) {
+			/* An earlier attempt may or may not have reached Kafka: produce the very same event again
+			 * (whether the result was stored apart or is the event's payload, as a sale's receipt is). */
 			s->produce = true;
 			if (ev && ev->type == REDIS_REPLY_STRING && ev->len) {
 				s->to_produce = ev->str;
@@ -367,7 +376,7 @@ int redstore__stock_run_many(redstore__stock_outcome *outs, int *rcs, redstore_c
 				continue;
 			code = redstore__kafka_err(s->dr.err);
 			snprintf(saved, sizeof(saved), "kafka: not acknowledged: %s", rd_kafka_err2str(s->dr.err));
-			if (settle(c, s, s->dr.maybe_written ? "abandon" : "undo") == 0 && !s->dr.maybe_written)
+			if (settle(c, s, s->dr.maybe_written ? "abandon" : "undo") == 1)
 				s->rc = redstore__fail(code, "%s %s: %s (definitely not written); nothing was changed: retry with the "
 				                       "same id", s->op->type, s->op->id, saved);
 			else

@@ -10,8 +10,9 @@
  *  2. the event is produced (acks=all) and awaited.
  *  3. acknowledged -> confirm ("done"). Definitely not written -> undo: stock restored, record deleted, a
  *     retriable error returned, so a retry with the same id starts afresh. Ambiguous (may have been
- *     written) -> the record stays pending and a retriable error is returned: the retry re-produces the
- *     same event (same id: consumers deduplicate) and confirms.
+ *     written) -> the record stays pending, marked so that no later attempt can undo it, and a retriable
+ *     error is returned: the retry re-produces the same event (same id: consumers deduplicate) and
+ *     confirms, whether the result is stored apart or is the event's payload.
  */
 #ifndef REDSTORE_LIB_STOCKOP_H
 #define REDSTORE_LIB_STOCKOP_H

@@ -21,6 +21,9 @@ int cmd_import(int argc, char **argv);
 /* acl, audit (security.c): Redis ACL rules for a store, audit chain verification. */
 int cmd_acl(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+/* employee add, pairing-code (security.c): staff and terminal pairing, as an administrator. */
+int cmd_employee(int argc, char **argv);
+int cmd_pairing_code(int argc, char **argv);
 
 /* report (report.c): sales reports as table, CSV or JSON, and an SVG chart. */
 int cmd_report(int argc, char **argv);
@@ -28,10 +31,6 @@ int cmd_report(int argc, char **argv);
 /* reconcile, rebuild-cache (maintenance.c): Redis against PostgreSQL, and rebuilding Redis. */
 int cmd_reconcile(int argc, char **argv);
 int cmd_rebuild_cache(int argc, char **argv);
-
-/* employee-add, pairing-code (staff.c): what opening the web pages needs (docs/web.md). */
-int cmd_employee_add(int argc, char **argv);
-int cmd_pairing_code(int argc, char **argv);
 
 /* Commands implemented in other files, appended to the table in main.c. */
 #define CLI_EXTRA_COMMANDS \
@@ -42,8 +41,8 @@ int cmd_pairing_code(int argc, char **argv);
 	{ "import", cmd_import, "import products from CSV: --store S [--skip-bad-rows] FILE" }, \
 	{ "acl", cmd_acl, "print the Redis ACL line confining a store's user: --store S [--user U] [--password P]" }, \
 	{ "audit", cmd_audit, "audit verify --store S: check the store's audit hash chain (exit 1 when broken)" }, \
-	{ "report", cmd_report, "sales reports: report sales|top --store S --days N [--bucket B] [--by G] [--svg FILE]" }, \
-	{ "employee-add", cmd_employee_add, "add an employee: --store S --id ID --name N --role R --pin PIN" }, \
-	{ "pairing-code", cmd_pairing_code, "print a one-time pairing code for a new device: --store S [--name N]" },
+	{ "employee", cmd_employee, "employee add --store S [--if-missing] ID NAME ROLE PIN|- (PIN - : from stdin)" }, \
+	{ "pairing-code", cmd_pairing_code, "print a one-time code to pair a terminal: --store S TERMINAL-NAME" }, \
+	{ "report", cmd_report, "sales reports: report sales|top --store S --days N [--bucket B] [--by G] [--svg FILE]" },
 
 #endif

@@ -5,12 +5,14 @@
 --
 -- confirm: the event is in Kafka: state := done.
 -- abandon: this attempt ended not knowing whether its event reached Kafka: the operation stays pending
---   (its stock stays taken) until a retry with the same id re-produces the event and confirms.
--- undo: this attempt's event definitely never reached Kafka. When no other attempt is in flight and none
---   confirmed, every change of the operation is reversed and its record deleted, so a retry with the
---   same id starts afresh.
+--   (its stock stays taken) until a retry with the same id re-produces the event and confirms. The record
+--   remembers it ("maybe"): from then on no attempt may undo the operation, since that event may be in
+--   Kafka (a consumer would project a sale whose stock Redis gave back).
+-- undo: this attempt's event definitely never reached Kafka. When no other attempt is in flight, none
+--   confirmed and none ended not knowing, every change of the operation is reversed and its record
+--   deleted, so a retry with the same id starts afresh.
 -- Returns "done" | "undone" | "pending" (another attempt is in flight) | "gone" (no record).
-local st = redis.call('HMGET', KEYS[3], 'state', 'inflight', 'undo', 'type')
+local st = redis.call('HMGET', KEYS[3], 'state', 'inflight', 'undo', 'type', 'maybe')
 if not st[1] then return 'gone' end
 local inflight = tonumber(st[2]) or 0
 if inflight > 0 then inflight = inflight - 1 end
@@ -23,10 +25,10 @@ if st[1] == 'done' then
   return 'done'
 end
 if ARGV[2] == 'abandon' then
-  redis.call('HSET', KEYS[3], 'inflight', inflight)
+  redis.call('HSET', KEYS[3], 'inflight', inflight, 'maybe', 1)
   return 'pending'
 end
-if inflight > 0 then
+if inflight > 0 or st[5] then
   redis.call('HSET', KEYS[3], 'inflight', inflight)
   return 'pending'
 end
