@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#define PAGE 500 /* also the LIMIT of the query */
+#define PAGE 500 /* also the LIMIT of the query; at most what redstore_stock_get reads at once (500) */
 #define DAY_MS 86400000LL
 
 static int row_cmp(const void *a, const void *b)
@@ -20,13 +20,17 @@ static int row_cmp(const void *a, const void *b)
 static int take_page(redstore_reorder_report *r, size_t *cap, redstore_client *c, PGresult *res)
 {
 	int n = PQntuples(res);
-	const char *skus[PAGE];
-	redstore_stock_level lv[PAGE];
-	int rc;
+	const char **skus = calloc((size_t)n, sizeof(*skus));
+	redstore_stock_level *lv = calloc((size_t)n, sizeof(*lv));
+	int rc = 0;
+	if (!skus || !lv) {
+		rc = redstore__fail(REDSTORE_ENOMEM, "report_reorder: out of memory");
+		goto done;
+	}
 	for (int i = 0; i < n; i++)
 		skus[i] = PQgetvalue(res, i, 0);
 	if ((rc = redstore_stock_get(lv, c, (size_t)n, skus)))
-		return rc;
+		goto done;
 	for (int i = 0; i < n; i++) {
 		redstore_reorder_row *row;
 		int64_t threshold = strtoll(PQgetvalue(res, i, 2), NULL, 10), sold = strtoll(PQgetvalue(res, i, 3), NULL, 10);
@@ -35,8 +39,10 @@ static int take_page(redstore_reorder_report *r, size_t *cap, redstore_client *c
 		if (r->count == *cap) {
 			size_t nc = *cap ? *cap * 2 : 16;
 			redstore_reorder_row *p = realloc(r->rows, nc * sizeof(*p));
-			if (!p)
-				return redstore__fail(REDSTORE_ENOMEM, "report_reorder: out of memory");
+			if (!p) {
+				rc = redstore__fail(REDSTORE_ENOMEM, "report_reorder: out of memory");
+				goto done;
+			}
 			r->rows = p;
 			*cap = nc;
 		}
@@ -52,18 +58,23 @@ static int take_page(redstore_reorder_report *r, size_t *cap, redstore_client *c
 		if (row->suggested < 1)
 			row->suggested = 1;
 	}
-	return 0;
+done:
+	free(skus);
+	free(lv);
+	return rc;
 }
 
 int redstore_report_reorder(redstore_reorder_report **out, redstore_client *c, int64_t now_ms, int window_days,
                             size_t limit)
 {
+	/* One page of candidates, then their units sold in one range scan of the window's rollups. */
 	static const char sql[] =
-		"SELECT p.sku, p.name, p.low_stock_threshold, coalesce((SELECT sum(h.units) FROM sales_hourly h"
-		" WHERE h.store_id = p.store_id AND h.sku = p.sku AND h.hour >= to_timestamp($3::bigint / 1000.0)"
-		" AND h.hour < to_timestamp($4::bigint / 1000.0)), 0)"
-		" FROM products p WHERE p.store_id = $1 AND p.active AND p.low_stock_threshold > 0"
-		" AND p.sku > $2 COLLATE \"C\" ORDER BY p.sku COLLATE \"C\" LIMIT 500";
+		"WITH p AS (SELECT sku, name, low_stock_threshold AS threshold FROM products WHERE store_id = $1 AND active"
+		" AND low_stock_threshold > 0 AND sku > $2 COLLATE \"C\" ORDER BY sku COLLATE \"C\" LIMIT 500)"
+		" SELECT p.sku, p.name, p.threshold, coalesce(s.units, 0) FROM p LEFT JOIN (SELECT h.sku, sum(h.units) AS units"
+		" FROM sales_hourly h WHERE h.store_id = $1 AND h.hour >= to_timestamp($3::bigint / 1000.0)"
+		" AND h.hour < to_timestamp($4::bigint / 1000.0) AND h.sku IN (SELECT sku FROM p) GROUP BY h.sku) s"
+		" ON s.sku = p.sku ORDER BY p.sku COLLATE \"C\"";
 	redstore_reorder_report *r;
 	char after[65] = "", from[24], to[24];
 	const char *store, *p[4];
