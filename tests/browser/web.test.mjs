@@ -41,9 +41,9 @@ async function waitText(page, sel, want, what) {
 function watch(page, name) {
 	page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
 	page.on('console', (m) => {
-		// a 403/401 the page asked for and handled, and the connection reset this test causes, are expected;
+		// a 403/401 the page asked for and handled, and the 503 and connection reset this test causes, are expected;
 		// CSP violations, missing files and script errors are not
-		if (m.type() === 'error' && !/status of 40[13]|ERR_CONNECTION_RESET/.test(m.text()))
+		if (m.type() === 'error' && !/status of (40[13]|503)|ERR_CONNECTION_RESET/.test(m.text()))
 			problems.push(`${name}: console: ${m.text()} (${m.location().url})`);
 	});
 }
@@ -81,14 +81,26 @@ try {
 	const trav = await a.request.get(base + '/terminal/%2e%2e/%2e%2e/etc/passwd');
 	check(trav.status() === 404, 'path traversal is refused');
 
+	// the server refuses terminal B's first stream (503, which ends an EventSource for good): the page
+	// must load a new snapshot and open a new stream by itself
+	let refused = 0;
+	await b.route('**/v1/stores/*/events*', async (route) => {
+		if (refused++ === 0)
+			await route.fulfill({ status: 503, contentType: 'application/json',
+			                      body: '{"error":{"code":"unavailable","message":"refused by the test"}}' });
+		else
+			await route.continue();
+	});
 	await pairAndLogin(a, '/terminal/', fx.codes[0], fx.cashier, fx.cashier_pin);
 	await pairAndLogin(b, '/terminal/', fx.codes[1], fx.cashier, fx.cashier_pin);
 	const stockB = '.stock[data-stock-sku="CRS-001"]';
 	await waitText(b, stockB, 'stock 40', 'terminal B shows the opening stock');
 	await waitText(a, stockB, 'stock 40', 'terminal A shows the opening stock');
 	await b.waitForSelector('#live.on');
+	check(refused >= 2, `terminal B opened a new stream after the server refused one (${refused} requests)`);
 	await a.waitForSelector('#live.on');
 	await b.evaluate(() => { window.__notReloaded = true; });
+
 
 	// search finds by name
 	await a.fill('#search', 'jam');

@@ -101,9 +101,11 @@ export function storePath(s, rest) {
 }
 
 // The store's live stream. onChange(change) for every change event, onResync() when the server says the
-// page must reload its snapshot (the stream is closed first), onState('live'|'reconnecting'|'closed').
-// `from` is the stream id the page's data is current to. Returns { close }.
-export function liveStream(s, from, { onChange, onResync, onState }) {
+// page must reload its snapshot (the stream is closed first), onState('live'|'reconnecting'),
+// onClosed() when the server refused to (re)open the stream (401, 403, 5xx: the browser gives up then;
+// the page checks its session with a REST call and opens a new stream). `from` is the stream id the
+// page's data is current to. Returns { close }.
+export function liveStream(s, from, { onChange, onResync, onState, onClosed }) {
 	let es = null, closed = false, retry = null, last = from;
 	const open = () => {
 		let url = storePath(s, '/events') + '?access_token=' + encodeURIComponent(s.token);
@@ -129,11 +131,17 @@ export function liveStream(s, from, { onChange, onResync, onState }) {
 			if (closed) return;
 			onState && onState('reconnecting');
 			// The browser reconnects by itself (with Last-Event-ID) unless the server refused the stream
-			// (401, 403...): then open again later, from the last id seen.
+			// (401, 403...): then the page decides, or it is opened again later from the last id seen.
 			if (es.readyState === EventSource.CLOSED && !retry)
 				retry = setTimeout(() => {
 					retry = null;
-					if (!closed) open();
+					if (closed) return;
+					if (onClosed) {
+						closed = true;
+						onClosed();
+					} else {
+						open();
+					}
 				}, 2000);
 		};
 	};

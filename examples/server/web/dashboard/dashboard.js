@@ -173,9 +173,16 @@ function start(s) {
 			state.debounce = setTimeout(refresh, 1500);
 		},
 		onResync() {
-			refresh();
 			stop();
 			start(s);
+		},
+		// refused: a refresh tells whether the session still holds (401 logs out), then a new stream
+		async onClosed() {
+			await refresh();
+			if (session()) {
+				stop();
+				start(s);
+			}
 		},
 		onState(st) {
 			const n = $('live');

@@ -77,7 +77,24 @@ async function startLive() {
 		onResync() {
 			startLive().catch(fatal);
 		},
+		// refused: a new snapshot tells whether the session still holds (401 logs out), then a new stream
+		onClosed: reopen,
 		onState: setLive,
+	});
+}
+
+// Opens the stream again after the server refused it; retried every 3 s while the server cannot answer.
+function reopen() {
+	startLive().then(() => message('')).catch((e) => {
+		if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
+			fatal(e);
+			return;
+		}
+		setLive('reconnecting');
+		message('Live stock paused: ' + e.message);
+		setTimeout(() => {
+			if (session() && !$('pos').hidden) reopen();
+		}, 3000);
 	});
 }
 
