@@ -23,6 +23,10 @@ static int check_topic_prefix(const char *key, const char *value, const char *fo
 static int check_partition_map(const char *key, const char *value, const char *form);
 static int check_client_id(const char *key, const char *value, const char *form);
 static int check_auth_secret(const char *key, const char *value, const char *form);
+static int check_listen_addr(const char *key, const char *value, const char *form);
+static int check_http_url(const char *key, const char *value, const char *form);
+static int check_token(const char *key, const char *value, const char *form);
+static int check_file_path(const char *key, const char *value, const char *form);
 
 static const struct config_entry {
 	redstore_config_property prop;
@@ -307,6 +311,62 @@ static int check_client_id(const char *key, const char *value, const char *form)
 		return bad(key, value, form);
 	for (size_t i = 0; i < n; i++)
 		if (!isprint((unsigned char)value[i]))
+			return bad(key, value, form);
+	return 0;
+}
+
+/* a.b.c.d:port, each part in range */
+static int check_listen_addr(const char *key, const char *value, const char *form)
+{
+	const char *colon = strrchr(value, ':');
+	unsigned a[4];
+	int port, n = 0;
+	if (!colon || sscanf(value, "%3u.%3u.%3u.%3u%n", &a[0], &a[1], &a[2], &a[3], &n) != 4 || value + n != colon ||
+	    a[0] > 255 || a[1] > 255 || a[2] > 255 || a[3] > 255 || !colon[1] || strlen(colon + 1) > 5)
+		return bad(key, value, form);
+	for (const char *d = colon + 1; *d; d++)
+		if (!isdigit((unsigned char)*d))
+			return bad(key, value, form);
+	port = atoi(colon + 1);
+	return port > 65535 ? bad(key, value, form) : 0;
+}
+
+/* http:// or https://, then a host[:port] of [A-Za-z0-9.-] or [v6], nothing else but an optional "/" */
+static int check_http_url(const char *key, const char *value, const char *form)
+{
+	const char *p;
+	size_t n = strlen(value);
+	if (n == 0)
+		return 0;
+	if (n > 400 || (strncmp(value, "http://", 7) && strncmp(value, "https://", 8)))
+		return bad(key, value, form);
+	p = strstr(value, "://") + 3;
+	if (!*p || *p == ':' || *p == '/')
+		return bad(key, value, form);
+	for (; *p && *p != '/'; p++)
+		if (!isalnum((unsigned char)*p) && !strchr(".-_:[]", *p))
+			return bad(key, value, form);
+	return *p && p[1] ? bad(key, value, form) : 0;
+}
+
+static int check_token(const char *key, const char *value, const char *form)
+{
+	size_t n = strlen(value);
+	if (n > 2048)
+		return bad(key, value, form);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)value[i] <= 0x20 || (unsigned char)value[i] >= 0x7f)
+			return bad(key, value, form);
+	return 0;
+}
+
+static int check_file_path(const char *key, const char *value, const char *form)
+{
+	size_t n = strlen(value);
+	if (n == 0 || n > 4000)
+		return bad(key, value, form);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)value[i] < 0x20)
 			return bad(key, value, form);
 	return 0;
 }

@@ -78,3 +78,37 @@ REDSTORE_CONFIG_PROPERTY(AUTH_SUPERVISOR_REFUND_LIMIT, "auth.supervisor_refund_l
 	"The largest refund (minor units) a supervisor may give or approve; managers and admins have no limit.")
 REDSTORE_CONFIG_PROPERTY(JOBS_WEBHOOK_TIMEOUT_MS, "jobs.webhook_timeout_ms", INT, "10000", "100..300000", none, 0,
 	"How long one webhook delivery (connect, send, answer) may take before it counts as failed and is retried.")
+REDSTORE_CONFIG_PROPERTY(BRIDGE_LISTEN, "bridge.listen", STRING, "127.0.0.1:8090",
+	"IPv4-address:port (port 0: any free port)", listen_addr, 0,
+	"Where redstore-bridge listens for the store's terminals (--listen); 0.0.0.0 serves the whole LAN.")
+REDSTORE_CONFIG_PROPERTY(BRIDGE_UPSTREAM, "bridge.upstream", STRING, "", "empty, or http[s]://host[:port]",
+	http_url, 0,
+	"The central redstore-server that redstore-bridge forwards to (--upstream); the bridge needs one.")
+REDSTORE_CONFIG_PROPERTY(BRIDGE_TOKEN, "bridge.token", STRING, "", "empty, or 1-2048 printable characters",
+	token, 1,
+	"The session token redstore-bridge presents upstream (Authorization: Bearer; --token): every sale, "
+	"read and the event stream it forwards act for this session. Replace it before it expires with "
+	"PUT /v1/bridge/token.")
+REDSTORE_CONFIG_PROPERTY(BRIDGE_LOCAL_TOKEN, "bridge.local_token", STRING, "",
+	"empty, or 1-2048 printable characters", token, 1,
+	"The bearer token the store's terminals present to redstore-bridge (--local-token); the bridge needs one.")
+REDSTORE_CONFIG_PROPERTY(BRIDGE_JOURNAL, "bridge.journal", STRING, "redstore-bridge.db", "a file path",
+	file_path, 0,
+	"The SQLite journal of every sale redstore-bridge accepted (--journal): pending until the server "
+	"committed it, then synced or rejected with the reason; never deleted by the bridge.")
+REDSTORE_CONFIG_PROPERTY(BRIDGE_RING_EVENTS, "bridge.ring_events", INT, "4096", "16..1000000", none, 0,
+	"How many of the store's recent events redstore-bridge keeps for its terminals; a Last-Event-ID "
+	"older than these gets a resync event.")
+REDSTORE_CONFIG_PROPERTY(BRIDGE_CLIENT_BUFFER_KIB, "bridge.client_buffer_kib", INT, "256", "4..65536", none, 0,
+	"How far (KiB of events) one terminal's event stream may fall behind before redstore-bridge cuts it off "
+	"with a resync event.")
+REDSTORE_CONFIG_PROPERTY(BRIDGE_HEARTBEAT_MS, "bridge.heartbeat_ms", INT, "15000", "100..3600000", none, 0,
+	"An idle event stream of redstore-bridge gets a heartbeat comment this often.")
+REDSTORE_CONFIG_PROPERTY(BRIDGE_UPSTREAM_TIMEOUT_MS, "bridge.upstream_timeout_ms", INT, "3000", "100..600000",
+	none, 0, "How long one request of redstore-bridge to the server may take before the uplink counts as down.")
+REDSTORE_CONFIG_PROPERTY(BRIDGE_RETRY_MAX_MS, "bridge.retry_max_ms", INT, "5000", "100..600000", none, 0,
+	"While sales are pending, redstore-bridge replays them after 100 ms, doubling up to this.")
+REDSTORE_CONFIG_PROPERTY(BRIDGE_MAX_BODY, "bridge.max_body", INT, "65536", "1024..1048576", none, 0,
+	"The largest request body redstore-bridge reads; a larger one gets 413.")
+REDSTORE_CONFIG_PROPERTY(BRIDGE_MAX_CONNECTIONS, "bridge.max_connections", INT, "256", "4..10000", none, 0,
+	"The most connections redstore-bridge serves at once (each has a thread).")

@@ -387,15 +387,13 @@ int redstore_terminal_sync(redstore_terminal *t, size_t *settled)
 	return rc;
 }
 
-int redstore_terminal_sell(redstore_journal_state *state, char **receipt, redstore_terminal *t, const char *sale_id,
-                           const char *body)
+/* Checks a sale and writes it to the journal (durable before anything is sent); a retry with the same
+ * body is a no-op, another body under the same id is REDSTORE_EEXISTS. */
+static int journal_insert(redstore_terminal *t, const char *sale_id, const char *body)
 {
 	sqlite3_stmt *st = NULL;
 	cJSON *parsed;
 	int rc;
-	*state = REDSTORE_JOURNAL_PENDING;
-	if (receipt)
-		*receipt = NULL;
 	if ((rc = redstore_id_check(sale_id, "sale id")))
 		return rc;
 	if (!body || strlen(body) > MAX_BODY)
@@ -406,7 +404,6 @@ int redstore_terminal_sell(redstore_journal_state *state, char **receipt, redsto
 	cJSON_Delete(parsed);
 	if (!rc)
 		return redstore__fail(REDSTORE_EINVALID, "terminal: sale %s: the body is not a JSON object", sale_id);
-	/* durable before anything is sent */
 	if (sqlite3_prepare_v2(t->db,
 	                       "INSERT INTO journal (sale_id, store_id, body, created_ms) VALUES (?1, ?2, ?3, ?4) "
 	                       "ON CONFLICT (sale_id) DO NOTHING",
@@ -433,6 +430,42 @@ int redstore_terminal_sell(redstore_journal_state *state, char **receipt, redsto
 		if (!same)
 			return redstore__fail(REDSTORE_EEXISTS, "terminal: sale %s is journaled with another body", sale_id);
 	}
+	return 0;
+}
+
+/* The journal state of a sale. */
+static int journal_state(redstore_journal_state *state, redstore_terminal *t, const char *sale_id)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(t->db, "SELECT state FROM journal WHERE sale_id = ?1", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(t, "select");
+	sqlite3_bind_text(st, 1, sale_id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*state = (redstore_journal_state)sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int redstore_terminal_journal_add(redstore_journal_state *state, redstore_terminal *t, const char *sale_id,
+                                  const char *body)
+{
+	int rc;
+	*state = REDSTORE_JOURNAL_PENDING;
+	if ((rc = journal_insert(t, sale_id, body)))
+		return rc;
+	return journal_state(state, t, sale_id);
+}
+
+int redstore_terminal_sell(redstore_journal_state *state, char **receipt, redstore_terminal *t, const char *sale_id,
+                           const char *body)
+{
+	int rc;
+	*state = REDSTORE_JOURNAL_PENDING;
+	if (receipt)
+		*receipt = NULL;
+	/* durable before anything is sent */
+	if ((rc = journal_insert(t, sale_id, body)))
+		return rc;
 	/* Send what is pending, this sale last (unless it was settled before). A failure to reach the server
 	 * leaves the sale pending: that is this call's success. After such a failure, sales are only journaled
 	 * for a while (1 s doubling to 30 s), so selling offline never waits for a network timeout. */
@@ -448,13 +481,7 @@ int redstore_terminal_sell(redstore_journal_state *state, char **receipt, redsto
 		}
 	}
 	redstore_error_clear();
-	if (sqlite3_prepare_v2(t->db, "SELECT state FROM journal WHERE sale_id = ?1", -1, &st, NULL) != SQLITE_OK)
-		return db_fail(t, "select");
-	sqlite3_bind_text(st, 1, sale_id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*state = (redstore_journal_state)sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return 0;
+	return journal_state(state, t, sale_id);
 }
 
 int redstore_terminal_journal(redstore_journal_entry **out, size_t *count, redstore_terminal *t)

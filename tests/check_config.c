@@ -19,6 +19,11 @@ static const char *sample_value(const redstore_config_property *p)
 		{ "kafka.partition.map", "flagship=0,outlet-2=5" },
 		{ "kafka.client_id", "pos-east" },
 		{ "auth.secret", "0123456789abcdef0123456789abcdef-sample" },
+		{ "bridge.listen", "0.0.0.0:9000" },
+		{ "bridge.upstream", "https://pos.example.com:8443" },
+		{ "bridge.token", "sample.session.token" },
+		{ "bridge.local_token", "sample-local-token-0123" },
+		{ "bridge.journal", "/var/lib/redstore/bridge.db" },
 	};
 	long long lo, hi;
 
@@ -182,6 +187,31 @@ START_TEST(config_secret_values_never_appear_in_errors)
 }
 END_TEST
 
+START_TEST(config_bridge_keys_reject_bad_values)
+{
+	redstore_config *cfg;
+	static const char *const bad_listen[] = { "8090", "localhost:8090", "1.2.3:80", "256.0.0.1:80", "1.2.3.4:",
+		                                      "1.2.3.4:99999", "1.2.3.4:8o", NULL };
+	static const char *const bad_url[] = { "ftp://h", "http://", "http:///x", "http://h/path", "http://h p", NULL };
+	RS_OK(redstore_config_new(&cfg));
+	for (const char *const *v = bad_listen; *v; v++)
+		RS_FAILS(REDSTORE_EINVALID, redstore_config_set(cfg, "bridge.listen", *v));
+	RS_OK(redstore_config_set(cfg, "bridge.listen", "0.0.0.0:0"));
+	for (const char *const *v = bad_url; *v; v++)
+		RS_FAILS(REDSTORE_EINVALID, redstore_config_set(cfg, "bridge.upstream", *v));
+	RS_OK(redstore_config_set(cfg, "bridge.upstream", "http://10.0.0.2:8080/"));
+	RS_OK(redstore_config_set(cfg, "bridge.upstream", ""));
+	/* tokens are secret: a rejected one is never echoed */
+	RS_FAILS(REDSTORE_EINVALID, redstore_config_set(cfg, "bridge.token", "hunter2 with a space"));
+	ck_assert_ptr_null(strstr(redstore_error_last(), "hunter2"));
+	RS_FAILS(REDSTORE_EINVALID, redstore_config_set(cfg, "bridge.local_token", "hunter2\n"));
+	ck_assert_ptr_null(strstr(redstore_error_last(), "hunter2"));
+	RS_FAILS(REDSTORE_EINVALID, redstore_config_set(cfg, "bridge.journal", ""));
+	RS_FAILS(REDSTORE_EINVALID, redstore_config_set(cfg, "bridge.ring_events", "8"));
+	redstore_config_free(cfg);
+}
+END_TEST
+
 START_TEST(config_dup_is_independent)
 {
 	redstore_config *a, *b;
@@ -262,6 +292,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, config_rejects_bad_values_naming_key_and_form_and_keeps_the_old_one);
 	tcase_add_test(tc, config_unknown_key_is_refused);
 	tcase_add_test(tc, config_secret_values_never_appear_in_errors);
+	tcase_add_test(tc, config_bridge_keys_reject_bad_values);
 	tcase_add_test(tc, config_dup_is_independent);
 	tcase_add_test(tc, config_canonicalises_values);
 	tcase_add_test(tc, config_redis_url_is_parsed_into_its_parts);

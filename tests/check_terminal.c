@@ -201,6 +201,44 @@ START_TEST(terminal_a_refused_sale_stays_in_the_journal_with_its_reason)
 }
 END_TEST
 
+START_TEST(terminal_journal_add_journals_without_sending)
+{
+	rs_test_server s;
+	redstore_client *c = rs_test_client();
+	redstore_terminal *t;
+	char jdir[64], store[65], path[160], body[256], id[REDSTORE_ID_SIZE];
+	redstore_journal_state state;
+	size_t settled;
+	rs_test_store(c, "termadd", store, 0);
+	rs_test_product(c, "A", 250, "standard", REDSTORE_STOCK_DENY, 5);
+	rs_test_server_start(&s, NULL);
+	journal_path(path, sizeof(path), jdir);
+	t = paired_terminal(&s, c, path);
+	sale_body(body, sizeof(body), "A", 1);
+	RS_OK(redstore_id_new(id));
+	/* the server is up, and still nothing is sent */
+	RS_OK(redstore_terminal_journal_add(&state, t, id, body));
+	ck_assert_int_eq(state, REDSTORE_JOURNAL_PENDING);
+	ck_assert_int_eq(rs_test_available(c, "A"), 5);
+	RS_FAILS(REDSTORE_EEXISTS, redstore_terminal_journal_add(&state, t, id, "{\"lines\":[]}"));
+	RS_FAILS(REDSTORE_EINVALID, redstore_terminal_journal_add(&state, t, "not-a-uuid", body));
+	RS_FAILS(REDSTORE_EINVALID, redstore_terminal_journal_add(&state, t, id, "[]"));
+	RS_OK(redstore_terminal_sync(t, &settled));
+	ck_assert_uint_eq(settled, 1);
+	ck_assert_int_eq(rs_test_available(c, "A"), 4);
+	/* added again after it was sent: its settled state, nothing sent twice */
+	RS_OK(redstore_terminal_journal_add(&state, t, id, body));
+	ck_assert_int_eq(state, REDSTORE_JOURNAL_SYNCED);
+	RS_OK(redstore_terminal_sync(t, &settled));
+	ck_assert_uint_eq(settled, 0);
+	ck_assert_int_eq(rs_test_available(c, "A"), 4);
+	redstore_terminal_free(t);
+	rs_test_server_stop(&s);
+	journal_cleanup(jdir);
+	redstore_client_free(c);
+}
+END_TEST
+
 typedef struct seen {
 	pthread_mutex_t mu;
 	char ids[64][REDSTORE_STREAM_ID_SIZE];
@@ -302,6 +340,7 @@ static Suite *terminal_suite(void)
 	tcase_set_timeout(t, 300);
 	tcase_add_test(t, terminal_sales_journaled_while_the_server_is_down_are_recorded_exactly_once);
 	tcase_add_test(t, terminal_a_refused_sale_stays_in_the_journal_with_its_reason);
+	tcase_add_test(t, terminal_journal_add_journals_without_sending);
 	tcase_add_test(t, terminal_event_stream_reconnects_with_last_event_id_and_misses_nothing);
 	suite_add_tcase(s, t);
 	return s;

@@ -28,11 +28,11 @@ static cJSON *parse_object(server_reply *out, const server_request *req)
 	const char *end = NULL;
 	cJSON *root;
 	if (req->body_len == 0) {
-		server_reply_error(out, 400, "malformed_json", "a JSON object body is required");
+		httpkit_reply_error(out, 400, "malformed_json", "a JSON object body is required");
 		return NULL;
 	}
 	if (memchr(req->body, '\0', req->body_len)) {
-		server_reply_error(out, 400, "malformed_json", "the body contains a NUL byte");
+		httpkit_reply_error(out, 400, "malformed_json", "the body contains a NUL byte");
 		return NULL;
 	}
 	root = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
@@ -41,20 +41,20 @@ static cJSON *parse_object(server_reply *out, const server_request *req)
 			end++;
 		if (end != req->body + req->body_len) {
 			cJSON_Delete(root);
-			server_reply_error(out, 400, "malformed_json", "trailing text after the JSON value at byte %zu",
+			httpkit_reply_error(out, 400, "malformed_json", "trailing text after the JSON value at byte %zu",
 			                   (size_t)(end - req->body));
 			return NULL;
 		}
 	}
 	if (!root) {
 		const char *at = cJSON_GetErrorPtr();
-		server_reply_error(out, 400, "malformed_json", "the body is not valid JSON (near byte %zu)",
+		httpkit_reply_error(out, 400, "malformed_json", "the body is not valid JSON (near byte %zu)",
 		                   at && at >= req->body ? (size_t)(at - req->body) : (size_t)0);
 		return NULL;
 	}
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
-		server_reply_error(out, 400, "malformed_json", "the body must be a JSON object");
+		httpkit_reply_error(out, 400, "malformed_json", "the body must be a JSON object");
 		return NULL;
 	}
 	return root;
@@ -68,18 +68,18 @@ static int check_members(server_reply *out, const cJSON *obj, const char *where,
 	cJSON_ArrayForEach(a, obj) {
 		int ok = 0;
 		if (++n > MAX_FIELDS) {
-			server_reply_error(out, 400, "invalid_body", "%s: more than %d fields", where, MAX_FIELDS);
+			httpkit_reply_error(out, 400, "invalid_body", "%s: more than %d fields", where, MAX_FIELDS);
 			return -1;
 		}
 		for (const char *const *f = allowed; *f && !ok; f++)
 			ok = !strcmp(a->string, *f);
 		if (!ok) {
-			server_reply_error(out, 400, "invalid_body", "%s: unknown field \"%.40s\"", where, a->string);
+			httpkit_reply_error(out, 400, "invalid_body", "%s: unknown field \"%.40s\"", where, a->string);
 			return -1;
 		}
 		for (b = obj->child; b != a; b = b->next)
 			if (!strcmp(a->string, b->string)) {
-				server_reply_error(out, 400, "invalid_body", "%s: field \"%s\" repeated", where, a->string);
+				httpkit_reply_error(out, 400, "invalid_body", "%s: field \"%s\" repeated", where, a->string);
 				return -1;
 			}
 	}
@@ -94,14 +94,14 @@ static int get_int(server_reply *out, const cJSON *obj, const char *where, const
 	double d;
 	if (!x) {
 		if (required) {
-			server_reply_error(out, 400, "invalid_body", "%s: \"%s\" is required", where, name);
+			httpkit_reply_error(out, 400, "invalid_body", "%s: \"%s\" is required", where, name);
 			return -1;
 		}
 		return 0;
 	}
 	d = x->valuedouble;
 	if (!cJSON_IsNumber(x) || d != floor(d) || d < (double)min || d > (double)max || fabs(d) > 9007199254740992.0) {
-		server_reply_error(out, 400, "invalid_body", "%s: \"%s\" must be an integer in %lld..%lld", where, name,
+		httpkit_reply_error(out, 400, "invalid_body", "%s: \"%s\" must be an integer in %lld..%lld", where, name,
 		                   (long long)min, (long long)max);
 		return -1;
 	}
@@ -116,13 +116,13 @@ static int get_str(server_reply *out, const cJSON *obj, const char *where, const
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
 	if (!x) {
 		if (required) {
-			server_reply_error(out, 400, "invalid_body", "%s: \"%s\" is required", where, name);
+			httpkit_reply_error(out, 400, "invalid_body", "%s: \"%s\" is required", where, name);
 			return -1;
 		}
 		return 0;
 	}
 	if (!cJSON_IsString(x) || strlen(x->valuestring) > maxlen) {
-		server_reply_error(out, 400, "invalid_body", "%s: \"%s\" must be a string of at most %zu bytes", where,
+		httpkit_reply_error(out, 400, "invalid_body", "%s: \"%s\" must be a string of at most %zu bytes", where,
 		                   name, maxlen);
 		return -1;
 	}
@@ -136,7 +136,7 @@ static int get_bool(server_reply *out, const cJSON *obj, const char *where, cons
 	if (!x)
 		return 0;
 	if (!cJSON_IsBool(x)) {
-		server_reply_error(out, 400, "invalid_body", "%s: \"%s\" must be true or false", where, name);
+		httpkit_reply_error(out, 400, "invalid_body", "%s: \"%s\" must be true or false", where, name);
 		return -1;
 	}
 	*v = cJSON_IsTrue(x);
@@ -149,7 +149,7 @@ static const cJSON *get_array(server_reply *out, const cJSON *obj, const char *n
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
 	int n = cJSON_GetArraySize(x);
 	if (!cJSON_IsArray(x) || n < 1 || n > max) {
-		server_reply_error(out, 400, "invalid_body", "\"%s\" must be an array of 1..%d items", name, max);
+		httpkit_reply_error(out, 400, "invalid_body", "\"%s\" must be an array of 1..%d items", name, max);
 		return NULL;
 	}
 	return x;
@@ -175,14 +175,14 @@ static int idempotency_key(server_reply *out, const server_request *req, int req
 	*key = NULL;
 	if (!k) {
 		if (required) {
-			server_reply_error(out, 400, "idempotency_key_required",
+			httpkit_reply_error(out, 400, "idempotency_key_required",
 			                   "the Idempotency-Key header (a UUID, the operation's id) is required");
 			return -1;
 		}
 		return 0;
 	}
 	if (redstore_id_check(k, "Idempotency-Key")) {
-		server_reply_error(out, 400, "invalid_idempotency_key", "%s", redstore_error_last());
+		httpkit_reply_error(out, 400, "invalid_idempotency_key", "%s", redstore_error_last());
 		return -1;
 	}
 	*key = k;
@@ -240,7 +240,7 @@ static void reply_stock_result(server_reply *out, const redstore_stock_result *r
 		cJSON_AddNumberToObject(l, "delta", (double)r->levels[i].delta);
 		cJSON_AddItemToArray(levels, l);
 	}
-	server_reply_json(out, r->duplicate ? 200 : 201, print(o));
+	httpkit_reply_json(out, r->duplicate ? 200 : 201, print(o));
 }
 
 static void reply_receipt(server_reply *out, const redstore_receipt *r, unsigned created)
@@ -251,7 +251,7 @@ static void reply_receipt(server_reply *out, const redstore_receipt *r, unsigned
 		return;
 	}
 	/* the library's buffer is freed with redstore_free: hand the reply a malloc'ed copy */
-	server_reply_json(out, r->duplicate ? 200 : created, strdup(json));
+	httpkit_reply_json(out, r->duplicate ? 200 : created, strdup(json));
 	redstore_free(json);
 }
 
@@ -265,7 +265,7 @@ void api_product_by_sku(server_reply *out, const server_request *req, redstore_c
 		server_reply_lib_error(out, rc);
 		return;
 	}
-	server_reply_json(out, 200, print(api_product_json(p)));
+	httpkit_reply_json(out, 200, print(api_product_json(p)));
 	redstore_product_free(p);
 }
 
@@ -277,7 +277,7 @@ void api_product_by_barcode(server_reply *out, const server_request *req, redsto
 		server_reply_lib_error(out, rc);
 		return;
 	}
-	server_reply_json(out, 200, print(api_product_json(p)));
+	httpkit_reply_json(out, 200, print(api_product_json(p)));
 	redstore_product_free(p);
 }
 
@@ -290,7 +290,7 @@ void api_stock_get(server_reply *out, const server_request *req, redstore_client
 		server_reply_lib_error(out, rc);
 		return;
 	}
-	server_reply_json(out, 200, print(level_json(&l)));
+	httpkit_reply_json(out, 200, print(level_json(&l)));
 }
 
 void api_snapshot(server_reply *out, const server_request *req, redstore_client *c)
@@ -314,7 +314,7 @@ void api_snapshot(server_reply *out, const server_request *req, redstore_client 
 		cJSON_AddItemToArray(arr, l);
 	}
 	redstore_snapshot_free(s);
-	server_reply_json(out, 200, print(o));
+	httpkit_reply_json(out, 200, print(o));
 }
 
 /* ------------------------------------------------------------ sales */
@@ -339,14 +339,14 @@ static redstore_sale *sale_from_body(server_reply *out, const cJSON *root, const
 	if (check_members(out, root, "sale", SALE_FIELDS) || get_str(out, root, "sale", "sale_id", 0, 64, &body_id))
 		return NULL;
 	if (body_id && strcmp(body_id, sale_id)) {
-		server_reply_error(out, 400, "invalid_body", "sale: \"sale_id\" differs from the Idempotency-Key");
+		httpkit_reply_error(out, 400, "invalid_body", "sale: \"sale_id\" differs from the Idempotency-Key");
 		return NULL;
 	}
 	if (!(lines = get_array(out, root, "lines", MAX_LINES)))
 		return NULL;
 	tenders = cJSON_GetObjectItemCaseSensitive(root, "tenders");
 	if (tenders && (!cJSON_IsArray(tenders) || cJSON_GetArraySize(tenders) > 16)) {
-		server_reply_error(out, 400, "invalid_body", "\"tenders\" must be an array of at most 16 items");
+		httpkit_reply_error(out, 400, "invalid_body", "\"tenders\" must be an array of at most 16 items");
 		return NULL;
 	}
 	if (redstore_sale_new(&sale, sale_id)) {
@@ -360,7 +360,7 @@ static redstore_sale *sale_from_body(server_reply *out, const cJSON *root, const
 		int rc;
 		snprintf(where, sizeof(where), "lines[%zu]", i);
 		if (!cJSON_IsObject(x)) {
-			server_reply_error(out, 400, "invalid_body", "%s must be an object", where);
+			httpkit_reply_error(out, 400, "invalid_body", "%s must be an object", where);
 			goto bad;
 		}
 		if (check_members(out, x, where, SALE_LINE_FIELDS) || get_str(out, x, where, "sku", 0, 64, &sku) ||
@@ -370,11 +370,11 @@ static redstore_sale *sale_from_body(server_reply *out, const cJSON *root, const
 		    get_int(out, x, where, "discount_amount", 0, 0, 1000000000000LL, &amt))
 			goto bad;
 		if (!sku == !barcode) {
-			server_reply_error(out, 400, "invalid_body", "%s: exactly one of \"sku\" and \"barcode\"", where);
+			httpkit_reply_error(out, 400, "invalid_body", "%s: exactly one of \"sku\" and \"barcode\"", where);
 			goto bad;
 		}
 		if (pct >= 0 && amt >= 0) {
-			server_reply_error(out, 400, "invalid_body", "%s: at most one discount", where);
+			httpkit_reply_error(out, 400, "invalid_body", "%s: at most one discount", where);
 			goto bad;
 		}
 		rc = sku ? redstore_sale_add_line(sale, sku, qty, &idx) : redstore_sale_add_barcode(sale, barcode, qty, &idx);
@@ -383,7 +383,7 @@ static redstore_sale *sale_from_body(server_reply *out, const cJSON *root, const
 		if (!rc && amt >= 0)
 			rc = redstore_sale_line_discount_amount(sale, idx, amt);
 		if (rc) {
-			server_reply_error(out, 400, "invalid_body", "%s: %s", where, redstore_error_last());
+			httpkit_reply_error(out, 400, "invalid_body", "%s: %s", where, redstore_error_last());
 			goto bad;
 		}
 		i++;
@@ -395,7 +395,7 @@ static redstore_sale *sale_from_body(server_reply *out, const cJSON *root, const
 		int64_t amount = 0;
 		snprintf(where, sizeof(where), "tenders[%zu]", i++);
 		if (!cJSON_IsObject(x)) {
-			server_reply_error(out, 400, "invalid_body", "%s must be an object", where);
+			httpkit_reply_error(out, 400, "invalid_body", "%s must be an object", where);
 			goto bad;
 		}
 		if (check_members(out, x, where, TENDER_FIELDS) || get_str(out, x, where, "kind", 1, 8, &kind) ||
@@ -403,11 +403,11 @@ static redstore_sale *sale_from_body(server_reply *out, const cJSON *root, const
 		    get_str(out, x, where, "reference", 0, 64, &ref))
 			goto bad;
 		if (tender_parse(&k, kind)) {
-			server_reply_error(out, 400, "invalid_body", "%s: \"kind\" must be cash, card or other", where);
+			httpkit_reply_error(out, 400, "invalid_body", "%s: \"kind\" must be cash, card or other", where);
 			goto bad;
 		}
 		if (redstore_sale_add_tender(sale, k, amount, ref)) {
-			server_reply_error(out, 400, "invalid_body", "%s: %s", where, redstore_error_last());
+			httpkit_reply_error(out, 400, "invalid_body", "%s: %s", where, redstore_error_last());
 			goto bad;
 		}
 	}
@@ -438,7 +438,7 @@ static redstore_sale *sale_from_body(server_reply *out, const cJSON *root, const
 		goto lib_bad;
 	return sale;
 lib_bad:
-	server_reply_error(out, 400, "invalid_body", "sale: %s", redstore_error_last());
+	httpkit_reply_error(out, 400, "invalid_body", "sale: %s", redstore_error_last());
 bad:
 	redstore_sale_free(sale);
 	return NULL;
@@ -502,7 +502,7 @@ void api_sale_get(server_reply *out, const server_request *req, redstore_client 
 	redstore_receipt *r;
 	int rc;
 	if (redstore_id_check(req->params[1], "sale id")) {
-		server_reply_error(out, 400, "invalid_id", "%s", redstore_error_last());
+		httpkit_reply_error(out, 400, "invalid_id", "%s", redstore_error_last());
 		return;
 	}
 	if ((rc = redstore_receipt_get(&r, c, req->params[1]))) {
@@ -556,18 +556,18 @@ void api_sale_refund(server_reply *out, const server_request *req, redstore_clie
 	    get_str(out, root, "refund", "reference", 0, 64, &ref))
 		goto done;
 	if (tender_parse(&kind, tender)) {
-		server_reply_error(out, 400, "invalid_body", "refund: \"tender\" must be cash, card or other");
+		httpkit_reply_error(out, 400, "invalid_body", "refund: \"tender\" must be cash, card or other");
 		goto done;
 	}
 	if (!(rl = calloc((size_t)cJSON_GetArraySize(lines), sizeof(*rl)))) {
-		server_reply_error(out, 500, "internal", "out of memory");
+		httpkit_reply_error(out, 500, "internal", "out of memory");
 		goto done;
 	}
 	cJSON_ArrayForEach(x, lines) {
 		int64_t line = 0, qty = 0;
 		snprintf(where, sizeof(where), "lines[%zu]", n);
 		if (!cJSON_IsObject(x)) {
-			server_reply_error(out, 400, "invalid_body", "%s must be an object", where);
+			httpkit_reply_error(out, 400, "invalid_body", "%s must be an object", where);
 			goto done;
 		}
 		if (check_members(out, x, where, line_fields) || get_int(out, x, where, "line", 1, 0, 9999, &line) ||
@@ -603,14 +603,14 @@ static redstore_stock_line *stock_lines(server_reply *out, const cJSON *root, in
 	if (!lines)
 		return NULL;
 	if (!(v = calloc((size_t)cJSON_GetArraySize(lines), sizeof(*v)))) {
-		server_reply_error(out, 500, "internal", "out of memory");
+		httpkit_reply_error(out, 500, "internal", "out of memory");
 		return NULL;
 	}
 	cJSON_ArrayForEach(x, lines) {
 		redstore_stock_line *l = &v[*n];
 		snprintf(where, sizeof(where), "lines[%zu]", *n);
 		if (!cJSON_IsObject(x)) {
-			server_reply_error(out, 400, "invalid_body", "%s must be an object", where);
+			httpkit_reply_error(out, 400, "invalid_body", "%s must be an object", where);
 			goto bad;
 		}
 		if (check_members(out, x, where, with_cost ? fields_cost : fields) ||
@@ -671,7 +671,7 @@ void api_stock_adjust(server_reply *out, const server_request *req, redstore_cli
 		if (!strcmp(reason, reasons[i]))
 			k = i;
 	if (k < 0) {
-		server_reply_error(out, 400, "invalid_body",
+		httpkit_reply_error(out, 400, "invalid_body",
 		                   "adjustment: \"reason\" must be damage, theft, expiry, correction or other");
 		goto done;
 	}
@@ -729,7 +729,7 @@ void api_pair(server_reply *out, const server_request *req, redstore_client *c)
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "device_token", token);
 	cJSON_AddStringToObject(o, "terminal_id", terminal);
-	server_reply_json(out, 201, print(o));
+	httpkit_reply_json(out, 201, print(o));
 	memset(token, 0, sizeof(token)); /* best effort: the reply holds its own copy */
 done:
 	cJSON_Delete(root);
@@ -755,7 +755,7 @@ void api_login(server_reply *out, const server_request *req, redstore_client *c)
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "session_token", token);
-	server_reply_json(out, 201, print(o));
+	httpkit_reply_json(out, 201, print(o));
 	redstore_free(token);
 done:
 	cJSON_Delete(root);
@@ -779,7 +779,7 @@ void api_pairing_code(server_reply *out, const server_request *req, redstore_cli
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "code", code);
-	server_reply_json(out, 201, print(o));
+	httpkit_reply_json(out, 201, print(o));
 done:
 	cJSON_Delete(root);
 }

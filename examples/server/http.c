@@ -73,33 +73,6 @@ void server_pool_shutdown(void)
 
 /* ------------------------------------------------------------ replies */
 
-static char *error_json(const char *code, const char *message)
-{
-	cJSON *root = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(root, "error");
-	char *s = NULL;
-	if (err && cJSON_AddStringToObject(err, "code", code) && cJSON_AddStringToObject(err, "message", message))
-		s = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	return s;
-}
-
-void server_reply_json(server_reply *r, unsigned status, char *json)
-{
-	free(r->json);
-	r->json = json;
-	r->status = json ? status : 500;
-}
-
-void server_reply_error(server_reply *r, unsigned status, const char *code, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	server_reply_json(r, status, error_json(code, msg));
-}
-
 void server_reply_lib_error(server_reply *r, int rc)
 {
 	unsigned status = 500;
@@ -143,20 +116,10 @@ void server_reply_lib_error(server_reply *r, int rc)
 		}
 		break;
 	}
-	server_reply_error(r, status, code, "%s: %s", redstore_err_name(rc), redstore_error_last());
+	httpkit_reply_error(r, status, code, "%s: %s", redstore_err_name(rc), redstore_error_last());
 }
 
 /* ------------------------------------------------------------ authentication */
-
-/* The request's session token: "Authorization: Bearer <token>", or ?access_token= (EventSource cannot set
- * headers). NULL when there is none. */
-static const char *session_token(const server_request *req)
-{
-	const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (h)
-		return strncmp(h, "Bearer ", 7) ? NULL : h + 7;
-	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "access_token");
-}
 
 static redstore_permission library_permission(server_permission perm)
 {
@@ -184,15 +147,15 @@ int server_authorize(server_reply *reply, const server_request *req, redstore_cl
 	int rc;
 	if (perm == SERVER_PERM_NONE)
 		return 0;
-	if (!(token = session_token(req)) || !*token) {
-		server_reply_error(reply, 401, "unauthenticated", "a session token is required (Authorization: Bearer)");
+	if (!(token = httpkit_bearer(req->conn)) || !*token) {
+		httpkit_reply_error(reply, 401, "unauthenticated", "a session token is required (Authorization: Bearer)");
 		return -1;
 	}
 	/* Attaching verifies the token (signature, expiry), that the terminal is not revoked and that the
 	 * employee is active with the same role; from then on the client acts for the session and every
 	 * privileged library call it makes is checked and audited by the library as well. */
 	if ((rc = redstore_auth_attach(client, token))) {
-		server_reply_error(reply, 401, "unauthenticated", "%s", redstore_error_last());
+		httpkit_reply_error(reply, 401, "unauthenticated", "%s", redstore_error_last());
 		return -1;
 	}
 	if ((rc = redstore_auth_session(&who, client))) {
@@ -200,7 +163,7 @@ int server_authorize(server_reply *reply, const server_request *req, redstore_cl
 		return -1;
 	}
 	if (strcmp(who.store_id, store)) {
-		server_reply_error(reply, 403, "forbidden", "the session is not for store \"%.64s\"", store);
+		httpkit_reply_error(reply, 403, "forbidden", "the session is not for store \"%.64s\"", store);
 		return -1;
 	}
 	if ((rc = redstore_auth_require(client, library_permission(perm), 0))) {
@@ -243,54 +206,15 @@ static const route routes[] = {
 };
 
 /* Matches path against pattern; params point into `buf`, a copy of path cut at its slashes. */
-static int match(const char *pattern, const char *path, char *buf, size_t cap, server_request *req)
-{
-	char *segs[16];
-	size_t n = 0, i = 0;
-	const char *p = pattern + 1;
-	snprintf(buf, cap, "%s", path);
-	if (buf[0] != '/')
-		return 0;
-	for (char *s = buf + 1;;) {
-		char *e = strchr(s, '/');
-		if (n == 16)
-			return 0;
-		segs[n++] = s;
-		if (!e)
-			break;
-		*e = '\0';
-		s = e + 1;
-	}
-	req->n_params = 0;
-	for (;;) {
-		const char *pe = strchr(p, '/');
-		size_t pl = pe ? (size_t)(pe - p) : strlen(p);
-		if (i == n)
-			return 0;
-		if (pl == 1 && *p == '*') {
-			if (!*segs[i] || req->n_params == 4)
-				return 0;
-			req->params[req->n_params++] = segs[i];
-		} else if (strlen(segs[i]) != pl || strncmp(p, segs[i], pl)) {
-			return 0;
-		}
-		i++;
-		if (!pe)
-			break;
-		p = pe + 1;
-	}
-	return i == n;
-}
-
 /* ------------------------------------------------------------ health and metrics */
 
 /* Healthy while the hub holds its Redis subscription: without it no stream gets live changes. */
 static void health(server_reply *out)
 {
 	if (sse_hub_connected())
-		server_reply_json(out, 200, strdup("{\"status\":\"ok\",\"sync_hub\":\"subscribed\"}"));
+		httpkit_reply_json(out, 200, strdup("{\"status\":\"ok\",\"sync_hub\":\"subscribed\"}"));
 	else
-		server_reply_error(out, 503, "unavailable", "the sync hub has no Redis subscription");
+		httpkit_reply_error(out, 503, "unavailable", "the sync hub has no Redis subscription");
 }
 
 static void metrics(server_reply *out, struct MHD_Response **resp)
@@ -336,52 +260,26 @@ static void metrics(server_reply *out, struct MHD_Response **resp)
 
 /* ------------------------------------------------------------ the access handler */
 
-typedef struct http_ctx {
-	char *body;
-	size_t len, cap;
-	int too_large;
-} http_ctx;
-
-static MHD_RESULT send_reply(struct MHD_Connection *conn, server_reply *r)
+/* Counts each reply by status. */
+static void count_status(unsigned status)
 {
-	struct MHD_Response *resp = r->response;
-	MHD_RESULT ret;
-	if (!resp) {
-		char *json = r->json ? r->json : strdup("{}");
-		r->json = NULL;
-		if (!json)
-			return MHD_NO;
-		resp = MHD_create_response_from_buffer(strlen(json), json, MHD_RESPMEM_MUST_FREE);
-		if (!resp) {
-			free(json);
-			return MHD_NO;
-		}
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (status >= 100 && status < 600) {
+		atomic_fetch_add(&g_metrics.status[status], 1);
+		atomic_fetch_add(&g_metrics.requests[status / 100], 1);
 	}
-	if (r->retry_after)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-	if (r->status == 401)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-	if (r->status >= 100 && r->status < 600) {
-		atomic_fetch_add(&g_metrics.status[r->status], 1);
-		atomic_fetch_add(&g_metrics.requests[r->status / 100], 1);
-	}
-	ret = MHD_queue_response(conn, r->status, resp);
-	MHD_destroy_response(resp);
-	return ret;
 }
 
-static void dispatch(server_reply *out, server_request *req)
+static void dispatch(server_reply *out, httpkit_request *req)
 {
 	char buf[1024];
 	int path_known = 0;
 	if (strlen(req->path) >= sizeof(buf)) {
-		server_reply_error(out, 414, "uri_too_long", "the path is longer than %zu bytes", sizeof(buf) - 1);
+		httpkit_reply_error(out, 414, "uri_too_long", "the path is longer than %zu bytes", sizeof(buf) - 1);
 		return;
 	}
 	if (!strcmp(req->path, "/healthz") || !strcmp(req->path, "/metrics")) {
 		if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
-			server_reply_error(out, 405, "method_not_allowed", "%s %s: only GET", req->method, req->path);
+			httpkit_reply_error(out, 405, "method_not_allowed", "%s %s: only GET", req->method, req->path);
 			return;
 		}
 		if (!strcmp(req->path, "/healthz"))
@@ -395,13 +293,13 @@ static void dispatch(server_reply *out, server_request *req)
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		const route *rt = &routes[i];
 		redstore_client *c;
-		if (!match(rt->pattern, req->path, buf, sizeof(buf), req))
+		if (!httpkit_match(rt->pattern, req->path, buf, sizeof(buf), req->params, &req->n_params))
 			continue;
 		path_known = 1;
 		if (strcmp(rt->method, req->method))
 			continue;
 		if (!(c = server_client_take())) {
-			server_reply_error(out, 500, "internal", "no library client: %s", redstore_error_last());
+			httpkit_reply_error(out, 500, "internal", "no library client: %s", redstore_error_last());
 			return;
 		}
 		if (server_authorize(out, req, c, req->n_params ? req->params[0] : "", rt->perm) == 0)
@@ -413,78 +311,16 @@ static void dispatch(server_reply *out, server_request *req)
 		return;
 	}
 	if (path_known)
-		server_reply_error(out, 405, "method_not_allowed", "%s is not allowed on %s", req->method, req->path);
+		httpkit_reply_error(out, 405, "method_not_allowed", "%s is not allowed on %s", req->method, req->path);
 	else
-		server_reply_error(out, 404, "no_route", "no route for %s %s", req->method, req->path);
+		httpkit_reply_error(out, 404, "no_route", "no route for %s %s", req->method, req->path);
 }
 
 MHD_RESULT http_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                        const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-	http_ctx *ctx = *con_cls;
-	server_reply reply = { 0 };
-	server_request req = { 0 };
-	MHD_RESULT ret;
 	(void)cls;
 	(void)version;
-	if (!ctx) {
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (!(ctx = calloc(1, sizeof(*ctx))))
-			return MHD_NO;
-		*con_cls = ctx;
-		/* A declared length over the limit is refused before a byte of the body is read. */
-		if (cl && strtoull(cl, NULL, 10) > g_opt.max_body) {
-			server_reply_error(&reply, 413, "body_too_large", "the body is larger than %zu bytes", g_opt.max_body);
-			return send_reply(conn, &reply);
-		}
-		return MHD_YES;
-	}
-	if (*upload_data_size) {
-		size_t n = *upload_data_size;
-		*upload_data_size = 0;
-		if (ctx->too_large || ctx->len + n > g_opt.max_body) {
-			ctx->too_large = 1; /* read and drop the rest: memory stays bounded */
-			return MHD_YES;
-		}
-		if (ctx->len + n + 1 > ctx->cap) {
-			size_t cap = ctx->cap ? ctx->cap : 1024;
-			char *b;
-			while (cap < ctx->len + n + 1)
-				cap *= 2;
-			if (!(b = realloc(ctx->body, cap)))
-				return MHD_NO;
-			ctx->body = b;
-			ctx->cap = cap;
-		}
-		memcpy(ctx->body + ctx->len, upload_data, n);
-		ctx->len += n;
-		ctx->body[ctx->len] = '\0';
-		return MHD_YES;
-	}
-	if (ctx->too_large) {
-		server_reply_error(&reply, 413, "body_too_large", "the body is larger than %zu bytes", g_opt.max_body);
-		return send_reply(conn, &reply);
-	}
-	req.conn = conn;
-	req.method = method;
-	req.path = url;
-	req.body = ctx->body ? ctx->body : "";
-	req.body_len = ctx->len;
-	dispatch(&reply, &req);
-	ret = send_reply(conn, &reply);
-	free(reply.json);
-	return ret;
-}
-
-void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-	http_ctx *ctx = *con_cls;
-	(void)cls;
-	(void)conn;
-	(void)toe;
-	if (ctx) {
-		free(ctx->body);
-		free(ctx);
-		*con_cls = NULL;
-	}
+	return httpkit_serve(conn, url, method, upload_data, upload_data_size, con_cls, g_opt.max_body, dispatch,
+	                     count_status);
 }

@@ -43,28 +43,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static int g_sndbuf;
-
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
-{
-	const union MHD_ConnectionInfo *ci;
-	(void)cls;
-	(void)socket_context;
-	if (code != MHD_CONNECTION_NOTIFY_STARTED || !g_sndbuf)
-		return;
-	if ((ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)))
-		setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &g_sndbuf, sizeof(g_sndbuf));
-}
-
 static int parse_num(const char *s, long min, long max, long *out)
 {
 	char *end;
@@ -102,7 +80,6 @@ int main(int argc, char **argv)
 	struct MHD_Daemon *d;
 	struct sockaddr_in addr;
 	const union MHD_DaemonInfo *info;
-	struct sigaction sa;
 	const char *web_root = NULL;
 	int port;
 
@@ -133,7 +110,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--max-connections") && !parse_num(val, 16, 1000000, &v))
 			opt.max_connections = (unsigned)v;
 		else if (!strcmp(a, "--sndbuf") && !parse_num(val, 1024, 64L * 1024 * 1024, &v))
-			g_sndbuf = (int)v;
+			httpkit_sndbuf = (int)v;
 		else if (!strcmp(a, "--web-root"))
 			web_root = val;
 		else {
@@ -154,11 +131,7 @@ int main(int argc, char **argv)
 		web_free();
 		return 1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	httpkit_stop_signals();
 
 	http_set_options(&opt);
 	if (sse_hub_start(&opt, cfg)) {
@@ -173,7 +146,7 @@ int main(int argc, char **argv)
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME,
 	                     0, NULL, NULL, http_access, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	                     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt.threads, MHD_OPTION_NOTIFY_COMPLETED,
-	                     http_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, opt.max_connections,
+	                     httpkit_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, httpkit_on_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, opt.max_connections,
 	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	                     (size_t)12 * 1024, MHD_OPTION_END);
 	if (!d) {
@@ -189,17 +162,10 @@ int main(int argc, char **argv)
 	port = info ? info->port : opt.port;
 	printf("redstore-server: listening on 127.0.0.1:%d\n", port);
 	fflush(stdout);
-	if (opt.port_file) {
-		char tmp[4096];
-		FILE *f;
-		snprintf(tmp, sizeof(tmp), "%s.tmp", opt.port_file);
-		if (!(f = fopen(tmp, "w")) || fprintf(f, "%d\n", port) < 0 || fclose(f) || rename(tmp, opt.port_file)) {
-			fprintf(stderr, "redstore-server: cannot write %s\n", opt.port_file);
-			stop = 1;
-		}
-	}
-	while (!stop)
-		pause();
+	if (opt.port_file && httpkit_write_port_file(opt.port_file, port))
+		fprintf(stderr, "redstore-server: cannot write %s\n", opt.port_file);
+	else
+		httpkit_wait_for_stop();
 	fprintf(stderr, "redstore-server: stopping\n");
 	sse_hub_stop();
 	sse_hub_join();

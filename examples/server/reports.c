@@ -37,10 +37,10 @@ static MHD_RESULT check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 	for (const char *const *a = q->allowed; *a && !ok; a++)
 		ok = !strcmp(key, *a);
 	if (!ok) {
-		server_reply_error(q->out, 400, "invalid_parameter", "unknown query parameter \"%.40s\"", key);
+		httpkit_reply_error(q->out, 400, "invalid_parameter", "unknown query parameter \"%.40s\"", key);
 		q->bad = 1;
 	} else if (value && strlen(value) > MAX_PARAM) {
-		server_reply_error(q->out, 400, "invalid_parameter", "query parameter \"%s\" is longer than %d bytes", key,
+		httpkit_reply_error(q->out, 400, "invalid_parameter", "query parameter \"%s\" is longer than %d bytes", key,
 		                   MAX_PARAM);
 		q->bad = 1;
 	}
@@ -69,7 +69,7 @@ static int int_arg(server_reply *out, const server_request *req, const char *nam
 	long long x;
 	if (!s) {
 		if (required) {
-			server_reply_error(out, 400, "invalid_parameter", "query parameter \"%s\" is required", name);
+			httpkit_reply_error(out, 400, "invalid_parameter", "query parameter \"%s\" is required", name);
 			return -1;
 		}
 		*v = dflt;
@@ -78,7 +78,7 @@ static int int_arg(server_reply *out, const server_request *req, const char *nam
 	errno = 0;
 	x = strtoll(s, &end, 10);
 	if (!*s || *end || errno || x < min || x > max) {
-		server_reply_error(out, 400, "invalid_parameter", "query parameter \"%s\" must be an integer in %lld..%lld",
+		httpkit_reply_error(out, 400, "invalid_parameter", "query parameter \"%s\" must be an integer in %lld..%lld",
 		                   name, (long long)min, (long long)max);
 		return -1;
 	}
@@ -106,14 +106,14 @@ static int enum_arg(server_reply *out, const server_request *req, const char *na
 		if (len >= sizeof(list))
 			len = sizeof(list) - 1;
 	}
-	server_reply_error(out, 400, "invalid_parameter", "query parameter \"%s\" must be one of %s", name, list);
+	httpkit_reply_error(out, 400, "invalid_parameter", "query parameter \"%s\" must be one of %s", name, list);
 	return -1;
 }
 
 static void reply_lib(server_reply *out, int rc)
 {
 	if (rc == REDSTORE_EINVALID)
-		server_reply_error(out, 400, "invalid_parameter", "%s", redstore_error_last());
+		httpkit_reply_error(out, 400, "invalid_parameter", "%s", redstore_error_last());
 	else
 		server_reply_lib_error(out, rc);
 }
@@ -154,7 +154,7 @@ void api_product_list(server_reply *out, const server_request *req, redstore_cli
 	else
 		cJSON_AddNullToObject(o, "next_cursor");
 	redstore_product_page_free(page);
-	server_reply_json(out, 200, print(o));
+	httpkit_reply_json(out, 200, print(o));
 }
 
 /* ------------------------------------------------------------ reports */
@@ -184,7 +184,7 @@ static void reply_report(server_reply *out, const redstore_sales_report *r, int6
 	rows = cJSON_AddArrayToObject(o, "rows");
 	for (size_t i = 0; i < r->count; i++)
 		cJSON_AddItemToArray(rows, row_json(&r->rows[i]));
-	server_reply_json(out, 200, print(o));
+	httpkit_reply_json(out, 200, print(o));
 }
 
 /* from and to, both required; to > from. */
@@ -194,7 +194,7 @@ static int range_args(server_reply *out, const server_request *req, int64_t *fro
 	if (int_arg(out, req, "from", 1, 0, 0, max, from) || int_arg(out, req, "to", 1, 0, 0, max, to))
 		return -1;
 	if (*to <= *from) {
-		server_reply_error(out, 400, "invalid_parameter", "\"to\" (%lld) must be after \"from\" (%lld)",
+		httpkit_reply_error(out, 400, "invalid_parameter", "\"to\" (%lld) must be after \"from\" (%lld)",
 		                   (long long)*to, (long long)*from);
 		return -1;
 	}
@@ -277,5 +277,5 @@ void api_report_reorder(server_reply *out, const server_request *req, redstore_c
 		cJSON_AddItemToArray(rows, row);
 	}
 	redstore_reorder_report_free(r);
-	server_reply_json(out, 200, print(o));
+	httpkit_reply_json(out, 200, print(o));
 }

@@ -16,16 +16,12 @@
 
 #include <redstore.h>
 
+#include "httpkit.h"
+
 #include <microhttpd.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#if MHD_VERSION < 0x00097002
-typedef int MHD_RESULT;
-#else
-typedef enum MHD_Result MHD_RESULT;
-#endif
 
 /* ------------------------------------------------------------ options */
 
@@ -64,31 +60,13 @@ void server_pool_shutdown(void);
 /* ------------------------------------------------------------ requests and responses (http.c) */
 
 /* One request, as the handlers see it. */
-typedef struct server_request {
-	struct MHD_Connection *conn;
-	const char *method;
-	const char *path;
-	const char *body;      /* NUL-terminated copy of the body ("" when none) */
-	size_t body_len;
-	const char *params[4]; /* the path's {placeholders}, in order */
-	int n_params;
-} server_request;
+typedef httpkit_request server_request;
 
-/* What a handler answers. A handler fills either a JSON body or an SSE response. */
-typedef struct server_reply {
-	unsigned status;
-	char *json;                      /* malloc'ed; freed by the caller */
-	struct MHD_Response *response;   /* a ready response (SSE) instead of json */
-	char retry_after;                /* 1: add Retry-After: 1 */
-} server_reply;
+/* What a handler answers: a JSON body or an SSE response (httpkit_reply_json, httpkit_reply_error). */
+typedef httpkit_reply server_reply;
 
-/* Sets an error reply {"error":{"code":<code>,"message":<message>}}. */
-void server_reply_error(server_reply *r, unsigned status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 /* Sets the error reply for a library failure: the status and code follow from the redstore_err. */
 void server_reply_lib_error(server_reply *r, int rc);
-/* Takes ownership of json (NULL: out of memory -> 500). */
-void server_reply_json(server_reply *r, unsigned status, char *json);
 
 /* ------------------------------------------------------------ authentication (http.c) */
 
@@ -176,7 +154,6 @@ void sse_open(server_reply *out, const server_request *req, redstore_client *c);
 
 MHD_RESULT http_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                        const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls);
-void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe);
 void http_set_options(const server_options *opt);
 
 #endif

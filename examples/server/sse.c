@@ -88,53 +88,11 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ------------------------------------------------------------ stream ids */
-
-static void id_parse(const char *s, uint64_t *ms, uint64_t *seq)
-{
-	char *e;
-	*ms = strtoull(s, &e, 10);
-	*seq = *e == '-' ? strtoull(e + 1, NULL, 10) : 0;
-}
-
-static int id_cmp(const char *a, const char *b)
-{
-	uint64_t am, as, bm, bs;
-	id_parse(a, &am, &as);
-	id_parse(b, &bm, &bs);
-	if (am != bm)
-		return am < bm ? -1 : 1;
-	return as < bs ? -1 : as > bs;
-}
-
-/* digits, or digits-digits: what a Last-Event-ID may be */
-static int id_valid(const char *s)
-{
-	size_t n = strlen(s), d = 0;
-	int dash = 0;
-	if (n == 0 || n >= REDSTORE_STREAM_ID_SIZE)
-		return 0;
-	for (const char *p = s; *p; p++) {
-		if (*p >= '0' && *p <= '9')
-			d++;
-		else if (*p == '-' && !dash && d && p[1])
-			dash = 1;
-		else
-			return 0;
-	}
-	return 1;
-}
-
 /* ------------------------------------------------------------ formatting */
 
 static char *format_change(const redstore_change *c, size_t *len)
 {
-	size_t n = strlen(c->id) + strlen(c->json) + 40;
-	char *s = malloc(n);
-	if (!s)
-		return NULL;
-	*len = (size_t)snprintf(s, n, "id: %s\nevent: change\ndata: %s\n\n", c->id, c->json);
-	return s;
+	return httpkit_sse_event("change", c->id, c->json, len);
 }
 
 /* Replaces the stream's private bytes (they must have been sent). */
@@ -155,7 +113,7 @@ static void pend_text(stream *s, const char *text)
 static void send_resync(stream *s, const char *reason)
 {
 	char text[160];
-	snprintf(text, sizeof(text), "event: resync\ndata: {\"reason\":\"%s\"}\n\n", reason);
+	httpkit_sse_resync(text, sizeof(text), reason);
 	pend_text(s, text);
 	s->end_after_pend = 1;
 	atomic_fetch_add(&g_metrics.sse_resyncs, 1);
@@ -224,12 +182,12 @@ static int stream_join(stream *s)
 			/* the pipe is full: the hub is awake already */
 		}
 	}
-	if (id_cmp(s->cursor, c->last_id) >= 0) {
+	if (httpkit_stream_id_cmp(s->cursor, c->last_id) >= 0) {
 		s->seq = c->head;
 		snprintf(s->skip_to, sizeof(s->skip_to), "%s", s->cursor);
-	} else if (id_cmp(s->cursor, c->first_prev) >= 0) {
+	} else if (httpkit_stream_id_cmp(s->cursor, c->first_prev) >= 0) {
 		uint64_t q = c->head - c->count;
-		while (q < c->head && id_cmp(c->ring[q % hub.opt.sse_buffer].id, s->cursor) <= 0)
+		while (q < c->head && httpkit_stream_id_cmp(c->ring[q % hub.opt.sse_buffer].id, s->cursor) <= 0)
 			q++;
 		s->seq = q;
 		s->skip_to[0] = '\0';
@@ -299,12 +257,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	pthread_mutex_lock(&hub.mu);
 	for (;;) {
 		if (s->pend_off < s->pend_len) {
-			size_t k = s->pend_len - s->pend_off;
-			if (k > max - n)
-				k = max - n;
-			memcpy(buf + n, s->pend + s->pend_off, k);
-			s->pend_off += k;
-			n += k;
+			n += httpkit_copy_part(buf + n, max - n, s->pend, s->pend_len, &s->pend_off);
 			break;
 		}
 		if (s->end_after_pend || __atomic_load_n(&hub.stop, __ATOMIC_ACQUIRE))
@@ -331,17 +284,11 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		while (s->seq < c->head && n < max) {
 			ring_ev *e = &c->ring[s->seq % hub.opt.sse_buffer];
-			size_t k;
-			if (s->off == 0 && s->skip_to[0] && id_cmp(e->id, s->skip_to) <= 0) {
+			if (s->off == 0 && s->skip_to[0] && httpkit_stream_id_cmp(e->id, s->skip_to) <= 0) {
 				s->seq++;
 				continue;
 			}
-			k = e->len - s->off;
-			if (k > max - n)
-				k = max - n;
-			memcpy(buf + n, e->text + s->off, k);
-			n += k;
-			s->off += k;
+			n += httpkit_copy_part(buf + n, max - n, e->text, e->len, &s->off);
 			if (s->off == e->len) {
 				s->seq++;
 				s->off = 0;
@@ -395,18 +342,16 @@ static void sse_free(void *cls)
 
 void sse_open(server_reply *out, const server_request *req, redstore_client *c)
 {
-	const char *last = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Last-Event-ID");
+	const char *last = httpkit_last_event_id(req->conn);
 	stream *s;
 	struct MHD_Response *resp;
-	if (!last)
-		last = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "last_event_id");
-	if (last && !id_valid(last)) {
-		server_reply_error(out, 400, "invalid_last_event_id",
+	if (last && !httpkit_stream_id_valid(last)) {
+		httpkit_reply_error(out, 400, "invalid_last_event_id",
 		                   "Last-Event-ID \"%.60s\" is not a stream id (<ms>-<seq>)", last);
 		return;
 	}
 	if (!(s = calloc(1, sizeof(*s)))) {
-		server_reply_error(out, 500, "internal", "out of memory");
+		httpkit_reply_error(out, 500, "internal", "out of memory");
 		return;
 	}
 	s->conn = req->conn;
@@ -446,12 +391,10 @@ void sse_open(server_reply *out, const server_request *req, redstore_client *c)
 		pthread_mutex_unlock(&hub.mu);
 		free(s->pend);
 		free(s);
-		server_reply_error(out, 500, "internal", "out of memory");
+		httpkit_reply_error(out, 500, "internal", "out of memory");
 		return;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	httpkit_sse_headers(resp);
 	pthread_mutex_lock(&hub.mu);
 	s->next = hub.streams;
 	if (hub.streams)

@@ -106,7 +106,7 @@ static void redirect(server_reply *out, const char *to)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (!r) {
-		server_reply_error(out, 500, "internal", "out of memory");
+		httpkit_reply_error(out, 500, "internal", "out of memory");
 		return;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, to);
@@ -116,7 +116,7 @@ static void redirect(server_reply *out, const char *to)
 
 static void not_found(server_reply *out, const char *path)
 {
-	server_reply_error(out, 404, "no_route", "no page %.200s", path);
+	httpkit_reply_error(out, 404, "no_route", "no page %.200s", path);
 }
 
 /* Reads the file at root/rel into a response. */
@@ -144,12 +144,12 @@ static void serve_file(server_reply *out, const char *path, const char *rel)
 	}
 	if (st.st_size > WEB_MAX_FILE) {
 		close(fd);
-		server_reply_error(out, 500, "internal", "page %.200s is larger than %d bytes", path, WEB_MAX_FILE);
+		httpkit_reply_error(out, 500, "internal", "page %.200s is larger than %d bytes", path, WEB_MAX_FILE);
 		return;
 	}
 	if (!(buf = malloc((size_t)st.st_size + 1))) {
 		close(fd);
-		server_reply_error(out, 500, "internal", "out of memory");
+		httpkit_reply_error(out, 500, "internal", "out of memory");
 		return;
 	}
 	while (got < (size_t)st.st_size) {
@@ -163,7 +163,7 @@ static void serve_file(server_reply *out, const char *path, const char *rel)
 	close(fd);
 	if (got != (size_t)st.st_size || !(r = MHD_create_response_from_buffer(got, buf, MHD_RESPMEM_MUST_FREE))) {
 		free(buf);
-		server_reply_error(out, 500, "internal", "cannot read page %.200s", path);
+		httpkit_reply_error(out, 500, "internal", "cannot read page %.200s", path);
 		return;
 	}
 	page_headers(r, type);
@@ -181,7 +181,7 @@ int web_serve(server_reply *out, const server_request *req)
 	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD"))
 		return 0; /* pages are GET only: any other method is an unknown route (404) */
 	if (!g_root) {
-		server_reply_error(out, 404, "no_route", "no route for %s %.200s (and no web root: --web-root)", req->method,
+		httpkit_reply_error(out, 404, "no_route", "no route for %s %.200s (and no web root: --web-root)", req->method,
 		                   path);
 		return 1;
 	}

@@ -120,6 +120,22 @@ REDSTORE_EXTERN(int) redstore_terminal_sell(redstore_journal_state *state,
                                             const char *sale_id, const char *body);
 
 /**
+ * Journals a sale without sending anything: it stays pending until redstore_terminal_sell() or
+ * redstore_terminal_sync() sends the journal (on this terminal or on another one of the same journal
+ * file). For a process that sends from another thread and must not wait for the network meanwhile (the
+ * in-store bridge while its uplink is down). The same checks as redstore_terminal_sell(); adding a sale
+ * again with the same body changes nothing.
+ *
+ * @param state    receives the sale's state (pending, or what an earlier send settled)
+ * @param sale_id  the sale's id (a UUID)
+ * @param body     the sale as POST /v1/stores/{store}/sales takes it (a JSON object, at most 1 MiB)
+ * @return 0, REDSTORE_EINVALID (not a UUID, not a JSON object), REDSTORE_EEXISTS (the id is journaled
+ *         with another body), REDSTORE_EIO (journal)
+ */
+REDSTORE_EXTERN(int) redstore_terminal_journal_add(redstore_journal_state *state, redstore_terminal *t,
+                                                   const char *sale_id, const char *body);
+
+/**
  * Sends the pending sales in journal order, stopping at the first the server does not answer for good.
  *
  * @param settled  optional: receives how many became synced or rejected by this call

@@ -23,6 +23,7 @@ start_app() {
   mkdir -p "$APPS"
   setsid "$@" >>"$APPS/$name.log" 2>&1 </dev/null &
   echo $! >"$APPS/$name.pid"
+  disown $! # not a job of this shell: a kill -9 of it is a fault we inject, not news for the terminal
 }
 
 app_pid() { cat "$APPS/$1.pid" 2>/dev/null; }

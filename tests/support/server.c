@@ -36,25 +36,21 @@ static long healthz(int port)
 	return st;
 }
 
-void rs_test_server_start(rs_test_server *s, const char *const *extra)
+void rs_test_program_start(rs_test_server *s, const char *bin, const char *const *args)
 {
-	const char *bin = rs_test_env("REDSTORE_SERVER_BIN");
 	char portfile[128];
-	const char *argv[24];
+	const char *argv[32];
 	int n = 0;
 	long long deadline;
+	const char *name = strrchr(bin, '/') ? strrchr(bin, '/') + 1 : bin;
 	snprintf(s->dir, sizeof(s->dir), "/tmp/rs-server-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(s->dir));
 	snprintf(portfile, sizeof(portfile), "%s/port", s->dir);
 	argv[n++] = bin;
-	argv[n++] = "--port";
-	argv[n++] = "0";
+	for (; args && *args && n < 29; args++)
+		argv[n++] = *args;
 	argv[n++] = "--port-file";
 	argv[n++] = portfile;
-	argv[n++] = "--heartbeat-ms";
-	argv[n++] = "300";
-	for (; extra && *extra && n < 22; extra++)
-		argv[n++] = *extra;
 	argv[n] = NULL;
 	s->pid = fork();
 	ck_assert_int_ge(s->pid, 0);
@@ -75,16 +71,34 @@ void rs_test_server_start(rs_test_server *s, const char *const *extra)
 				s->port = 0;
 			fclose(f);
 		}
-		ck_assert_msg(waitpid(s->pid, &status, WNOHANG) == 0, "redstore-server exited at start (%d)", status);
+		ck_assert_msg(waitpid(s->pid, &status, WNOHANG) == 0, "%s exited at start (%d)", name, status);
 		if (!s->port)
 			rs_test_pause_ms(5);
 	}
-	ck_assert_msg(s->port > 0, "redstore-server wrote no port within 15 s");
-	/* ready when its sync hub holds the Redis subscription */
+	ck_assert_msg(s->port > 0, "%s wrote no port within 15 s", name);
+	/* ready when /healthz says so (the server: its sync hub holds the Redis subscription) */
 	while (healthz(s->port) != 200) {
-		ck_assert_msg(rs_test_now_ms() < deadline, "redstore-server not healthy within 15 s");
+		ck_assert_msg(rs_test_now_ms() < deadline, "%s not healthy within 15 s", name);
 		rs_test_pause_ms(5);
 	}
+}
+
+void rs_test_server_start(rs_test_server *s, const char *const *extra)
+{
+	const char *argv[24];
+	int n = 0, has_port = 0;
+	for (const char *const *e = extra; e && *e; e++)
+		has_port |= !strcmp(*e, "--port");
+	if (!has_port) {
+		argv[n++] = "--port";
+		argv[n++] = "0";
+	}
+	argv[n++] = "--heartbeat-ms";
+	argv[n++] = "300";
+	for (; extra && *extra && n < 23; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+	rs_test_program_start(s, rs_test_env("REDSTORE_SERVER_BIN"), argv);
 }
 
 void rs_test_server_stop(rs_test_server *s)
@@ -99,9 +113,9 @@ void rs_test_server_stop(rs_test_server *s)
 	if (r == 0) {
 		kill(s->pid, SIGKILL);
 		waitpid(s->pid, &status, 0);
-		ck_abort_msg("redstore-server did not stop within 10 s of SIGTERM");
+		ck_abort_msg("the program did not stop within 10 s of SIGTERM");
 	}
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "redstore-server exit status %d", status);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the program's exit status %d", status);
 	snprintf(path, sizeof(path), "%s/port", s->dir);
 	unlink(path);
 	rmdir(s->dir);

@@ -14,6 +14,10 @@ typedef struct rs_test_server {
  * --heartbeat-ms 300, waits for its port file and for /healthz to answer 200 (15 s at most). */
 void rs_test_server_start(rs_test_server *s, const char *const *extra);
 
+/* Starts the program `bin` with `args` (NULL-terminated) and "--port-file <dir>/port", waits for its port
+ * file and for /healthz to answer 200 (15 s at most). */
+void rs_test_program_start(rs_test_server *s, const char *bin, const char *const *args);
+
 /* SIGTERM; it must exit 0 within 10 s. */
 void rs_test_server_stop(rs_test_server *s);
 
