@@ -14,6 +14,7 @@
  */
 #include "common.h"
 #include "http.h"
+#include "server.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -28,134 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SECRET "bench-sync-secret-0123456789-abcdefghijkl"
-
 static const char *server_bin;
-static pid_t server_pid;
-static int server_port;
-static char token[1024];
-static char store[65];
-
-/* ------------------------------------------------------------ the server */
-
-static long http(const char *method, const char *path, const char *body, char **out)
-{
-	return rs_http(server_port, token, method, path, NULL, body, 0, out, NULL);
-}
-
-static void json_str(const char *json, const char *name, char *out, size_t cap)
-{
-	cJSON *root = cJSON_Parse(json ? json : "");
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(root, name);
-	if (!cJSON_IsString(x)) {
-		fprintf(stderr, "bench-sync: no %s in %s\n", name, json ? json : "(nothing)");
-		exit(1);
-	}
-	snprintf(out, cap, "%s", x->valuestring);
-	cJSON_Delete(root);
-}
-
-static void server_start(void)
-{
-	char portfile[] = "/tmp/bench-sync-port-XXXXXX";
-	int fd = mkstemp(portfile);
-	int64_t deadline = bench_now_us() + 15000000;
-	if (fd < 0) {
-		perror("mkstemp");
-		exit(1);
-	}
-	close(fd);
-	unlink(portfile);
-	if ((server_pid = fork()) == 0) {
-		execl(server_bin, server_bin, "--port", "0", "--port-file", portfile, "--threads", "2", "--heartbeat-ms",
-		      "15000", (char *)NULL);
-		_exit(127);
-	}
-	while (!server_port && bench_now_us() < deadline) {
-		FILE *f = fopen(portfile, "r");
-		if (f) {
-			if (fscanf(f, "%d", &server_port) != 1)
-				server_port = 0;
-			fclose(f);
-		}
-		usleep(10000);
-	}
-	while (http("GET", "/healthz", NULL, NULL) != 200 && bench_now_us() < deadline)
-		usleep(10000);
-	unlink(portfile);
-	if (!server_port) {
-		fprintf(stderr, "bench-sync: %s did not start\n", server_bin);
-		exit(1);
-	}
-}
-
-static void server_stop(void)
-{
-	int status;
-	kill(server_pid, SIGTERM);
-	waitpid(server_pid, &status, 0);
-}
-
-static long server_rss_kib(void)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)server_pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kib = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return kib;
-}
-
-static long metric(const char *name)
-{
-	char *m = NULL, *p, needle[128];
-	long v = -1;
-	http("GET", "/metrics", NULL, &m);
-	snprintf(needle, sizeof(needle), "\n%s ", name);
-	if (m && (p = strstr(m, needle)))
-		v = strtol(p + strlen(needle), NULL, 10);
-	free(m);
-	return v;
-}
-
-/* A store with product A, a paired terminal and a cashier logged in through the server. */
-static redstore_client *setup(void)
-{
-	redstore_client *c;
-	redstore_store_info info = { NULL, "Bench", "EUR", NULL, 1 };
-	redstore_product p = { 0 };
-	redstore_stock_line l = { "A", 100000000, 0 };
-	redstore_stock_result *r;
-	char code[REDSTORE_PAIRING_CODE_SIZE], body[512], device[REDSTORE_DEVICE_TOKEN_SIZE], *resp = NULL;
-	snprintf(store, sizeof(store), "bench-sync-%d-%lld", (int)getpid(), (long long)time(NULL));
-	info.store_id = store;
-	bench_check(redstore_client_new(&c, NULL), "client");
-	bench_check(redstore_store_create(c, &info), "store");
-	bench_check(redstore_client_use_store(c, store), "use_store");
-	p.sku = "A";
-	p.name = "Bench item";
-	p.price = 100;
-	p.active = 1;
-	bench_check(redstore_product_create(c, &p), "product");
-	bench_check(redstore_stock_receive(&r, c, NULL, NULL, 1, &l), "receive");
-	redstore_stock_result_free(r);
-	bench_check(redstore_auth_employee_add(c, "cash1", "Casey", REDSTORE_ROLE_CASHIER, "1111"), "employee");
-	bench_check(redstore_auth_pairing_code_new(code, c, "bench"), "pairing code");
-	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
-	http("POST", "/v1/pair", body, &resp);
-	json_str(resp, "device_token", device, sizeof(device));
-	free(resp);
-	snprintf(body, sizeof(body), "{\"device_token\":\"%s\",\"employee_id\":\"cash1\",\"pin\":\"1111\"}", device);
-	http("POST", "/v1/sessions", body, &resp);
-	json_str(resp, "session_token", token, sizeof(token));
-	free(resp);
-	return c;
-}
+static bench_server srv;
 
 static void current_id(redstore_client *c, char *id)
 {
@@ -218,8 +93,8 @@ static void *group_main(void *arg)
 	struct curl_slist *hdr = NULL;
 	char url[256], line[1100];
 	int running = 1;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/stores/%s/events", server_port, store);
-	snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/stores/%s/events", srv.port, srv.store);
+	snprintf(line, sizeof(line), "Authorization: Bearer %s", srv.token);
 	hdr = curl_slist_append(hdr, line);
 	snprintf(line, sizeof(line), "Last-Event-ID: %s", g->after);
 	hdr = curl_slist_append(hdr, line);
@@ -257,8 +132,8 @@ static int latency(int n_clients, int rate, int seconds)
 	atomic_int stop = 0;
 	double *lat;
 	size_t nlat = 0, missing = 0;
-	server_start();
-	c = setup();
+	bench_server_start(&srv, server_bin, "2", "--heartbeat-ms", "15000");
+	c = bench_server_store(&srv, "bench-sync");
 	current_id(c, after);
 	for (int i = 0; i < n_clients; i++) {
 		cl[i].cap = n_sales;
@@ -270,7 +145,7 @@ static int latency(int n_clients, int rate, int seconds)
 		pthread_create(&th[t], NULL, group_main, &g[t]);
 	}
 	deadline = bench_now_us() + 60000000;
-	while (metric("redstore_sse_connections") < n_clients && bench_now_us() < deadline)
+	while (bench_server_metric(&srv, "redstore_sse_connections") < n_clients && bench_now_us() < deadline)
 		usleep(20000);
 	printf("%d SSE clients connected; %d sales at %d/s\n", n_clients, n_sales, rate);
 	t0 = bench_now_us();
@@ -311,10 +186,10 @@ static int latency(int n_clients, int rate, int seconds)
 		printf("deliveries %zu (missing %zu); commit start -> client: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", nlat,
 		       missing, p50, p99, max);
 		printf("hub reads %ld for %ld changes; events sent %ld, resyncs %ld, open streams %ld\n",
-		       metric("redstore_hub_reads_total"), metric("redstore_hub_events_total"),
-		       metric("redstore_sse_events_sent_total"), metric("redstore_sse_resyncs_total"),
-		       metric("redstore_sse_connections"));
-		server_stop();
+		       bench_server_metric(&srv, "redstore_hub_reads_total"), bench_server_metric(&srv, "redstore_hub_events_total"),
+		       bench_server_metric(&srv, "redstore_sse_events_sent_total"), bench_server_metric(&srv, "redstore_sse_resyncs_total"),
+		       bench_server_metric(&srv, "redstore_sse_connections"));
+		bench_server_stop(&srv);
 		printf("RESULT sync p50_ms=%.2f p99_ms=%.2f max_ms=%.2f clients=%d\n", p50, p99, max, n_clients);
 	}
 	free(lat);
@@ -334,19 +209,19 @@ static int memory(int n)
 	long before, after_kib;
 	int64_t deadline;
 	struct sockaddr_in a;
-	server_start();
-	c = setup();
+	bench_server_start(&srv, server_bin, "2", "--heartbeat-ms", "15000");
+	c = bench_server_store(&srv, "bench-sync");
 	current_id(c, after);
 	snprintf(req, sizeof(req),
 	         "GET /v1/stores/%s/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: %s\r\nAuthorization: Bearer %s\r\n\r\n",
-	         store, after, token);
+	         srv.store, after, srv.token);
 	/* one stream first, so the store's channel and the pools exist */
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)server_port);
+	a.sin_port = htons((uint16_t)srv.port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	usleep(200000);
-	before = server_rss_kib();
+	before = bench_server_rss_kib(&srv);
 	for (int i = 0; i < n; i++) {
 		if ((fds[i] = socket(AF_INET, SOCK_STREAM, 0)) < 0 || connect(fds[i], (struct sockaddr *)&a, sizeof(a)) ||
 		    write(fds[i], req, strlen(req)) != (ssize_t)strlen(req)) {
@@ -355,16 +230,16 @@ static int memory(int n)
 		}
 	}
 	deadline = bench_now_us() + 120000000;
-	while (metric("redstore_sse_connections") < n && bench_now_us() < deadline)
+	while (bench_server_metric(&srv, "redstore_sse_connections") < n && bench_now_us() < deadline)
 		usleep(50000);
 	usleep(500000);
-	after_kib = server_rss_kib();
+	after_kib = bench_server_rss_kib(&srv);
 	printf("%d idle SSE connections (server reports %ld): RSS %ld KiB -> %ld KiB\n", n,
-	       metric("redstore_sse_connections"), before, after_kib);
+	       bench_server_metric(&srv, "redstore_sse_connections"), before, after_kib);
 	for (int i = 0; i < n; i++)
 		close(fds[i]);
 	free(fds);
-	server_stop();
+	bench_server_stop(&srv);
 	redstore_client_free(c);
 	printf("RESULT sse_memory kib_per_conn=%.2f\n", (double)(after_kib - before) / n);
 	return 0;
@@ -374,9 +249,7 @@ int main(int argc, char **argv)
 {
 	int clients = -1, rate = 200, seconds = 10, rc;
 	const char *mode = argc > 1 ? argv[1] : "";
-	setenv("REDSTORE_AUTH_SECRET", SECRET, 0);
-	setenv("REDSTORE_AUTH_PIN_OPSLIMIT", "1", 0);
-	setenv("REDSTORE_AUTH_PIN_MEMLIMIT_KIB", "8", 0);
+	bench_server_env();
 	server_bin = getenv("REDSTORE_SERVER_BIN");
 	for (int i = 2; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--clients"))

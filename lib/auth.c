@@ -322,7 +322,24 @@ int redstore__auth_pg_scope(redstore_client *c)
 		redstore__pg_drop(c);
 		return redstore__fail_wrap(rc, "postgres: scoping the connection to store %s", c->auth->info.store_id);
 	}
+	c->pg_scoped = true;
 	return 0;
+}
+
+/* Gives a scoped connection back to the service (the session's user again, no store), or closes it when
+ * that fails: a connection is never used for one scope with the settings of another. A server attaches
+ * and detaches a session per request; reconnecting each time cost a PostgreSQL login per request. */
+static void pg_unscope(redstore_client *c)
+{
+	if (!c->pg || !c->pg_scoped)
+		return;
+	if (redstore__pg_exec(NULL, c, "RESET ROLE", 0, NULL) ||
+	    redstore__pg_exec(NULL, c, "SELECT set_config('redstore.store_id', '', false)", 0, NULL)) {
+		redstore__pg_drop(c);
+		redstore_error_clear();
+		return;
+	}
+	c->pg_scoped = false;
 }
 
 int redstore_auth_login(char **out, redstore_client *c, const char *device_token, const char *employee_id,
@@ -376,8 +393,8 @@ void redstore_auth_detach(redstore_client *c)
 	redstore__auth_free(c->auth);
 	c->auth = NULL;
 	c->terminal[0] = c->employee[0] = '\0';
-	/* The connection runs as redstore_store: never reuse it for the service. */
-	redstore__pg_drop(c);
+	/* The connection runs as redstore_store: the service gets it back unscoped, or not at all. */
+	pg_unscope(c);
 }
 
 int redstore_auth_attach(redstore_client *c, const char *token)
@@ -421,12 +438,14 @@ int redstore_auth_attach(redstore_client *c, const char *token)
 		return redstore__fail(REDSTORE_ENOMEM, "redstore_auth_attach: out of memory");
 	}
 	a->info = info;
-	/* From here the client is the session's: its store, its actor, a store-scoped connection. */
-	redstore__pg_drop(c);
+	/* From here the client is the session's: its store, its actor, a store-scoped connection (the open
+	 * one is scoped now; a new one is scoped when it connects). */
 	c->auth = a;
 	redstore__set_store(c, info.store_id);
 	snprintf(c->terminal, sizeof(c->terminal), "%s", info.terminal_id);
 	snprintf(c->employee, sizeof(c->employee), "%s", info.employee_id);
+	if (c->pg && (rc = redstore__auth_pg_scope(c)))
+		redstore_error_clear(); /* dropped: the next statement connects and scopes afresh */
 	return 0;
 }
 

@@ -12,6 +12,7 @@ struct redstore_client {
 	redstore_config *cfg;
 	redisContext *redis;
 	PGconn *pg;
+	bool pg_scoped;           /* pg runs as redstore_store in a store (an attached session's), not as the service */
 	rd_kafka_t *producer;
 	char (*script_sha)[41];   /* SHA1 of each embedded Lua script once loaded, "" before */
 	int64_t redis_epoch;      /* bumped on every new Redis connection */

@@ -12,6 +12,7 @@ void redstore__pg_drop(redstore_client *c)
 		PQfinish(c->pg);
 		c->pg = NULL;
 	}
+	c->pg_scoped = false;
 }
 
 /* Waits until the socket is ready or the deadline passes: 1 ready, 0 timed out, -1 error. */

@@ -19,7 +19,7 @@ REDSTORE_APT_PACKAGES=(
   librdkafka-dev libhiredis-dev check libcjson-dev libmicrohttpd-dev libcurl4-openssl-dev
   libsodium-dev libsqlite3-dev libpq-dev
   # scripts, sanitizers and test tools
-  python3 clang libclang-rt-14-dev valgrind procps iproute2 curl
+  python3 clang libclang-rt-14-dev valgrind procps iproute2 curl wrk
   # Python bindings (SWIG, built with pip into a venv, tested with pytest) and the API reference
   swig python3-dev python3-venv python3-pytest python3-setuptools doxygen
   # the headless browser test of the web pages (tests/browser: playwright-core drives it; node and npm
