@@ -556,42 +556,66 @@ static int cursor_decode(char *sku, const char *cursor)
 	return 0;
 }
 
-int redstore_product_list(redstore_product_page **out, redstore_client *c, const char *cursor, size_t limit,
-                          unsigned flags)
+/* Escapes LIKE's wildcards and its escape character in q (at most 100 bytes) into a "%q%" pattern. */
+static void like_pattern(char *pat, const char *q)
+{
+	size_t j = 0;
+	pat[j++] = '%';
+	for (const char *s = q; *s; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			pat[j++] = '\\';
+		pat[j++] = *s;
+	}
+	pat[j++] = '%';
+	pat[j] = '\0';
+}
+
+/* The one listing query of redstore_product_list() and redstore_product_search(); q NULL or "": all. */
+static int product_page(redstore_product_page **out, redstore_client *c, const char *what, const char *q,
+                        const char *cursor, size_t limit, unsigned flags)
 {
 	static const char sql[] = "SELECT " REDSTORE__PRODUCT_COLS " FROM products p"
 	                          " WHERE p.store_id = $1 AND p.sku > $2 COLLATE \"C\""
 	                          " AND ($3::boolean OR p.active) AND (NOT $4::boolean OR p.favourite)"
+	                          " AND ($6 = '' OR p.barcode = $6 OR p.sku ILIKE $7 OR p.name ILIKE $7"
+	                          " OR p.brand ILIKE $7 OR p.category ILIKE $7)"
 	                          " ORDER BY p.sku LIMIT $5::int";
-	char after[65] = "", lim[24];
-	const char *store, *params[5];
+	char after[65] = "", lim[24], pat[2 * 100 + 3], msg[200];
+	const char *store, *params[7];
 	redstore_product_page *page;
 	PGresult *res;
 	int rc, n;
 
 	*out = NULL;
-	if ((rc = redstore__need_store(&store, c, "redstore_product_list")))
+	if ((rc = redstore__need_store(&store, c, what)))
 		return rc;
 	if (limit < 1 || limit > 1000)
-		return redstore__fail(REDSTORE_EINVALID, "redstore_product_list: limit %zu is out of range (expected 1..1000)",
-		                      limit);
+		return redstore__fail(REDSTORE_EINVALID, "%s: limit %zu is out of range (expected 1..1000)", what, limit);
 	if (flags & ~(REDSTORE_LIST_INCLUDE_INACTIVE | REDSTORE_LIST_FAVOURITES_ONLY))
-		return redstore__fail(REDSTORE_EINVALID, "redstore_product_list: unknown flags 0x%x", flags);
+		return redstore__fail(REDSTORE_EINVALID, "%s: unknown flags 0x%x", what, flags);
+	if (!q)
+		q = "";
+	if (strlen(q) > 100 || (*q && redstore__catalog_check_text(msg, sizeof(msg), q, 1, 100)))
+		return redstore__fail(REDSTORE_EINVALID, "%s: query: %s", what,
+		                      strlen(q) > 100 ? "longer than 100 bytes" : msg);
 	if (cursor && (rc = cursor_decode(after, cursor)))
 		return rc;
+	like_pattern(pat, q);
 	snprintf(lim, sizeof(lim), "%zu", limit + 1); /* one more, to know whether a next page exists */
 	params[0] = store;
 	params[1] = after;
 	params[2] = flags & REDSTORE_LIST_INCLUDE_INACTIVE ? "true" : "false";
 	params[3] = flags & REDSTORE_LIST_FAVOURITES_ONLY ? "true" : "false";
 	params[4] = lim;
-	if ((rc = redstore__pg_exec(&res, c, sql, 5, params)))
-		return redstore__fail_wrap(rc, "redstore_product_list");
+	params[5] = q;
+	params[6] = pat;
+	if ((rc = redstore__pg_exec(&res, c, sql, 7, params)))
+		return redstore__fail_wrap(rc, "%s", what);
 	n = PQntuples(res);
 	if (!(page = calloc(1, sizeof(*page))) || !(page->items = calloc((size_t)n + 1, sizeof(*page->items)))) {
 		free(page);
 		PQclear(res);
-		return redstore__fail(REDSTORE_ENOMEM, "redstore_product_list: out of memory");
+		return redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", what);
 	}
 	for (int i = 0; i < n && (size_t)i < limit; i++) {
 		redstore__prow row;
@@ -603,7 +627,7 @@ int redstore_product_list(redstore_product_page **out, redstore_client *c, const
 		page->count++;
 	}
 	if (!rc && (size_t)n > limit && !(page->next_cursor = cursor_encode(page->items[limit - 1]->sku)))
-		rc = redstore__fail(REDSTORE_ENOMEM, "redstore_product_list: out of memory");
+		rc = redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", what);
 	PQclear(res);
 	if (rc) {
 		redstore_product_page_free(page);
@@ -611,6 +635,18 @@ int redstore_product_list(redstore_product_page **out, redstore_client *c, const
 	}
 	*out = page;
 	return 0;
+}
+
+int redstore_product_list(redstore_product_page **out, redstore_client *c, const char *cursor, size_t limit,
+                          unsigned flags)
+{
+	return product_page(out, c, "redstore_product_list", NULL, cursor, limit, flags);
+}
+
+int redstore_product_search(redstore_product_page **out, redstore_client *c, const char *query, const char *cursor,
+                            size_t limit, unsigned flags)
+{
+	return product_page(out, c, "redstore_product_search", query, cursor, limit, flags);
 }
 
 void redstore_product_page_free(redstore_product_page *page)

@@ -731,6 +731,11 @@ START_TEST(server_every_endpoint_authenticates_and_authorises)
 		{ "POST", "stock/adjustments", "{\"sku\":\"A\",\"delta\":-1,\"reason\":\"theft\"}", 0 },
 		{ "POST", "stock/counts", "{\"lines\":[{\"sku\":\"A\",\"qty\":0}]}", 0 },
 		{ "POST", "pairing-codes", "{\"name\":\"till 9\"}", 0 },
+		{ "GET", "products?q=a", NULL, 1 },
+		{ "POST", "sales/quote", sale, 1 },
+		{ "GET", "reports/sales?from=0&to=1000", NULL, 0 },
+		{ "GET", "reports/top-products?from=0&to=1000", NULL, 0 },
+		{ "GET", "reports/reorder", NULL, 0 },
 	};
 	rs_test_store(c, "srvauth", store, 0);
 	rs_test_product(c, "A", 250, "standard", REDSTORE_STOCK_DENY, 10);

@@ -198,7 +198,7 @@ static char *print(cJSON *root)
 	return s;
 }
 
-static cJSON *product_json(const redstore_product *p)
+cJSON *api_product_json(const redstore_product *p)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "sku", p->sku);
@@ -265,7 +265,7 @@ void api_product_by_sku(server_reply *out, const server_request *req, redstore_c
 		server_reply_lib_error(out, rc);
 		return;
 	}
-	httpkit_reply_json(out, 200, print(product_json(p)));
+	httpkit_reply_json(out, 200, print(api_product_json(p)));
 	redstore_product_free(p);
 }
 
@@ -277,7 +277,7 @@ void api_product_by_barcode(server_reply *out, const server_request *req, redsto
 		server_reply_lib_error(out, rc);
 		return;
 	}
-	httpkit_reply_json(out, 200, print(product_json(p)));
+	httpkit_reply_json(out, 200, print(api_product_json(p)));
 	redstore_product_free(p);
 }
 
@@ -464,6 +464,36 @@ void api_sale_create(server_reply *out, const server_request *req, redstore_clie
 		return;
 	}
 	reply_receipt(out, r, 201);
+	redstore_receipt_free(r);
+}
+
+/* POST /v1/stores/{store}/sales/quote: the sale priced as a commit would price it, nothing written (the
+ * terminal's screen shows the total due before the tenders). */
+void api_sale_quote(server_reply *out, const server_request *req, redstore_client *c)
+{
+	char id[REDSTORE_ID_SIZE];
+	cJSON *root;
+	redstore_sale *sale;
+	redstore_receipt *r;
+	int rc;
+	if (!(root = parse_object(out, req)))
+		return;
+	if (redstore_id_new(id)) {
+		cJSON_Delete(root);
+		server_reply_lib_error(out, redstore_error_last_code());
+		return;
+	}
+	sale = sale_from_body(out, root, id);
+	cJSON_Delete(root);
+	if (!sale)
+		return;
+	rc = redstore_sale_quote(&r, c, sale);
+	redstore_sale_free(sale);
+	if (rc) {
+		server_reply_lib_error(out, rc);
+		return;
+	}
+	reply_receipt(out, r, 200);
 	redstore_receipt_free(r);
 }
 

@@ -132,6 +132,8 @@ static redstore_permission library_permission(server_permission perm)
 		return REDSTORE_PERM_STOCK;
 	case SERVER_PERM_PAIR:
 		return REDSTORE_PERM_PAIR;
+	case SERVER_PERM_REPORTS:
+		return REDSTORE_PERM_REPORTS;
 	default:
 		return REDSTORE_PERM_SELL; /* reading a store and selling: every role */
 	}
@@ -196,6 +198,11 @@ static const route routes[] = {
 	{ "POST", "/v1/stores/*/stock/receipts", SERVER_PERM_STOCK, api_stock_receive },
 	{ "POST", "/v1/stores/*/stock/adjustments", SERVER_PERM_STOCK, api_stock_adjust },
 	{ "POST", "/v1/stores/*/stock/counts", SERVER_PERM_STOCK, api_stock_count },
+	{ "GET", "/v1/stores/*/products", SERVER_PERM_READ, api_product_list },
+	{ "POST", "/v1/stores/*/sales/quote", SERVER_PERM_SELL, api_sale_quote },
+	{ "GET", "/v1/stores/*/reports/sales", SERVER_PERM_REPORTS, api_report_sales },
+	{ "GET", "/v1/stores/*/reports/top-products", SERVER_PERM_REPORTS, api_report_top_products },
+	{ "GET", "/v1/stores/*/reports/reorder", SERVER_PERM_REPORTS, api_report_reorder },
 };
 
 /* Matches path against pattern; params point into `buf`, a copy of path cut at its slashes. */
@@ -281,6 +288,8 @@ static void dispatch(server_reply *out, httpkit_request *req)
 			metrics(out, &out->response);
 		return;
 	}
+	if (web_serve(out, req))
+		return;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		const route *rt = &routes[i];
 		redstore_client *c;

@@ -3,6 +3,11 @@
  *
  *   redstore-server [--port N] [--port-file PATH] [--threads N] [--max-body BYTES]
  *                   [--heartbeat-ms MS] [--sse-buffer EVENTS] [--max-connections N] [--sndbuf BYTES]
+ *                   [--web-root DIR]
+ *
+ * --web-root is the directory of the static pages (/terminal/, /dashboard/; docs/web.md). Default: the
+ * source tree's examples/server/web when the server runs from its build tree, else the installed
+ * <datadir>/redstore/web; "none" serves no pages.
  *
  * --sndbuf caps the kernel's send buffer of each connection (SO_SNDBUF), which bounds what a client that
  * stops reading can hold outside the server's own bounded buffers.
@@ -20,11 +25,16 @@
  *   GET  /v1/stores/{store}/sales/{id}
  *   POST /v1/stores/{store}/sales/{id}/void, /sales/{id}/refunds
  *   POST /v1/stores/{store}/stock/receipts, /stock/adjustments, /stock/counts
+ *   GET  /v1/stores/{store}/products?q=&limit=&cursor=&favourites=   catalog listing and search
+ *   POST /v1/stores/{store}/sales/quote            a sale priced, nothing written
+ *   GET  /v1/stores/{store}/reports/sales, /reports/top-products, /reports/reorder   manager role
+ *   GET  /terminal/, /dashboard/ and their files                      static pages (web.c)
  */
 #include "server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,11 +55,21 @@ static int parse_num(const char *s, long min, long max, long *out)
 	return 0;
 }
 
+/* The default web root: the source tree's pages when this executable lies in the build tree. */
+static const char *default_web_root(void)
+{
+	char *exe = realpath("/proc/self/exe", NULL), *build = realpath(REDSTORE_SERVER_BUILD_DIR, NULL);
+	int in_build = exe && build && !strncmp(exe, build, strlen(build)) && exe[strlen(build)] == '/';
+	free(exe);
+	free(build);
+	return in_build ? REDSTORE_SERVER_WEB_SOURCE : REDSTORE_SERVER_WEB_INSTALLED;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: redstore-server [--port N] [--port-file PATH] [--threads N] [--max-body BYTES]\n"
 	                "                       [--heartbeat-ms MS] [--sse-buffer EVENTS] [--max-connections N]\n"
-	                "                       [--sndbuf BYTES]\n");
+	                "                       [--sndbuf BYTES] [--web-root DIR|none]\n");
 }
 
 int main(int argc, char **argv)
@@ -60,6 +80,7 @@ int main(int argc, char **argv)
 	struct MHD_Daemon *d;
 	struct sockaddr_in addr;
 	const union MHD_DaemonInfo *info;
+	const char *web_root = NULL;
 	int port;
 
 	for (int i = 1; i < argc; i++) {
@@ -90,15 +111,24 @@ int main(int argc, char **argv)
 			opt.max_connections = (unsigned)v;
 		else if (!strcmp(a, "--sndbuf") && !parse_num(val, 1024, 64L * 1024 * 1024, &v))
 			httpkit_sndbuf = (int)v;
+		else if (!strcmp(a, "--web-root"))
+			web_root = val;
 		else {
 			fprintf(stderr, "redstore-server: bad option %s %s\n", a, val);
 			usage();
 			return 2;
 		}
 	}
+	if (!web_root) {
+		if (web_set_root(default_web_root()))
+			fprintf(stderr, "redstore-server: serving no pages (give --web-root)\n");
+	} else if (strcmp(web_root, "none") && web_set_root(web_root)) {
+		return 1;
+	}
 	if (redstore_config_new(&cfg) || redstore_config_load_env(cfg)) {
 		fprintf(stderr, "redstore-server: configuration: %s\n", redstore_error_last());
 		redstore_config_free(cfg);
+		web_free();
 		return 1;
 	}
 	httpkit_stop_signals();
@@ -106,6 +136,7 @@ int main(int argc, char **argv)
 	http_set_options(&opt);
 	if (sse_hub_start(&opt, cfg)) {
 		redstore_config_free(cfg);
+		web_free();
 		return 1;
 	}
 	memset(&addr, 0, sizeof(addr));
@@ -124,6 +155,7 @@ int main(int argc, char **argv)
 		sse_hub_join();
 		sse_hub_free();
 		redstore_config_free(cfg);
+		web_free();
 		return 1;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -141,5 +173,6 @@ int main(int argc, char **argv)
 	sse_hub_free();
 	server_pool_shutdown();
 	redstore_config_free(cfg);
+	web_free();
 	return 0;
 }

@@ -78,7 +78,8 @@ typedef enum server_permission {
 	SERVER_PERM_VOID,
 	SERVER_PERM_REFUND,
 	SERVER_PERM_STOCK,
-	SERVER_PERM_PAIR      /* issuing pairing codes: managers */
+	SERVER_PERM_PAIR,     /* issuing pairing codes: managers */
+	SERVER_PERM_REPORTS   /* reports: managers */
 } server_permission;
 
 /*
@@ -103,6 +104,7 @@ void api_stock_get(server_reply *out, const server_request *req, redstore_client
 void api_snapshot(server_reply *out, const server_request *req, redstore_client *c);
 void api_sale_create(server_reply *out, const server_request *req, redstore_client *c);
 void api_sale_get(server_reply *out, const server_request *req, redstore_client *c);
+void api_sale_quote(server_reply *out, const server_request *req, redstore_client *c);
 void api_sale_void(server_reply *out, const server_request *req, redstore_client *c);
 void api_sale_refund(server_reply *out, const server_request *req, redstore_client *c);
 void api_stock_receive(server_reply *out, const server_request *req, redstore_client *c);
@@ -111,6 +113,26 @@ void api_stock_count(server_reply *out, const server_request *req, redstore_clie
 void api_pair(server_reply *out, const server_request *req, redstore_client *c);
 void api_login(server_reply *out, const server_request *req, redstore_client *c);
 void api_pairing_code(server_reply *out, const server_request *req, redstore_client *c);
+
+/* A product as JSON (api.c), for the handlers that list products. */
+struct cJSON *api_product_json(const redstore_product *p);
+
+/* ------------------------------------------------------------ catalog listing and reports (reports.c) */
+
+void api_product_list(server_reply *out, const server_request *req, redstore_client *c);
+void api_report_sales(server_reply *out, const server_request *req, redstore_client *c);
+void api_report_top_products(server_reply *out, const server_request *req, redstore_client *c);
+void api_report_reorder(server_reply *out, const server_request *req, redstore_client *c);
+
+/* ------------------------------------------------------------ static pages (web.c) */
+
+/* The directory the pages are served from (--web-root); NULL or unusable: no pages, 404. Returns 0 or -1
+ * with a message on stderr. */
+int web_set_root(const char *dir);
+void web_free(void);
+/* Serves GET/HEAD of a page path (anything outside /v1/, /healthz and /metrics): 1 when it answered
+ * (a file, a redirect or an error), 0 when the path is not a page path. */
+int web_serve(server_reply *out, const server_request *req);
 
 /* ------------------------------------------------------------ the sync hub and SSE (sse.c) */
 

@@ -106,6 +106,41 @@ REDSTORE_EXTERN(int) redstore_report_top_products(redstore_sales_report *REDSTOR
                                                   int64_t from_ms, int64_t to_ms, redstore_rank_by by, int bottom,
                                                   size_t n);
 
+/** One product to reorder. */
+typedef struct redstore_reorder_row {
+	char sku[65];             /**< the SKU */
+	char name[201];           /**< its name now */
+	int64_t on_hand;          /**< units in the store now (Redis) */
+	int64_t available;        /**< on_hand - reserved */
+	int64_t threshold;        /**< the product's low-stock threshold (its reorder point) */
+	int64_t sold;             /**< units sold over the window (projected history) */
+	int64_t suggested;        /**< units to order: max(threshold, sold) + threshold - available, at least 1 */
+} redstore_reorder_row;
+
+/** Products to reorder, most urgent first. Owned by the caller: redstore_reorder_report_free(). */
+typedef struct redstore_reorder_report {
+	size_t count;                                 /**< entries of `rows` */
+	redstore_reorder_row *REDSTORE_NULLABLE rows; /**< the rows (NULL when none) */
+} redstore_reorder_report;
+
+/**
+ * The active products of the selected store whose available stock is at or below their low-stock
+ * threshold (products with threshold 0 never need reordering), with their stock now and a suggested
+ * quantity: enough to get back above the threshold by one window's sales (and by at least the threshold
+ * again when little sold). Rows come by available - threshold ascending (the furthest below first), then
+ * SKU; at most `limit`.
+ *
+ * @param now_ms       the end of the sales window (milliseconds since the epoch)
+ * @param window_days  the sales window, 1..366 days before now_ms
+ * @param limit        1..1000 rows
+ * @return 0, REDSTORE_EINVALID (no store selected, a bad window or limit), a PostgreSQL or Redis error
+ */
+REDSTORE_EXTERN(int) redstore_report_reorder(redstore_reorder_report *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                             redstore_client *client, int64_t now_ms, int window_days, size_t limit);
+
+/** Frees a reorder report; NULL is a no-op. */
+REDSTORE_EXTERN(void) redstore_reorder_report_free(redstore_reorder_report *REDSTORE_NULLABLE report);
+
 /* ------------------------------------------------------------ transactions, patterns, stock */
 
 /** One local day of sales transactions. */

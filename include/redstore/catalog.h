@@ -142,6 +142,18 @@ REDSTORE_EXTERN(int) redstore_product_list(redstore_product_page *REDSTORE_NULLA
                                            redstore_client *client, const char *REDSTORE_NULLABLE cursor, size_t limit,
                                            unsigned flags);
 
+/**
+ * Like redstore_product_list(), keeping only the products that match `query`: its text appears, ignoring
+ * case, in the SKU, name, brand or category, or it equals the barcode. Wildcards have no special meaning.
+ * Pages and cursors work as in redstore_product_list().
+ *
+ * @param query  0-100 bytes of UTF-8 without control characters; NULL or "" lists every product
+ * @return 0, REDSTORE_EINVALID (bad query, limit or cursor), or a PostgreSQL error
+ */
+REDSTORE_EXTERN(int) redstore_product_search(redstore_product_page *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                             redstore_client *client, const char *REDSTORE_NULLABLE query,
+                                             const char *REDSTORE_NULLABLE cursor, size_t limit, unsigned flags);
+
 /** Frees a page and its products; NULL is a no-op. */
 REDSTORE_EXTERN(void) redstore_product_page_free(redstore_product_page *REDSTORE_NULLABLE page);
 

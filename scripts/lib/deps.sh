@@ -22,6 +22,9 @@ REDSTORE_APT_PACKAGES=(
   python3 clang libclang-rt-14-dev valgrind procps iproute2 curl wrk
   # Python bindings (SWIG, built with pip into a venv, tested with pytest) and the API reference
   swig python3-dev python3-venv python3-pytest python3-setuptools doxygen
+  # the headless browser test of the web pages (tests/browser: playwright-core drives it; node and npm
+  # come with the machine's Node.js)
+  chromium
 )
 
 # Prints the packages of REDSTORE_APT_PACKAGES that are not installed, one per line.

@@ -143,6 +143,7 @@ REDSTORE_OUT(redstore_sales_report)
 REDSTORE_OUT(redstore_transactions_report)
 REDSTORE_OUT(redstore_stock_value_report)
 REDSTORE_OUT(redstore_shift_report)
+REDSTORE_OUT(redstore_reorder_report)
 REDSTORE_OUT(redstore_reconcile_report)
 
 /* A buffer the library allocated for the caller: a str, freed here. */
@@ -671,6 +672,9 @@ REDSTORE_OUT(redstore_journal_entry)
 }
 %extend redstore_shift_report {
 	redstore_shift_tender_total *tender_at(size_t i) { return i < $self->tender_count ? &$self->tenders[i] : NULL; }
+}
+%extend redstore_reorder_report {
+	redstore_reorder_row *row_at(size_t i) { return i < $self->count ? &$self->rows[i] : NULL; }
 }
 %extend redstore_receipt {
 	redstore_receipt_line *line_at(size_t i) { return i < $self->line_count ? &$self->lines[i] : NULL; }

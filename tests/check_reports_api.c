@@ -1,0 +1,635 @@
+/* What the web pages read from redstore-server, against the real program on a free port and the dev
+ * stack: the report endpoints answer exactly what the library answers and only to managers, refuse bad
+ * parameters with 400; the catalog listing pages through every product once and searches; the reorder
+ * report (library) lists exactly the low products with hand-checked quantities; the static pages are
+ * served with their content types and nothing outside the web root is. */
+#include "http.h"
+#include "server.h"
+#include "synth.h"
+#include "testutil.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define AUTH_SECRET "reports-api-test-secret-0123456789-abcdefgh"
+#define HOUR_MS 3600000LL
+#define DAY_MS (24 * HOUR_MS)
+
+typedef rs_test_server server;
+
+/* Wall-clock milliseconds (rs_test_now_ms is monotonic). */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Session tokens of a cashier and a manager of the client's selected store. */
+typedef struct creds {
+	char cashier[1024], manager[1024];
+} creds;
+
+static void sessions(redstore_client *c, creds *k)
+{
+	char code[REDSTORE_PAIRING_CODE_SIZE], device[REDSTORE_DEVICE_TOKEN_SIZE], terminal[REDSTORE_ID_SIZE];
+	char *t;
+	RS_OK(redstore_auth_employee_add(c, "cash1", "Casey", REDSTORE_ROLE_CASHIER, "1111"));
+	RS_OK(redstore_auth_employee_add(c, "man1", "Morgan", REDSTORE_ROLE_MANAGER, "3333"));
+	RS_OK(redstore_auth_pairing_code_new(code, c, "till 1"));
+	RS_OK(redstore_auth_pair(device, terminal, c, code));
+	RS_OK(redstore_auth_login(&t, c, device, "cash1", "1111"));
+	snprintf(k->cashier, sizeof(k->cashier), "%s", t);
+	redstore_free(t);
+	RS_OK(redstore_auth_login(&t, c, device, "man1", "3333"));
+	snprintf(k->manager, sizeof(k->manager), "%s", t);
+	redstore_free(t);
+}
+
+/* GET path with token; returns the status and the parsed body (NULL when not JSON). */
+static long get_json(const server *s, const char *token, const char *path, cJSON **out)
+{
+	char *body = NULL;
+	CURLcode rc;
+	long st = rs_http(s->port, token, "GET", path, NULL, NULL, 30000, &body, &rc);
+	ck_assert_msg(rc == CURLE_OK, "GET %s: %s", path, curl_easy_strerror(rc));
+	*out = body ? cJSON_Parse(body) : NULL;
+	free(body);
+	return st;
+}
+
+static void expect_error(const server *s, const char *token, const char *path, long status, const char *code)
+{
+	cJSON *r;
+	long st = get_json(s, token, path, &r);
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(r, "error");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(err, "code");
+	ck_assert_msg(st == status && cJSON_IsString(c) && !strcmp(c->valuestring, code), "GET %s: %ld %s (expected %ld %s)",
+	              path, st, cJSON_IsString(c) ? c->valuestring : "?", status, code);
+	cJSON_Delete(r);
+}
+
+static int64_t num(const cJSON *o, const char *name)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+	ck_assert_msg(cJSON_IsNumber(x), "no number \"%s\"", name);
+	return (int64_t)x->valuedouble;
+}
+
+static const char *str(const cJSON *o, const char *name)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+	ck_assert_msg(cJSON_IsString(x), "no string \"%s\"", name);
+	return x->valuestring;
+}
+
+/* The server's rows equal the library's report, field by field, in order. */
+static void same_report(const cJSON *body, const redstore_sales_report *lib, const char *what)
+{
+	const cJSON *rows = cJSON_GetObjectItemCaseSensitive(body, "rows"), *r;
+	size_t i = 0;
+	ck_assert_msg(cJSON_IsArray(rows), "%s: no rows", what);
+	ck_assert_msg((size_t)cJSON_GetArraySize(rows) == lib->count, "%s: %d rows from the server, %zu from the library",
+	              what, cJSON_GetArraySize(rows), lib->count);
+	cJSON_ArrayForEach(r, rows) {
+		const redstore_sales_row *x = &lib->rows[i];
+		ck_assert_msg(!strcmp(str(r, "bucket"), x->bucket) && !strcmp(str(r, "key"), x->key), "%s row %zu: %s/%s vs %s/%s",
+		              what, i, str(r, "bucket"), str(r, "key"), x->bucket, x->key);
+		ck_assert_msg(num(r, "units") == x->units && num(r, "gross") == x->gross && num(r, "discount") == x->discount &&
+		                  num(r, "tax") == x->tax && num(r, "total") == x->total &&
+		                  num(r, "refunded_units") == x->refunded_units && num(r, "refunds") == x->refunds &&
+		                  num(r, "lines") == x->lines,
+		              "%s row %zu (%s %s): sums differ", what, i, x->bucket, x->key);
+		i++;
+	}
+	ck_assert_int_eq(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "from_rollups")), lib->from_rollups);
+}
+
+/* `n` synthetic sales (and every tenth a refund) over the `days` days before end_ms, projected. */
+static int64_t project_history(redstore_client *c, const char *store, int n, int days, int64_t end_ms, unsigned seed)
+{
+	redstore_event **ev = calloc((size_t)n, sizeof(*ev));
+	int64_t total = 0;
+	size_t applied;
+	ck_assert_ptr_nonnull(ev);
+	for (int i = 0; i < n; i++) {
+		int64_t when = end_ms - 60000 - (int64_t)(rand_r(&seed) % (unsigned)(days * 24 * 60)) * 60000;
+		char *json = i % 10 == 9 ? rs_synth_refund_event(c, store, i, when, NULL) : rs_synth_sale_event(c, store, i, when, &total);
+		ck_assert_ptr_nonnull(json);
+		RS_OK(redstore_event_decode(&ev[i], json, strlen(json)));
+		free(json);
+	}
+	RS_OK(redstore_projector_apply(c, (const redstore_event *const *)ev, (size_t)n, &applied));
+	ck_assert_uint_eq(applied, (size_t)n);
+	for (int i = 0; i < n; i++)
+		redstore_event_free(ev[i]);
+	free(ev);
+	return total;
+}
+
+static void product(redstore_client *c, const char *sku, const char *name, const char *brand, const char *barcode,
+                    int64_t threshold, int64_t stock, int active)
+{
+	redstore_product p;
+	memset(&p, 0, sizeof(p));
+	p.sku = sku;
+	p.name = name;
+	p.brand = brand;
+	p.barcode = barcode;
+	p.price = 100;
+	p.tax_class = "standard";
+	p.low_stock_threshold = threshold;
+	p.active = 1;
+	RS_OK(redstore_product_create(c, &p));
+	if (stock > 0) {
+		redstore_stock_line line = { sku, stock, 10 };
+		redstore_stock_result *r;
+		RS_OK(redstore_stock_receive(&r, c, NULL, "test", 1, &line));
+		redstore_stock_result_free(r);
+	}
+	if (!active)
+		RS_OK(redstore_product_deactivate(c, sku));
+}
+
+/* ------------------------------------------------------------ tests */
+
+START_TEST(reports_api_answers_what_the_library_answers_to_managers_only)
+{
+	server s;
+	creds k;
+	redstore_client *c = rs_test_client();
+	char store[65], path[512];
+	int64_t now = wall_ms(), to = (now / HOUR_MS + 1) * HOUR_MS, from = to - 3 * DAY_MS;
+	static const char *const buckets[] = { "hour", "15min", "day" };
+	static const redstore_bucket lib_buckets[] = { REDSTORE_BUCKET_HOUR, REDSTORE_BUCKET_15MIN, REDSTORE_BUCKET_DAY };
+	rs_test_store(c, "rapi", store, 0);
+	project_history(c, store, 120, 2, now, 7);
+	sessions(c, &k);
+	rs_test_server_start(&s, NULL);
+
+	/* sales by bucket, whole hours (rollups) and an odd range (raw lines), grouped and not */
+	for (int b = 0; b < 3; b++)
+		for (int odd = 0; odd < 2; odd++)
+			for (int g = 0; g < 2; g++) {
+				redstore_report_options o = { lib_buckets[b], g ? REDSTORE_GROUP_PRODUCT : REDSTORE_GROUP_NONE, 0 };
+				redstore_sales_report *lib;
+				int64_t f = from + odd * 17 * 60000;
+				cJSON *body;
+				snprintf(path, sizeof(path), "/v1/stores/%s/reports/sales?from=%lld&to=%lld&bucket=%s%s", store,
+				         (long long)f, (long long)to, buckets[b], g ? "&group_by=product" : "");
+				ck_assert_int_eq(get_json(&s, k.manager, path, &body), 200);
+				RS_OK(redstore_report_sales(&lib, c, f, to, &o));
+				ck_assert_uint_gt(lib->count, 0);
+				same_report(body, lib, path);
+				redstore_sales_report_free(lib);
+				cJSON_Delete(body);
+			}
+	/* top and bottom products by units and revenue */
+	for (int by = 0; by < 2; by++)
+		for (int bottom = 0; bottom < 2; bottom++) {
+			redstore_sales_report *lib;
+			cJSON *body;
+			snprintf(path, sizeof(path), "/v1/stores/%s/reports/top-products?from=%lld&to=%lld&by=%s&order=%s&n=7",
+			         store, (long long)from, (long long)to, by ? "revenue" : "units", bottom ? "bottom" : "top");
+			ck_assert_int_eq(get_json(&s, k.manager, path, &body), 200);
+			RS_OK(redstore_report_top_products(&lib, c, from, to, by ? REDSTORE_RANK_REVENUE : REDSTORE_RANK_UNITS,
+			                                   bottom, 7));
+			ck_assert_uint_eq(lib->count, 7);
+			same_report(body, lib, path);
+			redstore_sales_report_free(lib);
+			cJSON_Delete(body);
+		}
+
+	/* a cashier, no session, another store's manager: refused before anything is read */
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/sales?from=%lld&to=%lld", store, (long long)from,
+	         (long long)to);
+	expect_error(&s, k.cashier, path, 403, "forbidden");
+	expect_error(&s, NULL, path, 401, "unauthenticated");
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/top-products?from=%lld&to=%lld", store, (long long)from,
+	         (long long)to);
+	expect_error(&s, k.cashier, path, 403, "forbidden");
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/reorder", store);
+	expect_error(&s, k.cashier, path, 403, "forbidden");
+	expect_error(&s, NULL, path, 401, "unauthenticated");
+	{
+		redstore_client *o = rs_test_client();
+		char other[65];
+		creds ko;
+		rs_test_store(o, "rapi2", other, 0);
+		sessions(o, &ko);
+		expect_error(&s, ko.manager, path, 403, "forbidden");
+		redstore_client_free(o);
+	}
+	rs_test_server_stop(&s);
+	redstore_client_free(c);
+}
+END_TEST
+
+START_TEST(reports_api_refuses_bad_parameters_with_400)
+{
+	server s;
+	creds k;
+	redstore_client *c = rs_test_client();
+	char store[65], path[600], big[400];
+	static const char *const bad[] = {
+		"reports/sales",                                     /* from and to are required */
+		"reports/sales?from=1000",
+		"reports/sales?from=5000&to=1000",                   /* reversed */
+		"reports/sales?from=1000&to=1000",                   /* empty */
+		"reports/sales?from=abc&to=1000",
+		"reports/sales?from=1000&to=99999999999999999999",   /* out of range */
+		"reports/sales?from=-5&to=1000",
+		"reports/sales?from=1000&to=2000&bucket=year",
+		"reports/sales?from=1000&to=2000&group_by=color",
+		"reports/sales?from=1000&to=2000&colour=red",         /* unknown parameter */
+		"reports/sales?from=0&to=200000000000",               /* over 3 years: the library's EINVALID */
+		"reports/top-products?from=1000&to=2000&n=0",
+		"reports/top-products?from=1000&to=2000&n=1001",
+		"reports/top-products?from=1000&to=2000&by=price",
+		"reports/top-products?from=1000&to=2000&order=middle",
+		"reports/reorder?window_days=0",
+		"reports/reorder?window_days=367",
+		"reports/reorder?limit=5000",
+		"products?limit=0",
+		"products?limit=201",
+		"products?limit=ten",
+		"products?cursor=garbage",
+		"products?favourites=yes",
+		"products?page=2",
+	};
+	rs_test_store(c, "rbad", store, 0);
+	sessions(c, &k);
+	rs_test_server_start(&s, NULL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), "/v1/stores/%s/%s", store, bad[i]);
+		expect_error(&s, k.manager, path, 400, "invalid_parameter");
+	}
+	/* a search longer than 100 bytes, and an oversized parameter */
+	memset(big, 'a', 101);
+	big[101] = '\0';
+	snprintf(path, sizeof(path), "/v1/stores/%s/products?q=%s", store, big);
+	expect_error(&s, k.cashier, path, 400, "invalid_parameter");
+	memset(big, '7', 300);
+	big[300] = '\0';
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/sales?from=%s&to=1", store, big);
+	expect_error(&s, k.manager, path, 400, "invalid_parameter");
+	rs_test_server_stop(&s);
+	redstore_client_free(c);
+}
+END_TEST
+
+START_TEST(products_api_pages_through_every_product_once_and_searches)
+{
+	server s;
+	creds k;
+	redstore_client *c = rs_test_client();
+	char store[65], path[600], cursor[256] = "", prev[65] = "";
+	int seen = 0, pages = 0;
+	cJSON *body;
+	rs_test_store(c, "rprod", store, 0);
+	for (int i = 0; i < 23; i++) {
+		char sku[16], name[32], barcode[16];
+		snprintf(sku, sizeof(sku), "P-%03d", i);
+		snprintf(name, sizeof(name), i % 5 == 0 ? "Dark Chocolate %d" : "Item %d", i);
+		snprintf(barcode, sizeof(barcode), "400%05d", i);
+		product(c, sku, name, i % 7 == 0 ? "Acme" : "", barcode, 0, 0, i != 22);
+	}
+	product(c, "PCT-100%", "100% juice", "", "", 0, 0, 1);
+	sessions(c, &k);
+	rs_test_server_start(&s, NULL);
+
+	/* every active product once, in SKU order, 10 at a time */
+	do {
+		const cJSON *items, *p, *next;
+		snprintf(path, sizeof(path), "/v1/stores/%s/products?limit=10%s%s", store, cursor[0] ? "&cursor=" : "", cursor);
+		ck_assert_int_eq(get_json(&s, k.cashier, path, &body), 200);
+		items = cJSON_GetObjectItemCaseSensitive(body, "products");
+		ck_assert_int_le(cJSON_GetArraySize(items), 10);
+		cJSON_ArrayForEach(p, items) {
+			ck_assert_msg(strcmp(str(p, "sku"), prev) > 0, "%s after %s", str(p, "sku"), prev);
+			snprintf(prev, sizeof(prev), "%s", str(p, "sku"));
+			ck_assert_str_ne(prev, "P-022"); /* deactivated */
+			seen++;
+		}
+		next = cJSON_GetObjectItemCaseSensitive(body, "next_cursor");
+		cursor[0] = '\0';
+		if (cJSON_IsString(next))
+			snprintf(cursor, sizeof(cursor), "%s", next->valuestring);
+		else
+			ck_assert(cJSON_IsNull(next));
+		cJSON_Delete(body);
+		pages++;
+	} while (cursor[0]);
+	ck_assert_int_eq(seen, 23); /* 22 active P- products and PCT-100% */
+	ck_assert_int_eq(pages, 3);
+
+	/* search: name (any case), brand, exact barcode; wildcards are plain characters */
+	{
+		static const struct {
+			const char *q;
+			int count;
+			const char *first;
+		} cases[] = {
+			{ "chocolate", 5, "P-000" }, { "DARK%20CHOC", 5, "P-000" }, { "acme", 4, "P-000" },
+			{ "40000017", 1, "P-017" },  { "100%25", 1, "PCT-100%" },   { "%25", 1, "PCT-100%" },
+			{ "_", 0, NULL },            { "nothing-like-this", 0, NULL },
+		};
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const cJSON *items;
+			snprintf(path, sizeof(path), "/v1/stores/%s/products?q=%s", store, cases[i].q);
+			ck_assert_int_eq(get_json(&s, k.cashier, path, &body), 200);
+			items = cJSON_GetObjectItemCaseSensitive(body, "products");
+			ck_assert_msg(cJSON_GetArraySize(items) == cases[i].count, "q=%s: %d products (expected %d)", cases[i].q,
+			              cJSON_GetArraySize(items), cases[i].count);
+			if (cases[i].first)
+				ck_assert_str_eq(str(cJSON_GetArrayItem(items, 0), "sku"), cases[i].first);
+			cJSON_Delete(body);
+		}
+	}
+	/* the library call: no query lists what redstore_product_list lists; a control character is refused */
+	{
+		redstore_product_page *a, *b;
+		RS_OK(redstore_product_search(&a, c, NULL, NULL, 100, 0));
+		RS_OK(redstore_product_list(&b, c, NULL, 100, 0));
+		ck_assert_uint_eq(a->count, 23);
+		ck_assert_uint_eq(a->count, b->count);
+		for (size_t i = 0; i < a->count; i++)
+			ck_assert_str_eq(a->items[i]->sku, b->items[i]->sku);
+		redstore_product_page_free(a);
+		redstore_product_page_free(b);
+		ck_assert_int_eq(redstore_product_search(&a, c, "bad\x01", NULL, 10, 0), REDSTORE_EINVALID);
+		ck_assert_ptr_null(a);
+		RS_OK(redstore_product_search(&a, c, "CHOC", NULL, 2, REDSTORE_LIST_FAVOURITES_ONLY));
+		ck_assert_uint_eq(a->count, 0);
+		redstore_product_page_free(a);
+	}
+	/* the listing is the store's own: another store's session is refused */
+	{
+		redstore_client *o = rs_test_client();
+		char other[65];
+		creds ko;
+		rs_test_store(o, "rprod2", other, 0);
+		sessions(o, &ko);
+		snprintf(path, sizeof(path), "/v1/stores/%s/products", store);
+		expect_error(&s, ko.cashier, path, 403, "forbidden");
+		expect_error(&s, NULL, path, 401, "unauthenticated");
+		redstore_client_free(o);
+	}
+	rs_test_server_stop(&s);
+	redstore_client_free(c);
+}
+END_TEST
+
+/* The reorder report by hand: stock, thresholds and the units sold within the window decide. */
+START_TEST(reorder_report_lists_low_products_with_suggested_quantities)
+{
+	server s;
+	creds k;
+	redstore_client *c = rs_test_client();
+	redstore_reorder_report *r;
+	char store[65], path[256];
+	int64_t now = wall_ms();
+	cJSON *body;
+	const cJSON *rows, *row;
+	size_t i = 0;
+	rs_test_store(c, "rreo", store, 0);
+	/* synthetic sale 0 sells 1 x SKU-00000, 2 x SKU-00131 and 3 x SKU-00262 */
+	product(c, "SKU-00000", "Low, sold 1", "", "", 5, 2, 1);    /* 2 <= 5: 5 + 5 - 2 = 8 */
+	product(c, "SKU-00131", "Plenty", "", "", 3, 10, 1);        /* 10 > 3: not listed */
+	product(c, "SKU-00262", "At threshold", "", "", 2, 2, 1);   /* 2 <= 2, sold 3: 3 + 2 - 2 = 3 */
+	product(c, "OFF-1", "Deactivated", "", "", 5, 0, 0);        /* inactive: not listed */
+	product(c, "NEVER", "No threshold", "", "", 0, 0, 1);       /* threshold 0: never */
+	product(c, "EMPTY", "Never received", "", "", 1, 0, 1);     /* 0 <= 1: 1 + 1 - 0 = 2 */
+	{
+		redstore_event *ev[2];
+		size_t applied;
+		for (int j = 0; j < 2; j++) { /* one sale 2 days ago, the same lines 20 days ago (outside 14 days) */
+			char *json = rs_synth_sale_event(c, store, 0, now - (j ? 20 : 2) * DAY_MS, NULL);
+			RS_OK(redstore_event_decode(&ev[j], json, strlen(json)));
+			free(json);
+		}
+		RS_OK(redstore_projector_apply(c, (const redstore_event *const *)ev, 2, &applied));
+		redstore_event_free(ev[0]);
+		redstore_event_free(ev[1]);
+	}
+	RS_OK(redstore_report_reorder(&r, c, now, 14, 100));
+	ck_assert_uint_eq(r->count, 3);
+	/* furthest below the threshold first: SKU-00000 (-3), EMPTY (-1), SKU-00262 (0) */
+	ck_assert_str_eq(r->rows[0].sku, "SKU-00000");
+	ck_assert_int_eq(r->rows[0].available, 2);
+	ck_assert_int_eq(r->rows[0].sold, 1);
+	ck_assert_int_eq(r->rows[0].suggested, 8);
+	ck_assert_str_eq(r->rows[1].sku, "EMPTY");
+	ck_assert_int_eq(r->rows[1].suggested, 2);
+	ck_assert_str_eq(r->rows[2].sku, "SKU-00262");
+	ck_assert_int_eq(r->rows[2].sold, 3);
+	ck_assert_int_eq(r->rows[2].suggested, 3);
+	ck_assert_str_eq(r->rows[2].name, "At threshold");
+
+	/* the server's answer is the library's */
+	sessions(c, &k);
+	rs_test_server_start(&s, NULL);
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/reorder?window_days=14", store);
+	ck_assert_int_eq(get_json(&s, k.manager, path, &body), 200);
+	rows = cJSON_GetObjectItemCaseSensitive(body, "rows");
+	ck_assert_int_eq(cJSON_GetArraySize(rows), 3);
+	cJSON_ArrayForEach(row, rows) {
+		ck_assert_str_eq(str(row, "sku"), r->rows[i].sku);
+		ck_assert_int_eq(num(row, "available"), r->rows[i].available);
+		ck_assert_int_eq(num(row, "on_hand"), r->rows[i].on_hand);
+		ck_assert_int_eq(num(row, "threshold"), r->rows[i].threshold);
+		ck_assert_int_eq(num(row, "sold"), r->rows[i].sold);
+		ck_assert_int_eq(num(row, "suggested"), r->rows[i].suggested);
+		i++;
+	}
+	cJSON_Delete(body);
+	redstore_reorder_report_free(r);
+	/* a window of 30 days counts the older sale too; limit cuts the list */
+	RS_OK(redstore_report_reorder(&r, c, now, 30, 1));
+	ck_assert_uint_eq(r->count, 1);
+	ck_assert_int_eq(r->rows[0].sold, 2);
+	ck_assert_int_eq(r->rows[0].suggested, 8);
+	redstore_reorder_report_free(r);
+	ck_assert_int_eq(redstore_report_reorder(&r, c, now, 0, 10), REDSTORE_EINVALID);
+	ck_assert_ptr_null(r);
+	ck_assert_int_eq(redstore_report_reorder(&r, c, now, 14, 0), REDSTORE_EINVALID);
+	rs_test_server_stop(&s);
+	redstore_client_free(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------ static pages */
+
+typedef struct page {
+	long status;
+	char type[600], location[600], csp[600];
+	size_t size;
+} page;
+
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	page *p = userdata;
+	size_t n = size * nmemb;
+	char line[600];
+	snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1), data);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (!strncasecmp(line, "Content-Type: ", 14))
+		snprintf(p->type, sizeof(p->type), "%s", line + 14);
+	else if (!strncasecmp(line, "Location: ", 10))
+		snprintf(p->location, sizeof(p->location), "%s", line + 10);
+	else if (!strncasecmp(line, "Content-Security-Policy: ", 25))
+		snprintf(p->csp, sizeof(p->csp), "%s", line + 25);
+	return n;
+}
+
+/* The raw path is sent as it is (no "..", "%2e" folding by libcurl). */
+static page fetch(const server *s, const char *method, const char *raw)
+{
+	CURL *h = curl_easy_init();
+	rs_http_buf b = { NULL, 0 };
+	char url[512];
+	page p;
+	memset(&p, 0, sizeof(p));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, raw);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, rs_http_buf_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &p);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+	ck_assert_int_eq(curl_easy_perform(h), CURLE_OK);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &p.status);
+	p.size = b.n;
+	free(b.p);
+	curl_easy_cleanup(h);
+	return p;
+}
+
+static void write_file(const char *path, const char *text, size_t n)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, n, f), n);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(web_pages_are_served_with_their_types_and_nothing_outside_the_root)
+{
+	server s;
+	char root[64] = "/tmp/rs-webroot-XXXXXX", outside[128], sub[128], f[192];
+	const char *extra[] = { "--web-root", root, NULL };
+	char *big = calloc(1, 1024 * 1024 + 2);
+	page p;
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	ck_assert_ptr_nonnull(big);
+	snprintf(sub, sizeof(sub), "%s/terminal", root);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	snprintf(f, sizeof(f), "%s/index.html", sub);
+	write_file(f, "<!doctype html><title>t</title>", 31);
+	snprintf(f, sizeof(f), "%s/app.js", sub);
+	write_file(f, "export {};\n", 11);
+	snprintf(f, sizeof(f), "%s/app.css", sub);
+	write_file(f, "body{}\n", 7);
+	snprintf(f, sizeof(f), "%s/.secret.txt", sub);
+	write_file(f, "hidden", 6);
+	snprintf(f, sizeof(f), "%s/notes.md", sub);
+	write_file(f, "unknown type", 12);
+	memset(big, 'x', 1024 * 1024 + 1);
+	snprintf(f, sizeof(f), "%s/big.txt", sub);
+	write_file(f, big, 1024 * 1024 + 1);
+	free(big);
+	/* a file outside the root and a symbolic link to it inside */
+	snprintf(outside, sizeof(outside), "%s-outside.txt", root);
+	write_file(outside, "outside", 7);
+	snprintf(f, sizeof(f), "%s/link.txt", sub);
+	ck_assert_int_eq(symlink(outside, f), 0);
+
+	rs_test_server_start(&s, extra);
+	p = fetch(&s, "GET", "/terminal/");
+	ck_assert_int_eq(p.status, 200);
+	ck_assert_str_eq(p.type, "text/html; charset=utf-8");
+	ck_assert_uint_eq(p.size, 31);
+	ck_assert_ptr_nonnull(strstr(p.csp, "default-src 'self'"));
+	p = fetch(&s, "HEAD", "/terminal/index.html");
+	ck_assert_int_eq(p.status, 200);
+	p = fetch(&s, "GET", "/terminal/app.js");
+	ck_assert_int_eq(p.status, 200);
+	ck_assert_str_eq(p.type, "text/javascript; charset=utf-8");
+	p = fetch(&s, "GET", "/terminal/app.css");
+	ck_assert_str_eq(p.type, "text/css; charset=utf-8");
+	p = fetch(&s, "GET", "/terminal");
+	ck_assert_int_eq(p.status, 301);
+	ck_assert_str_eq(p.location, "/terminal/");
+	{
+		static const char *const refused[] = {
+			"/terminal/../../../../etc/passwd", "/terminal/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+			"/..%2f..%2fetc%2fpasswd",         "/terminal/.secret.txt",
+			"/terminal/link.txt",               "/terminal/notes.md",
+			"/terminal/missing.js",             "/terminal//app.js",
+			"/terminal/app.js/",
+		};
+		for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+			p = fetch(&s, "GET", refused[i]);
+			ck_assert_msg(p.status == 404, "%s: %ld (expected 404)", refused[i], p.status);
+		}
+	}
+	p = fetch(&s, "GET", "/terminal/big.txt");
+	ck_assert_msg(p.status >= 400, "a file over the size limit is served (%ld)", p.status);
+	p = fetch(&s, "POST", "/terminal/index.html");
+	ck_assert_int_eq(p.status, 404);
+	/* the API is untouched by the pages */
+	p = fetch(&s, "GET", "/v1/nothing");
+	ck_assert_int_eq(p.status, 404);
+	ck_assert_str_eq(p.type, "application/json");
+	rs_test_server_stop(&s);
+
+	unlink(f);
+	unlink(outside);
+	{
+		static const char *const names[] = { "index.html", "app.js", "app.css", ".secret.txt", "notes.md", "big.txt" };
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			snprintf(f, sizeof(f), "%s/%s", sub, names[i]);
+			unlink(f);
+		}
+	}
+	rmdir(sub);
+	rmdir(root);
+}
+END_TEST
+
+static Suite *reports_api_suite(void)
+{
+	Suite *s = suite_create("reports_api");
+	TCase *t = tcase_create("reports_api");
+	tcase_set_timeout(t, 300);
+	tcase_add_test(t, reports_api_answers_what_the_library_answers_to_managers_only);
+	tcase_add_test(t, reports_api_refuses_bad_parameters_with_400);
+	tcase_add_test(t, products_api_pages_through_every_product_once_and_searches);
+	tcase_add_test(t, reorder_report_lists_low_products_with_suggested_quantities);
+	tcase_add_test(t, web_pages_are_served_with_their_types_and_nothing_outside_the_root);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	int rc;
+	/* the server (a child) and this process's clients share the session secret */
+	setenv("REDSTORE_AUTH_SECRET", AUTH_SECRET, 1);
+	setenv("REDSTORE_AUTH_PIN_OPSLIMIT", "1", 1);
+	setenv("REDSTORE_AUTH_PIN_MEMLIMIT_KIB", "8", 1);
+	curl_global_init(CURL_GLOBAL_ALL);
+	rc = rs_test_run(reports_api_suite());
+	curl_global_cleanup();
+	return rc;
+}
