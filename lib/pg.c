@@ -61,8 +61,16 @@ int redstore__pg_connect(redstore_client *c)
 	int64_t deadline = redstore__now_us() + timeout_ms * 1000;
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 
-	if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
-		return 0;
+	if (c->pg && PQstatus(c->pg) == CONNECTION_OK) {
+		/* Between statements the server has nothing to say to us (the library never LISTENs): an idle
+		 * connection with something to read was ended by the server ("terminating connection due to
+		 * administrator command" on a restart, then EOF). Reconnect now, before a statement is sent,
+		 * rather than fail it. */
+		struct pollfd p = { PQsocket(c->pg), POLLIN, 0 };
+		/* Never inside a transaction: its statements must fail with it, not go on in a new session. */
+		if (PQtransactionStatus(c->pg) != PQTRANS_IDLE || (p.fd >= 0 && poll(&p, 1, 0) <= 0))
+			return 0;
+	}
 	redstore__pg_drop(c);
 	snprintf(options, sizeof(options), "-c statement_timeout=%lld",
 	         (long long)redstore__config_int(c->cfg, REDSTORE_CFG_DATABASE_COMMAND_TIMEOUT_MS));

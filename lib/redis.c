@@ -3,6 +3,7 @@
 #include "embedded.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <sys/time.h>
 
@@ -56,12 +57,29 @@ int redstore__redis_io_error(redstore_client *c, const char *what)
 	return redstore__fail(code, "redis %s: %s: %s", where, what, code == REDSTORE_ETIMEOUT ? "timed out" : msg);
 }
 
+/* An idle connection has nothing to read: if its socket is readable the server closed it (a restart, a
+ * timeout) or broke the protocol. Dropping it before a command is sent costs nothing and is always safe;
+ * finding out after sending would make the command's outcome unknown. Only when nothing is buffered:
+ * a pipeline being built (MULTI ... EXEC among others) must fail whole, never lose its first commands. */
+static void drop_if_closed(redstore_client *c)
+{
+	struct pollfd p;
+	if (!c->redis || c->redis->fd < 0 || (c->redis->obuf && sdslen(c->redis->obuf) > 0))
+		return;
+	p.fd = c->redis->fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	if (poll(&p, 1, 0) > 0)
+		redstore__redis_drop(c);
+}
+
 int redstore__redis_connect(redstore_client *c)
 {
 	redstore__redis_url u;
 	struct timeval ctv, rtv;
 	redisReply *r;
 
+	drop_if_closed(c);
 	if (c->redis)
 		return 0;
 	if (redstore__redis_url_parse(&u, redstore__config_str(c->cfg, REDSTORE_CFG_REDIS_URL)))

@@ -18,7 +18,7 @@
  *                  "sold=N synced=N pending=N rejected=N online=0|1 dup_sent=N dup_bad=N".
  *
  * Exits 0 when every journaled sale is settled (synced or rejected, none pending) by the end, after
- * retrying the sync for up to 30 s; prints the journal's totals and the reasons of rejected sales.
+ * retrying the sync for up to 75 s; prints the journal's totals and the reasons of rejected sales.
  */
 #include <redstore.h>
 
@@ -79,13 +79,25 @@ static int fail(const char *what, int rc)
 	return 1;
 }
 
-/* A REST call whose answer must be `want`: returns the parsed reply (cJSON_Delete it) or NULL. */
+/* A REST call whose answer must be `want`: returns the parsed reply (cJSON_Delete it) or NULL. While the
+ * server cannot be reached or answers "try later" (502, 503, 504, 429) it tries again for up to 30 s,
+ * as a till being set up would: an engine restarting is not a reason to give up. */
 static cJSON *call(sim *s, const char *method, const char *path, const char *body, long want)
 {
 	char *resp = NULL;
 	long st = 0;
 	cJSON *j;
-	int rc = redstore_terminal_request(&resp, &st, s->t, method, path, NULL, body);
+	double until = now_s() + 30;
+	int rc;
+	for (;;) {
+		rc = redstore_terminal_request(&resp, &st, s->t, method, path, NULL, body);
+		if (!(rc ? redstore_err_is_retriable(rc) : st == 502 || st == 503 || st == 504 || st == 429) ||
+		    now_s() >= until)
+			break;
+		redstore_free(resp);
+		resp = NULL;
+		pause_s(0.25);
+	}
 	if (rc) {
 		fail(path, rc);
 		return NULL;
@@ -308,8 +320,9 @@ static int run(sim *s)
 	if (!s->online && open_terminal(s, s->server))
 		return 1;
 	s->online = 1;
-	/* Settle the journal: what is pending now goes, in order, before the till reports. */
-	for (double until = now_s() + 30; (rc = redstore_terminal_sync(s->t, NULL)) && redstore_err_is_retriable(rc) &&
+	/* Settle the journal: what is pending now goes, in order, before the till reports (the journal's own
+	 * backoff after failures reaches 30 s, so give it more than that). */
+	for (double until = now_s() + 75; (rc = redstore_terminal_sync(s->t, NULL)) && redstore_err_is_retriable(rc) &&
 	                                  now_s() < until;)
 		pause_s(0.2);
 	write_status(s);
