@@ -1,4 +1,5 @@
 /* Sales reports from the projected history: per-hour rollups where they answer, raw lines otherwise. */
+#include "analytics_impl.h"
 #include "auth_impl.h"
 
 #include <stdio.h>
@@ -35,7 +36,7 @@ static const char *const sums =
 static const char *const rollup_sums = "sum(units), sum(gross), sum(discount), sum(tax), sum(total),"
                                        " sum(refunded_units), sum(refunds), sum(lines)";
 
-static int check_range(const char *what, int64_t from_ms, int64_t to_ms)
+int redstore__report_range_check(const char *what, int64_t from_ms, int64_t to_ms)
 {
 	if (from_ms < 0 || to_ms <= from_ms || to_ms - from_ms > MAX_RANGE_MS)
 		return redstore__fail(REDSTORE_EINVALID, "%s: the range [%lld, %lld) must be non-empty, at most 3 years",
@@ -69,11 +70,6 @@ static int store_zone(char *tz, size_t cap, bool *whole_hours, redstore_client *
 	return 0;
 }
 
-static int64_t num(const PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 /* Rows of (bucket text, key, 8 sums) into a report. */
 static int take_rows(redstore_sales_report **out, PGresult *res, bool rollups)
 {
@@ -88,14 +84,14 @@ static int take_rows(redstore_sales_report **out, PGresult *res, bool rollups)
 		redstore_sales_row *x = &r->rows[i];
 		snprintf(x->bucket, sizeof(x->bucket), "%s", PQgetvalue(res, i, 0));
 		snprintf(x->key, sizeof(x->key), "%s", PQgetvalue(res, i, 1));
-		x->units = num(res, i, 2);
-		x->gross = num(res, i, 3);
-		x->discount = num(res, i, 4);
-		x->tax = num(res, i, 5);
-		x->total = num(res, i, 6);
-		x->refunded_units = num(res, i, 7);
-		x->refunds = num(res, i, 8);
-		x->lines = num(res, i, 9);
+		x->units = redstore__pg_int(res, i, 2);
+		x->gross = redstore__pg_int(res, i, 3);
+		x->discount = redstore__pg_int(res, i, 4);
+		x->tax = redstore__pg_int(res, i, 5);
+		x->total = redstore__pg_int(res, i, 6);
+		x->refunded_units = redstore__pg_int(res, i, 7);
+		x->refunds = redstore__pg_int(res, i, 8);
+		x->lines = redstore__pg_int(res, i, 9);
 	}
 	r->count = (size_t)n;
 	r->from_rollups = rollups;
@@ -120,7 +116,7 @@ int redstore_report_sales(redstore_sales_report **out, redstore_client *c, int64
 		o = &defaults;
 	if ((rc = redstore__need_store(&store, c, "report_sales")) ||
 	    (rc = redstore__auth_require(c, REDSTORE_PERM_REPORTS, 0, "report_sales")) ||
-	    (rc = check_range("report_sales", from_ms, to_ms)))
+	    (rc = redstore__report_range_check("report_sales", from_ms, to_ms)))
 		return rc;
 	if (!(bfmt = bucket_sql(o->bucket)) || o->group_by < REDSTORE_GROUP_NONE || o->group_by > REDSTORE_GROUP_EMPLOYEE)
 		return redstore__fail(REDSTORE_EINVALID, "report_sales: unknown bucket %d or grouping %d", (int)o->bucket,
@@ -185,7 +181,7 @@ int redstore_report_top_products(redstore_sales_report **out, redstore_client *c
 	*out = NULL;
 	if ((rc = redstore__need_store(&store, c, "report_top_products")) ||
 	    (rc = redstore__auth_require(c, REDSTORE_PERM_REPORTS, 0, "report_top_products")) ||
-	    (rc = check_range("report_top_products", from_ms, to_ms)))
+	    (rc = redstore__report_range_check("report_top_products", from_ms, to_ms)))
 		return rc;
 	if (n < 1 || n > 1000 || (by != REDSTORE_RANK_UNITS && by != REDSTORE_RANK_REVENUE))
 		return redstore__fail(REDSTORE_EINVALID, "report_top_products: n %zu (1..1000) or ranking %d", n, (int)by);

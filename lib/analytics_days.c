@@ -1,11 +1,9 @@
 /* Reports on the raw history that rollups cannot answer: transactions per day with their median, weekday
  * and hour-of-day patterns, and stock worth and velocity from the ledger (see redstore/analytics.h). */
+#include "analytics_impl.h"
 #include "auth_impl.h"
 
 #include <stdio.h>
-
-#define DAY_MS 86400000LL
-#define MAX_RANGE_MS (3LL * 366 * DAY_MS)
 
 /* Sales of the store in [$2, $3) ms, voided ones left out, with their local time: the common source. */
 #define SALES_IN_RANGE                                                                                       \
@@ -20,19 +18,11 @@ static int prepare(const char **store, redstore_client *c, const char *what, int
                    char *from, char *to)
 {
 	int rc;
-	if ((rc = redstore__need_store(store, c, what)))
+	if ((rc = redstore__need_store(store, c, what)) || (rc = redstore__report_range_check(what, from_ms, to_ms)))
 		return rc;
-	if (from_ms < 0 || to_ms <= from_ms || to_ms - from_ms > MAX_RANGE_MS)
-		return redstore__fail(REDSTORE_EINVALID, "%s: the range [%lld, %lld) must be non-empty, at most 3 years",
-		                      what, (long long)from_ms, (long long)to_ms);
 	snprintf(from, 24, "%lld", (long long)from_ms);
 	snprintf(to, 24, "%lld", (long long)to_ms);
 	return 0;
-}
-
-static int64_t num(const PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
 /* ENOTFOUND when the store has no row (the reports are per store and need its time zone). */
@@ -80,10 +70,10 @@ int redstore_report_transactions(redstore_transactions_report **out, redstore_cl
 	for (int i = 0; i < n; i++) {
 		redstore_transactions_row *x = &r->rows[i];
 		snprintf(x->day, sizeof(x->day), "%s", PQgetvalue(res, i, 0));
-		x->count = num(res, i, 1);
-		x->total = num(res, i, 2);
-		x->average = num(res, i, 3);
-		x->median = num(res, i, 4);
+		x->count = redstore__pg_int(res, i, 1);
+		x->total = redstore__pg_int(res, i, 2);
+		x->average = redstore__pg_int(res, i, 3);
+		x->median = redstore__pg_int(res, i, 4);
 	}
 	r->count = (size_t)n;
 	PQclear(res);
@@ -126,10 +116,10 @@ int redstore_report_patterns(redstore_pattern_report *out, redstore_client *c, i
 	if ((rc = redstore__pg_exec(&res, c, cells_sql, 3, p)))
 		return redstore__fail_wrap(rc, "redstore_report_patterns");
 	for (int i = 0; i < PQntuples(res); i++) {
-		int64_t w = num(res, i, 0), h = num(res, i, 1);
+		int64_t w = redstore__pg_int(res, i, 0), h = redstore__pg_int(res, i, 1);
 		if (w >= 0 && w < 7 && h >= 0 && h < 24) {
-			out->cells[w][h].transactions = num(res, i, 2);
-			out->cells[w][h].total = num(res, i, 3);
+			out->cells[w][h].transactions = redstore__pg_int(res, i, 2);
+			out->cells[w][h].total = redstore__pg_int(res, i, 3);
 		}
 	}
 	PQclear(res);
@@ -138,9 +128,9 @@ int redstore_report_patterns(redstore_pattern_report *out, redstore_client *c, i
 		return redstore__fail_wrap(rc, "redstore_report_patterns");
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
-		int64_t w = num(res, i, 0);
+		int64_t w = redstore__pg_int(res, i, 0);
 		if (w >= 0 && w < 7)
-			out->days[w] = num(res, i, 1);
+			out->days[w] = redstore__pg_int(res, i, 1);
 	}
 	PQclear(res);
 	return 0;
@@ -188,9 +178,9 @@ int redstore_report_stock_value(redstore_stock_value_report **out, redstore_clie
 		redstore_stock_value_row *x = &r->rows[i];
 		snprintf(x->sku, sizeof(x->sku), "%s", PQgetvalue(res, i, 0));
 		snprintf(x->name, sizeof(x->name), "%s", PQgetvalue(res, i, 1));
-		x->on_hand = num(res, i, 2);
-		x->price = num(res, i, 3);
-		x->sold = num(res, i, 4);
+		x->on_hand = redstore__pg_int(res, i, 2);
+		x->price = redstore__pg_int(res, i, 3);
+		x->sold = redstore__pg_int(res, i, 4);
 		x->worth = x->on_hand > 0 ? x->on_hand * x->price : 0;
 		x->cover_days = x->sold > 0 ? (x->on_hand > 0 ? x->on_hand * window_days / x->sold : 0) : -1;
 		r->worth += x->worth;

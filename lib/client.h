@@ -64,6 +64,8 @@ int redstore__pg_script(redstore_client *c, const char *sql);
 /* Runs `COPY <table> FROM STDIN` (text format) with `data` as its whole input. */
 int redstore__pg_copy_in(redstore_client *c, const char *sql, const char *data, size_t len);
 void redstore__pg_drop(redstore_client *c);
+/* A result cell as an integer (decimal text); NULL is 0. */
+int64_t redstore__pg_int(const PGresult *res, int row, int col);
 
 /* ------------------------------------------------------------ Kafka (lib/kafka.c) */
 

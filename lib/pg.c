@@ -15,6 +15,11 @@ void redstore__pg_drop(redstore_client *c)
 	c->pg_scoped = false;
 }
 
+int64_t redstore__pg_int(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
 /* Waits until the socket is ready or the deadline passes: 1 ready, 0 timed out, -1 error. */
 static int wait_socket(int fd, short events, int64_t deadline_us)
 {

@@ -38,11 +38,6 @@ static cJSON *report_cjson(const redstore_shift_report *r);
 
 /* ------------------------------------------------------------ helpers */
 
-static int64_t num(const PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 static void fill_shift(redstore_shift_info *o, const PGresult *res, int row, int col)
 {
 	memset(o, 0, sizeof(*o));
@@ -50,13 +45,13 @@ static void fill_shift(redstore_shift_info *o, const PGresult *res, int row, int
 	snprintf(o->store_id, sizeof(o->store_id), "%s", PQgetvalue(res, row, col + 1));
 	snprintf(o->terminal_id, sizeof(o->terminal_id), "%s", PQgetvalue(res, row, col + 2));
 	snprintf(o->opened_by, sizeof(o->opened_by), "%s", PQgetvalue(res, row, col + 3));
-	o->opened_at_ms = num(res, row, col + 4);
-	o->opening_float = num(res, row, col + 5);
+	o->opened_at_ms = redstore__pg_int(res, row, col + 4);
+	o->opening_float = redstore__pg_int(res, row, col + 5);
 	o->closed = PQgetvalue(res, row, col + 6)[0] == 't';
 	snprintf(o->closed_by, sizeof(o->closed_by), "%s", PQgetvalue(res, row, col + 7));
-	o->closed_at_ms = num(res, row, col + 8);
-	o->counted_cash = num(res, row, col + 9);
-	o->z_number = num(res, row, col + 10);
+	o->closed_at_ms = redstore__pg_int(res, row, col + 8);
+	o->counted_cash = redstore__pg_int(res, row, col + 9);
+	o->z_number = redstore__pg_int(res, row, col + 10);
 }
 
 /* Terminal and employee ids follow redstore_client_set_actor's rule: 1-64 characters, no control or
@@ -397,7 +392,7 @@ int redstore_shift_cash_move(redstore_client *c, const char *shift_id, const cha
 	}
 	if (PQntuples(res) > 0) {
 		bool same = !strcasecmp(PQgetvalue(res, 0, 0), shift_id) &&
-		            !strcmp(PQgetvalue(res, 0, 1), redstore_cash_move_name(kind)) && num(res, 0, 2) == amount &&
+		            !strcmp(PQgetvalue(res, 0, 1), redstore_cash_move_name(kind)) && redstore__pg_int(res, 0, 2) == amount &&
 		            !strcmp(PQgetvalue(res, 0, 3), reason);
 		PQclear(res);
 		if (same) /* a retry: recorded once already */
@@ -539,12 +534,12 @@ static int figures(redstore_shift_report *r, redstore_client *c, const redstore_
 		return redstore__fail_wrap(rc, "%s: the shift's figures", what);
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *src = PQgetvalue(res, i, 0), *kind = PQgetvalue(res, i, 1);
-		int64_t count = num(res, i, 3), amount = num(res, i, 4);
+		int64_t count = redstore__pg_int(res, i, 3), amount = redstore__pg_int(res, i, 4);
 		bool sale = !strcmp(kind, "sale");
 		if (src[0] == 's' && sale) {
 			r->sales_count += count;
 			r->sales_total += amount;
-			change += num(res, i, 5);
+			change += redstore__pg_int(res, i, 5);
 		} else if (src[0] == 's') {
 			*(!strcmp(kind, "void") ? &r->voids_count : &r->refunds_count) += count;
 			*(!strcmp(kind, "void") ? &r->voids_total : &r->refunds_total) += amount;
@@ -648,27 +643,27 @@ static int load_z(redstore_shift_report **out, redstore_client *c, const char *s
 		return rc;
 	}
 	r->is_final = 1;
-	r->z_number = num(res, 0, k++);
-	r->issued_at_ms = num(res, 0, k++);
+	r->z_number = redstore__pg_int(res, 0, k++);
+	r->issued_at_ms = redstore__pg_int(res, 0, k++);
 	snprintf(r->issued_by, sizeof(r->issued_by), "%s", PQgetvalue(res, 0, k++));
 	r->window_to_ms = sh.closed_at_ms;
-	r->opening_float = num(res, 0, k++);
-	r->cash_sales = num(res, 0, k++);
-	r->cash_refunds = num(res, 0, k++);
-	r->paid_in = num(res, 0, k++);
-	r->paid_out = num(res, 0, k++);
-	r->expected_cash = num(res, 0, k++);
+	r->opening_float = redstore__pg_int(res, 0, k++);
+	r->cash_sales = redstore__pg_int(res, 0, k++);
+	r->cash_refunds = redstore__pg_int(res, 0, k++);
+	r->paid_in = redstore__pg_int(res, 0, k++);
+	r->paid_out = redstore__pg_int(res, 0, k++);
+	r->expected_cash = redstore__pg_int(res, 0, k++);
 	r->counted = 1;
-	r->counted_cash = num(res, 0, k++);
-	r->difference = num(res, 0, k++);
-	r->sales_count = num(res, 0, k++);
-	r->sales_total = num(res, 0, k++);
-	r->refunds_count = num(res, 0, k++);
-	r->refunds_total = num(res, 0, k++);
-	r->voids_count = num(res, 0, k++);
-	r->voids_total = num(res, 0, k++);
-	r->paid_in_count = num(res, 0, k++);
-	r->paid_out_count = num(res, 0, k++);
+	r->counted_cash = redstore__pg_int(res, 0, k++);
+	r->difference = redstore__pg_int(res, 0, k++);
+	r->sales_count = redstore__pg_int(res, 0, k++);
+	r->sales_total = redstore__pg_int(res, 0, k++);
+	r->refunds_count = redstore__pg_int(res, 0, k++);
+	r->refunds_total = redstore__pg_int(res, 0, k++);
+	r->voids_count = redstore__pg_int(res, 0, k++);
+	r->voids_total = redstore__pg_int(res, 0, k++);
+	r->paid_in_count = redstore__pg_int(res, 0, k++);
+	r->paid_out_count = redstore__pg_int(res, 0, k++);
 	tenders = cJSON_Parse(PQgetvalue(res, 0, k));
 	PQclear(res);
 	if (!cJSON_IsArray(tenders)) {
