@@ -914,9 +914,5 @@ static Suite *bridge_suite(void)
 
 int main(void)
 {
-	setenv("REDSTORE_AUTH_SECRET", AUTH_SECRET, 1);
-	setenv("REDSTORE_AUTH_PIN_OPSLIMIT", "1", 1);
-	setenv("REDSTORE_AUTH_PIN_MEMLIMIT_KIB", "8", 1);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	return rs_test_run(bridge_suite());
+	return rs_test_server_main(bridge_suite(), AUTH_SECRET);
 }

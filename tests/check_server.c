@@ -965,13 +965,5 @@ static Suite *server_suite(void)
 
 int main(void)
 {
-	int rc;
-	/* the server (a child) and this process's clients share the session secret */
-	setenv("REDSTORE_AUTH_SECRET", AUTH_SECRET, 1);
-	setenv("REDSTORE_AUTH_PIN_OPSLIMIT", "1", 1);
-	setenv("REDSTORE_AUTH_PIN_MEMLIMIT_KIB", "8", 1);
-	curl_global_init(CURL_GLOBAL_ALL);
-	rc = rs_test_run(server_suite());
-	curl_global_cleanup();
-	return rc;
+	return rs_test_server_main(server_suite(), AUTH_SECRET);
 }

@@ -348,8 +348,5 @@ static Suite *terminal_suite(void)
 
 int main(void)
 {
-	setenv("REDSTORE_AUTH_SECRET", AUTH_SECRET, 1);
-	setenv("REDSTORE_AUTH_PIN_OPSLIMIT", "1", 1);
-	setenv("REDSTORE_AUTH_PIN_MEMLIMIT_KIB", "8", 1);
-	return rs_test_run(terminal_suite());
+	return rs_test_server_main(terminal_suite(), AUTH_SECRET);
 }

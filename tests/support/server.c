@@ -120,3 +120,15 @@ void rs_test_server_stop(rs_test_server *s)
 	unlink(path);
 	rmdir(s->dir);
 }
+
+int rs_test_server_main(Suite *suite, const char *auth_secret)
+{
+	int rc;
+	setenv("REDSTORE_AUTH_SECRET", auth_secret, 1);
+	setenv("REDSTORE_AUTH_PIN_OPSLIMIT", "1", 1);
+	setenv("REDSTORE_AUTH_PIN_MEMLIMIT_KIB", "8", 1);
+	curl_global_init(CURL_GLOBAL_ALL);
+	rc = rs_test_run(suite);
+	curl_global_cleanup();
+	return rc;
+}

@@ -2,6 +2,7 @@
 #ifndef REDSTORE_TEST_SERVER_H
 #define REDSTORE_TEST_SERVER_H
 
+#include <check.h>
 #include <sys/types.h>
 
 typedef struct rs_test_server {
@@ -20,5 +21,9 @@ void rs_test_program_start(rs_test_server *s, const char *bin, const char *const
 
 /* SIGTERM; it must exit 0 within 10 s. */
 void rs_test_server_stop(rs_test_server *s);
+
+/* The main() of a suite that runs the server: the session secret (shared by the server, a child, and
+ * this process's clients) and cheap PIN hashing in the environment, libcurl set up, the suite run. */
+int rs_test_server_main(Suite *suite, const char *auth_secret);
 
 #endif
