@@ -257,10 +257,9 @@ static void reply_receipt(server_reply *out, const redstore_receipt *r, unsigned
 
 /* ------------------------------------------------------------ catalog and stock */
 
-void api_product_by_sku(server_reply *out, const server_request *req, redstore_client *c)
+/* The answer to a product lookup: the product (freed here) or the library's error. */
+static void reply_product(server_reply *out, int rc, redstore_product *p)
 {
-	redstore_product *p;
-	int rc = redstore_product_get(&p, c, req->params[1]);
 	if (rc) {
 		server_reply_lib_error(out, rc);
 		return;
@@ -269,16 +268,18 @@ void api_product_by_sku(server_reply *out, const server_request *req, redstore_c
 	redstore_product_free(p);
 }
 
+void api_product_by_sku(server_reply *out, const server_request *req, redstore_client *c)
+{
+	redstore_product *p = NULL;
+	int rc = redstore_product_get(&p, c, req->params[1]);
+	reply_product(out, rc, p);
+}
+
 void api_product_by_barcode(server_reply *out, const server_request *req, redstore_client *c)
 {
-	redstore_product *p;
+	redstore_product *p = NULL;
 	int rc = redstore_product_get_by_barcode(&p, c, req->params[1]);
-	if (rc) {
-		server_reply_lib_error(out, rc);
-		return;
-	}
-	httpkit_reply_json(out, 200, print(api_product_json(p)));
-	redstore_product_free(p);
+	reply_product(out, rc, p);
 }
 
 void api_stock_get(server_reply *out, const server_request *req, redstore_client *c)
