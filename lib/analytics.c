@@ -118,7 +118,7 @@ int redstore_report_sales(redstore_sales_report **out, redstore_client *c, int64
 	    (rc = redstore__auth_require(c, REDSTORE_PERM_REPORTS, 0, "report_sales")) ||
 	    (rc = redstore__report_range_check("report_sales", from_ms, to_ms)))
 		return rc;
-	if (!(bfmt = bucket_sql(o->bucket)) || o->group_by < REDSTORE_GROUP_NONE || o->group_by > REDSTORE_GROUP_EMPLOYEE)
+	if (!(bfmt = bucket_sql(o->bucket)) || o->group_by < REDSTORE_GROUP_NONE || o->group_by > REDSTORE_GROUP_TENDER)
 		return redstore__fail(REDSTORE_EINVALID, "report_sales: unknown bucket %d or grouping %d", (int)o->bucket,
 		                      (int)o->group_by);
 	p[0] = store;
@@ -145,9 +145,24 @@ int redstore_report_sales(redstore_sales_report **out, redstore_client *c, int64
 		key = o->group_by == REDSTORE_GROUP_TERMINAL ? "s.terminal_id" : "s.employee_id";
 		join = " JOIN sales s ON s.store_id = x.store_id AND s.sale_id = x.sale_id AND s.occurred_at = x.occurred_at";
 		break;
+	case REDSTORE_GROUP_TENDER:
+		break;
 	}
 	snprintf(bucket, sizeof(bucket), bfmt, rollups ? "(x.hour AT TIME ZONE $4)" : "(x.occurred_at AT TIME ZONE $4)");
-	if (rollups)
+	if (o->group_by == REDSTORE_GROUP_TENDER)
+		/* Each sale's tenders of one kind together (x), so its change comes off its cash once. */
+		snprintf(sql, sizeof(sql),
+		         "SELECT coalesce(to_char(b, 'YYYY-MM-DD HH24:MI'), ''), k, 0, 0, 0, 0, sum(taken), 0, sum(back),"
+		         " sum(n) FROM (SELECT %s AS b, x.kind AS k,"
+		         " CASE WHEN s.kind = 'sale' THEN x.amount - CASE WHEN x.kind = 'cash' THEN s.change_due ELSE 0 END"
+		         " ELSE 0 END AS taken, CASE WHEN s.kind = 'sale' THEN 0 ELSE x.amount END AS back, x.n"
+		         " FROM (SELECT sale_id, occurred_at, kind, sum(amount) AS amount, count(*) AS n FROM sale_tenders"
+		         " WHERE store_id = $1 AND occurred_at >= to_timestamp($2::bigint / 1000.0)"
+		         " AND occurred_at < to_timestamp($3::bigint / 1000.0) GROUP BY sale_id, occurred_at, kind) x"
+		         " JOIN sales s ON s.store_id = $1 AND s.sale_id = x.sale_id AND s.occurred_at = x.occurred_at) q"
+		         " GROUP BY b, k ORDER BY b, k COLLATE \"C\"",
+		         bucket);
+	else if (rollups)
 		snprintf(sql, sizeof(sql),
 		         "SELECT coalesce(to_char(b, 'YYYY-MM-DD HH24:MI'), ''), k, %s FROM (SELECT %s AS b, %s AS k, x.*"
 		         " FROM %s x%s WHERE x.store_id = $1 AND x.hour >= to_timestamp($2::bigint / 1000.0)"

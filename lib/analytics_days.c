@@ -198,3 +198,65 @@ void redstore_stock_value_report_free(redstore_stock_value_report *report)
 	free(report->rows);
 	free(report);
 }
+
+/* ------------------------------------------------------------ store-local days */
+
+/* 1 when s is "YYYY-MM-DD", a real date of the years 1970..9999. */
+static bool valid_day(const char *s)
+{
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, m, d;
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return false;
+	y = atoi(s);
+	m = atoi(s + 5);
+	d = atoi(s + 8);
+	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return false;
+	return !(m == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400)));
+}
+
+int redstore_store_day_range(int64_t *from_ms, int64_t *to_ms, redstore_client *c, const char *day, char *resolved)
+{
+	static const char what[] = "redstore_store_day_range";
+	/* The date (given, or the store's local date at $3), then its local midnight and the next one. */
+	static const char sql[] =
+		"SELECT to_char(d, 'YYYY-MM-DD'), (extract(epoch FROM d::timestamp AT TIME ZONE tz) * 1000)::bigint,"
+		" (extract(epoch FROM (d + 1)::timestamp AT TIME ZONE tz) * 1000)::bigint"
+		" FROM (SELECT s.timezone AS tz, coalesce($2::date, (to_timestamp($3::bigint / 1000.0) AT TIME ZONE"
+		" s.timezone)::date) AS d FROM stores s WHERE s.store_id = $1) x";
+	const char *store, *p[3];
+	char now[24];
+	PGresult *res;
+	int rc;
+
+	*from_ms = *to_ms = 0;
+	if (resolved)
+		resolved[0] = '\0';
+	if ((rc = redstore__need_store(&store, c, what)))
+		return rc;
+	if (day && !strcmp(day, "today"))
+		day = NULL;
+	if (day && !valid_day(day))
+		return redstore__fail(REDSTORE_EINVALID, "%s: day \"%.40s\" is not a date (expected YYYY-MM-DD, 1970..9999, or today)",
+		                      what, day);
+	snprintf(now, sizeof(now), "%lld", (long long)redstore__wall_ms());
+	p[0] = store;
+	p[1] = day;
+	p[2] = now;
+	if ((rc = redstore__pg_exec(&res, c, sql, 3, p)))
+		return redstore__fail_wrap(rc, "%s", what);
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return redstore__fail(REDSTORE_ENOTFOUND, "%s: store %s has no row in PostgreSQL", what, store);
+	}
+	if (resolved)
+		snprintf(resolved, 11, "%s", PQgetvalue(res, 0, 0));
+	*from_ms = redstore__pg_int(res, 0, 1);
+	*to_ms = redstore__pg_int(res, 0, 2);
+	PQclear(res);
+	return 0;
+}

@@ -1,7 +1,10 @@
 /* Sales reports: the rollup path and the raw path give the same rows on random data, in a whole-hour
- * zone and a half-hour one; a small case checked by hand; bad arguments refused. */
+ * zone and a half-hour one; a small case checked by hand; money by tender kind (split tenders, change,
+ * refunds, voids) checked by hand; store-local day ranges; bad arguments refused. */
 #include "testutil.h"
 #include "client.h"
+#include "event.h"
+#include "receipt.h"
 #include "synth.h"
 
 #include <stdio.h>
@@ -191,6 +194,9 @@ START_TEST(analytics_bad_arguments_are_refused)
 	RS_FAILS(REDSTORE_EINVALID, redstore_report_sales(&r, c, HOUR_MS, HOUR_MS, NULL));
 	RS_FAILS(REDSTORE_EINVALID, redstore_report_sales(&r, c, 2 * HOUR_MS, HOUR_MS, NULL));
 	RS_FAILS(REDSTORE_EINVALID, redstore_report_sales(&r, c, 0, 4 * 366 * DAY_MS, NULL));
+	RS_FAILS(REDSTORE_EINVALID, redstore_report_sales(&r, c, 0, HOUR_MS, &o));
+	o.bucket = REDSTORE_BUCKET_HOUR;
+	o.group_by = (redstore_group_by)(REDSTORE_GROUP_TENDER + 1);
 	RS_FAILS(REDSTORE_EINVALID, redstore_report_sales(&r, c, 0, HOUR_MS, &o));
 	RS_FAILS(REDSTORE_EINVALID, redstore_report_top_products(&r, c, 0, HOUR_MS, REDSTORE_RANK_UNITS, 0, 0));
 	RS_FAILS(REDSTORE_EINVALID, redstore_report_top_products(&r, c, 0, HOUR_MS, REDSTORE_RANK_UNITS, 0, 1001));
@@ -391,6 +397,230 @@ START_TEST(analytics_transactions_patterns_and_stock_value_match_a_computation_b
 }
 END_TEST
 
+/* ------------------------------------------------------------ by tender, store-local days */
+
+typedef struct tender_spec {
+	redstore_tender_kind kind;
+	int64_t amount;
+} tender_spec;
+
+/* Projects one sale, refund or void (kind) of `total` with its tenders, as the write path records it:
+ * one line, change_due = tendered - total when over. Returns the id. */
+static void project_op(redstore_client *c, const char *store, const char *kind, int64_t when, int64_t total,
+                       size_t nt, const tender_spec *t, char *id)
+{
+	redstore_receipt r;
+	redstore_receipt_line line;
+	redstore_receipt_tender tenders[4];
+	redstore_event *ev;
+	cJSON *payload;
+	char *json;
+	size_t applied;
+	memset(&r, 0, sizeof(r));
+	memset(&line, 0, sizeof(line));
+	memset(tenders, 0, sizeof(tenders));
+	RS_OK(redstore_id_new(r.sale_id));
+	snprintf(id, REDSTORE_ID_SIZE, "%s", r.sale_id);
+	snprintf(r.kind, sizeof(r.kind), "%s", kind);
+	if (strcmp(kind, "sale"))
+		RS_OK(redstore_id_new(r.ref_sale_id));
+	snprintf(r.store_id, sizeof(r.store_id), "%s", store);
+	snprintf(r.terminal_id, sizeof(r.terminal_id), "T1");
+	snprintf(r.employee_id, sizeof(r.employee_id), "E1");
+	snprintf(r.currency, sizeof(r.currency), "EUR");
+	r.occurred_at_ms = when;
+	snprintf(line.sku, sizeof(line.sku), "TND-1");
+	snprintf(line.name, sizeof(line.name), "Tender test");
+	line.qty = 1;
+	line.unit_price = line.gross = line.net = line.total = total;
+	r.line_count = 1;
+	r.lines = &line;
+	for (size_t i = 0; i < nt; i++) {
+		tenders[i].kind = t[i].kind;
+		tenders[i].amount = t[i].amount;
+		r.tendered += t[i].amount;
+	}
+	r.tender_count = nt;
+	r.tenders = tenders;
+	r.gross = r.total = total;
+	r.change_due = r.tendered > total ? r.tendered - total : 0;
+	ck_assert_ptr_nonnull(payload = redstore__receipt_to_cjson(&r));
+	json = redstore__event_encode(c, store, r.sale_id,
+	                              !strcmp(kind, "sale") ? "sale.completed" : !strcmp(kind, "void") ? "sale.voided" : "sale.refunded",
+	                              when, payload);
+	cJSON_Delete(payload);
+	ck_assert_ptr_nonnull(json);
+	RS_OK(redstore_event_decode(&ev, json, strlen(json)));
+	free(json);
+	RS_OK(redstore_projector_apply(c, (const redstore_event *const *)&ev, 1, &applied));
+	ck_assert_uint_eq(applied, 1);
+	redstore_event_free(ev);
+}
+
+static const redstore_sales_row *find_row(const redstore_sales_report *r, const char *bucket, const char *key)
+{
+	for (size_t i = 0; i < r->count; i++)
+		if (!strcmp(r->rows[i].bucket, bucket) && !strcmp(r->rows[i].key, key))
+			return &r->rows[i];
+	ck_abort_msg("no row %s/%s", bucket, key);
+	return NULL;
+}
+
+static void tender_row(const redstore_sales_report *r, const char *bucket, const char *key, int64_t total,
+                       int64_t refunds, int64_t lines)
+{
+	const redstore_sales_row *x = find_row(r, bucket, key);
+	ck_assert_msg(x->total == total && x->refunds == refunds && x->lines == lines,
+	              "%s %s: total %lld refunds %lld lines %lld (expected %lld %lld %lld)", bucket, key,
+	              (long long)x->total, (long long)x->refunds, (long long)x->lines, (long long)total,
+	              (long long)refunds, (long long)lines);
+	ck_assert_int_eq(x->units, 0);
+	ck_assert_int_eq(x->gross, 0);
+	ck_assert_int_eq(x->refunded_units, 0);
+}
+
+/* Split tenders, cash with change (one cash tender and two), a cash refund and a void paid back by the
+ * voided sale's first tender (a voucher), on two local days of a store in Paris: every figure by hand. */
+START_TEST(analytics_sales_by_tender_net_of_change_with_refunds_and_voids)
+{
+	redstore_client *c = rs_test_client();
+	redstore_store_info info = { NULL, "Tenders", "EUR", "Europe/Paris", 1 };
+	const int64_t d1 = 1794909600000LL; /* 2026-11-17 10:00 UTC = 11:00 in Paris */
+	const int64_t d2 = d1 + DAY_MS;
+	const tender_spec s1[] = { { REDSTORE_TENDER_CASH, 2000 } };                            /* 500: change 1500 */
+	const tender_spec s2[] = { { REDSTORE_TENDER_CARD, 500 }, { REDSTORE_TENDER_CASH, 300 } }; /* 750: change 50 */
+	const tender_spec s3[] = { { REDSTORE_TENDER_OTHER, 600 }, { REDSTORE_TENDER_CARD, 400 } }; /* 1000 */
+	const tender_spec s4[] = { { REDSTORE_TENDER_CASH, 700 }, { REDSTORE_TENDER_CASH, 600 } };  /* 1200: change 100 */
+	const tender_spec r1[] = { { REDSTORE_TENDER_CASH, 250 } };
+	const tender_spec v3[] = { { REDSTORE_TENDER_OTHER, 1000 } };
+	const tender_spec s5[] = { { REDSTORE_TENDER_CARD, 900 } };
+	const tender_spec r2[] = { { REDSTORE_TENDER_CARD, 300 } };
+	redstore_report_options o = { REDSTORE_BUCKET_DAY, REDSTORE_GROUP_TENDER, 0 };
+	redstore_sales_report *r, *all, *none;
+	char store[65], id[REDSTORE_ID_SIZE];
+	int64_t sum_total = 0, sum_refunds = 0;
+
+	rs_test_unique(store, sizeof(store), "antd");
+	info.store_id = store;
+	RS_OK(redstore_store_create(c, &info));
+	RS_OK(redstore_client_use_store(c, store));
+	project_op(c, store, "sale", d1, 500, 1, s1, id);
+	project_op(c, store, "sale", d1 + 60000, 750, 2, s2, id);
+	project_op(c, store, "sale", d1 + 120000, 1000, 2, s3, id);
+	project_op(c, store, "sale", d1 + 180000, 1200, 2, s4, id);
+	project_op(c, store, "refund", d1 + 240000, 250, 1, r1, id);
+	project_op(c, store, "void", d1 + 300000, 1000, 1, v3, id);
+	project_op(c, store, "sale", d2, 900, 1, s5, id);
+	project_op(c, store, "refund", d2 + 60000, 300, 1, r2, id);
+
+	/* Whole hours in a whole-hour zone: tenders are still read raw. */
+	RS_OK(redstore_report_sales(&r, c, d1 - 10 * HOUR_MS, d2 + 10 * HOUR_MS, &o));
+	ck_assert_int_eq(r->from_rollups, 0);
+	ck_assert_uint_eq(r->count, 4);
+	/* Ordered by bucket then key. */
+	ck_assert_str_eq(r->rows[0].key, "card");
+	ck_assert_str_eq(r->rows[1].key, "cash");
+	ck_assert_str_eq(r->rows[2].key, "other");
+	ck_assert_str_eq(r->rows[3].bucket, "2026-11-18 00:00");
+	/* cash: 500 + (300 - 50) + (700 + 600 - 100); back 250; tenders S1, S2, S4 twice, R1 */
+	tender_row(r, "2026-11-17 00:00", "cash", 1950, 250, 5);
+	/* card: 500 + 400; tenders S2, S3 */
+	tender_row(r, "2026-11-17 00:00", "card", 900, 0, 2);
+	/* other: the voucher of S3, paid back by the void */
+	tender_row(r, "2026-11-17 00:00", "other", 600, 1000, 2);
+	tender_row(r, "2026-11-18 00:00", "card", 900, 300, 2);
+	redstore_sales_report_free(r);
+
+	/* Over the kinds, the same money as the ungrouped report. */
+	o.bucket = REDSTORE_BUCKET_ALL;
+	RS_OK(redstore_report_sales(&all, c, d1 - HOUR_MS, d2 + HOUR_MS, &o));
+	o.group_by = REDSTORE_GROUP_NONE;
+	RS_OK(redstore_report_sales(&none, c, d1 - HOUR_MS, d2 + HOUR_MS, &o));
+	ck_assert_uint_eq(all->count, 3);
+	for (size_t i = 0; i < all->count; i++) {
+		sum_total += all->rows[i].total;
+		sum_refunds += all->rows[i].refunds;
+	}
+	ck_assert_uint_eq(none->count, 1);
+	ck_assert_int_eq(sum_total, 500 + 750 + 1000 + 1200 + 900);
+	ck_assert_int_eq(sum_total, none->rows[0].total);
+	ck_assert_int_eq(sum_refunds, 250 + 1000 + 300);
+	ck_assert_int_eq(sum_refunds, none->rows[0].refunds);
+	tender_row(all, "", "card", 1800, 300, 4);
+	redstore_sales_report_free(all);
+	redstore_sales_report_free(none);
+
+	/* A range that leaves out the second day. */
+	o.group_by = REDSTORE_GROUP_TENDER;
+	RS_OK(redstore_report_sales(&r, c, d1, d2, &o));
+	tender_row(r, "", "card", 900, 0, 2);
+	redstore_sales_report_free(r);
+	redstore_client_free(c);
+}
+END_TEST
+
+/* A store's local day: from its local midnight to the next, 23 or 25 hours on DST days, "today" in the
+ * store's zone; malformed and impossible dates refused. */
+START_TEST(analytics_store_day_range_is_the_local_day_of_the_store)
+{
+	redstore_client *c = rs_test_client();
+	redstore_store_info info = { NULL, "Days", "EUR", "Europe/Paris", 1 };
+	char store[65], kiri[65], day[11];
+	int64_t from, to, now;
+	static const char *const bad[] = { "2026-13-01", "2026-02-29", "2026-2-01", "20261201", "1969-12-31",
+		                               "2026-12-01x", "", "yesterday", "2026-04-31" };
+
+	RS_FAILS(REDSTORE_EINVALID, redstore_store_day_range(&from, &to, c, "2026-12-01", NULL)); /* no store */
+	rs_test_unique(store, sizeof(store), "andy");
+	info.store_id = store;
+	RS_OK(redstore_store_create(c, &info));
+	rs_test_unique(kiri, sizeof(kiri), "andk");
+	info.store_id = kiri;
+	info.timezone = "Pacific/Kiritimati";
+	RS_OK(redstore_store_create(c, &info));
+
+	RS_OK(redstore_client_use_store(c, store));
+	RS_OK(redstore_store_day_range(&from, &to, c, "2026-12-01", day));
+	ck_assert_int_eq(from, 1796079600000LL); /* 2026-11-30 23:00 UTC */
+	ck_assert_int_eq(to - from, DAY_MS);
+	ck_assert_str_eq(day, "2026-12-01");
+	RS_OK(redstore_store_day_range(&from, &to, c, "2026-03-29", NULL)); /* spring forward: 23 hours */
+	ck_assert_int_eq(from, 1774738800000LL);                          /* 2026-03-28 23:00 UTC */
+	ck_assert_int_eq(to - from, 23 * HOUR_MS);
+	RS_OK(redstore_store_day_range(&from, &to, c, "2026-10-25", NULL)); /* fall back: 25 hours */
+	ck_assert_int_eq(to - from, 25 * HOUR_MS);
+	RS_OK(redstore_store_day_range(&from, &to, c, "2024-02-29", NULL));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		RS_FAILS(REDSTORE_EINVALID, redstore_store_day_range(&from, &to, c, bad[i], day));
+		ck_assert_int_eq(from, 0);
+		ck_assert_str_eq(day, "");
+	}
+
+	/* UTC+14: its day starts at 10:00 UTC the day before, and "today" holds now. */
+	RS_OK(redstore_client_use_store(c, kiri));
+	RS_OK(redstore_store_day_range(&from, &to, c, "2026-12-01", NULL));
+	ck_assert_int_eq(from, 1796032800000LL); /* 2026-11-30 10:00 UTC */
+	now = redstore__wall_ms();
+	RS_OK(redstore_store_day_range(&from, &to, c, NULL, day));
+	ck_assert_int_le(from, now);
+	ck_assert_int_gt(to, now);
+	ck_assert_int_eq(to - from, DAY_MS);
+	ck_assert_int_eq((from / 1000) % 86400, 10 * 3600);
+	{
+		time_t t = (time_t)(now / 1000 + 14 * 3600);
+		struct tm tm;
+		char want[16];
+		gmtime_r(&t, &tm);
+		strftime(want, sizeof(want), "%Y-%m-%d", &tm);
+		ck_assert_str_eq(day, want);
+	}
+	RS_OK(redstore_store_day_range(&from, &to, c, "today", day));
+	ck_assert_int_le(from, now);
+	ck_assert_int_gt(to, now);
+	redstore_client_free(c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("analytics");
@@ -400,6 +630,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, analytics_a_half_hour_zone_is_answered_from_raw_lines_in_local_time);
 	tcase_add_test(tc, analytics_bad_arguments_are_refused);
 	tcase_add_test(tc, analytics_transactions_patterns_and_stock_value_match_a_computation_by_hand);
+	tcase_add_test(tc, analytics_sales_by_tender_net_of_change_with_refunds_and_voids);
+	tcase_add_test(tc, analytics_store_day_range_is_the_local_day_of_the_store);
 	suite_add_tcase(s, tc);
 	return s;
 }

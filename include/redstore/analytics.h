@@ -9,7 +9,7 @@
  * products together, `sales_hourly` per product): hour, day, week
  * and month buckets, by nothing or by product, category or brand, when every UTC offset of the zone in
  * the range is a whole number of hours and the range starts and ends on whole hours. Otherwise (15-minute
- * buckets, half-hour zones, by terminal, employee or tender) it reads the raw sale lines. Both paths
+ * buckets, half-hour zones, by terminal, employee or tender) it reads the raw sale lines (and tenders). Both paths
  * give identical rows; `from_rollups` says which one answered.
  *
  * With an employee session attached (redstore/auth.h), every report needs REDSTORE_PERM_REPORTS
@@ -41,7 +41,9 @@ typedef enum redstore_group_by {
 	REDSTORE_GROUP_CATEGORY = 2, /**< key: the product's category now ("" when none) */
 	REDSTORE_GROUP_BRAND = 3,    /**< key: the product's brand now */
 	REDSTORE_GROUP_TERMINAL = 4, /**< key: terminal id */
-	REDSTORE_GROUP_EMPLOYEE = 5  /**< key: employee id */
+	REDSTORE_GROUP_EMPLOYEE = 5, /**< key: employee id */
+	REDSTORE_GROUP_TENDER = 6    /**< key: tender kind, as redstore_tender_kind_name() gives ("cash", "card",
+	                                  "other"); rows mean money by tender, see redstore_report_sales() */
 } redstore_group_by;
 
 /** One row: a bucket (and a key when grouped). Sales and refunds are kept apart. */
@@ -76,6 +78,18 @@ typedef struct redstore_report_options {
  * Sales by bucket (and group) over [from_ms, to_ms) in the selected store.
  *
  * @param options  NULL: hourly buckets, no grouping
+ *
+ * Grouped by tender (REDSTORE_GROUP_TENDER), a row is the money of one tender kind, bucketed by when the
+ * sale, refund or void occurred, always from the raw tenders (from_rollups = 0), consistent with the
+ * tender totals of the shift reports (redstore/shift.h):
+ *  - `total`: what sales took with that kind, net of the change given (change is given from cash only,
+ *    so a sale's change_due is taken off its cash tenders); summed over the kinds it is the `total` of
+ *    the ungrouped report;
+ *  - `refunds`: what refunds and voids paid back with that kind (a refund pays back by the tender it
+ *    names, a void by the voided sale's first tender); summed over the kinds it is the ungrouped `refunds`;
+ *  - `lines`: the tenders of that kind (each tender of a sale, refund or void counts once);
+ *  - `units`, `gross`, `discount`, `tax` and `refunded_units` are 0: a tender pays for a whole sale,
+ *    not for units.
  *
  * @return 0, REDSTORE_EINVALID (no store selected, an empty or reversed range, a range over 3 years, an
  *         unknown bucket or grouping), REDSTORE_ENOTFOUND (the store has no row in PostgreSQL),
@@ -228,6 +242,26 @@ REDSTORE_EXTERN(int) redstore_report_stock_value(redstore_stock_value_report *RE
 
 /** Frees a stock value report; NULL is a no-op. */
 REDSTORE_EXTERN(void) redstore_stock_value_report_free(redstore_stock_value_report *REDSTORE_NULLABLE report);
+
+/* ------------------------------------------------------------ store-local days */
+
+/**
+ * The range [*from_ms, *to_ms) of one local day of the selected store, in its time zone
+ * (`stores.timezone`): from that day's local midnight to the next one, so 23 or 25 hours on the days
+ * the clocks change. "Today" is the store's local date now (this process's clock), whatever the zone of
+ * the caller: a store in Pacific/Kiritimati (UTC+14) is on the next date well before a caller in UTC.
+ * Every report takes the range as it is.
+ *
+ * @param from_ms   receives the day's start, ms since the epoch
+ * @param to_ms     receives the next day's start
+ * @param day       "YYYY-MM-DD" (years 1970..9999, a real date), or NULL or "today": the store's date now
+ * @param resolved  optional: receives the date answered, "YYYY-MM-DD" (11 bytes with its NUL)
+ * @return 0, REDSTORE_EINVALID (no store selected, a malformed or impossible date: the message names
+ *         it), REDSTORE_ENOTFOUND (the store has no row in PostgreSQL), or a PostgreSQL error
+ * Thread rule: the client's (one thread at a time).
+ */
+REDSTORE_EXTERN(int) redstore_store_day_range(int64_t *from_ms, int64_t *to_ms, redstore_client *client,
+                                              const char *REDSTORE_NULLABLE day, char *REDSTORE_NULLABLE resolved);
 
 REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
