@@ -231,6 +231,163 @@ START_TEST(reports_api_answers_what_the_library_answers_to_managers_only)
 }
 END_TEST
 
+/* The transactions, patterns and stock-value endpoints, sales by tender and the day= ranges answer what
+ * the library answers, to managers only. */
+START_TEST(reports_api_transactions_patterns_stock_value_tender_and_store_days)
+{
+	server s;
+	creds k;
+	redstore_client *c = rs_test_client();
+	redstore_store_info info = { NULL, "Kiritimati", "EUR", "Pacific/Kiritimati", 1 };
+	char store[65], path[512], day[11];
+	int64_t now = wall_ms(), to = now + 1, from = to - 3 * DAY_MS, dfrom, dto;
+	redstore_transactions_report *tr;
+	redstore_stock_value_report *sv;
+	redstore_pattern_report *pr = calloc(1, sizeof(*pr));
+	redstore_sales_report *lib;
+	const cJSON *rows, *x;
+	cJSON *body;
+	size_t i;
+
+	ck_assert_ptr_nonnull(pr);
+	/* UTC+14: its "today" is not the UTC one for ten hours of every day. */
+	rs_test_unique(store, sizeof(store), "rkir");
+	info.store_id = store;
+	RS_OK(redstore_store_create(c, &info));
+	RS_OK(redstore_client_use_store(c, store));
+	RS_OK(redstore_store_set_tax_class(c, "standard", 200000));
+	product(c, "SKU-00000", "First", "Acme", NULL, 0, 40, 1);
+	product(c, "SKU-00007", "Second", "Bean", NULL, 0, 15, 1);
+	project_history(c, store, 90, 2, now, 11);
+	sessions(c, &k);
+	rs_test_server_start(&s, NULL);
+
+	/* transactions */
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/transactions?from=%lld&to=%lld", store, (long long)from,
+	         (long long)to);
+	ck_assert_int_eq(get_json(&s, k.manager, path, &body), 200);
+	RS_OK(redstore_report_transactions(&tr, c, from, to));
+	ck_assert_uint_gt(tr->count, 0);
+	rows = cJSON_GetObjectItemCaseSensitive(body, "rows");
+	ck_assert_int_eq(cJSON_GetArraySize(rows), (int)tr->count);
+	i = 0;
+	cJSON_ArrayForEach(x, rows) {
+		ck_assert_str_eq(str(x, "day"), tr->rows[i].day);
+		ck_assert_int_eq(num(x, "count"), tr->rows[i].count);
+		ck_assert_int_eq(num(x, "total"), tr->rows[i].total);
+		ck_assert_int_eq(num(x, "average"), tr->rows[i].average);
+		ck_assert_int_eq(num(x, "median"), tr->rows[i].median);
+		i++;
+	}
+	redstore_transactions_report_free(tr);
+	cJSON_Delete(body);
+
+	/* patterns */
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/patterns?from=%lld&to=%lld", store, (long long)from,
+	         (long long)to);
+	ck_assert_int_eq(get_json(&s, k.manager, path, &body), 200);
+	RS_OK(redstore_report_patterns(pr, c, from, to));
+	{
+		const cJSON *cells = cJSON_GetObjectItemCaseSensitive(body, "cells");
+		const cJSON *days = cJSON_GetObjectItemCaseSensitive(body, "days");
+		int64_t seen = 0;
+		ck_assert_int_eq(cJSON_GetArraySize(cells), 7);
+		ck_assert_int_eq(cJSON_GetArraySize(days), 7);
+		for (int w = 0; w < 7; w++) {
+			const cJSON *hours = cJSON_GetArrayItem(cells, w);
+			ck_assert_int_eq((int64_t)cJSON_GetArrayItem(days, w)->valuedouble, pr->days[w]);
+			ck_assert_int_eq(cJSON_GetArraySize(hours), 24);
+			for (int h = 0; h < 24; h++) {
+				const cJSON *cell = cJSON_GetArrayItem(hours, h);
+				ck_assert_int_eq(num(cell, "transactions"), pr->cells[w][h].transactions);
+				ck_assert_int_eq(num(cell, "total"), pr->cells[w][h].total);
+				seen += pr->cells[w][h].transactions;
+			}
+		}
+		ck_assert_int_gt(seen, 0);
+	}
+	cJSON_Delete(body);
+
+	/* stock value at a moment, and now by default */
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/stock-value?at=%lld&window_days=2", store, (long long)now);
+	ck_assert_int_eq(get_json(&s, k.manager, path, &body), 200);
+	RS_OK(redstore_report_stock_value(&sv, c, now, 2));
+	ck_assert_uint_eq(sv->count, 2);
+	ck_assert_int_eq(num(body, "worth"), sv->worth);
+	ck_assert_int_eq(num(body, "at"), now);
+	rows = cJSON_GetObjectItemCaseSensitive(body, "rows");
+	ck_assert_int_eq(cJSON_GetArraySize(rows), 2);
+	i = 0;
+	cJSON_ArrayForEach(x, rows) {
+		const redstore_stock_value_row *y = &sv->rows[i++];
+		ck_assert_str_eq(str(x, "sku"), y->sku);
+		ck_assert_str_eq(str(x, "name"), y->name);
+		ck_assert_int_eq(num(x, "on_hand"), y->on_hand);
+		ck_assert_int_eq(num(x, "price"), y->price);
+		ck_assert_int_eq(num(x, "worth"), y->worth);
+		ck_assert_int_eq(num(x, "sold"), y->sold);
+		ck_assert_int_eq(num(x, "cover_days"), y->cover_days);
+	}
+	redstore_stock_value_report_free(sv);
+	cJSON_Delete(body);
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/stock-value", store);
+	ck_assert_int_eq(get_json(&s, k.manager, path, &body), 200);
+	ck_assert_int_eq(num(body, "window_days"), 30);
+	ck_assert_int_ge(num(body, "at"), now);
+	cJSON_Delete(body);
+
+	/* sales by tender */
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/sales?from=%lld&to=%lld&bucket=day&group_by=tender", store,
+	         (long long)from, (long long)to);
+	ck_assert_int_eq(get_json(&s, k.manager, path, &body), 200);
+	{
+		redstore_report_options o = { REDSTORE_BUCKET_DAY, REDSTORE_GROUP_TENDER, 0 };
+		RS_OK(redstore_report_sales(&lib, c, from, to, &o));
+	}
+	ck_assert_uint_gt(lib->count, 0);
+	ck_assert_str_eq(lib->rows[0].key, "card"); /* the synthetic sales are paid by card */
+	same_report(body, lib, path);
+	redstore_sales_report_free(lib);
+	cJSON_Delete(body);
+
+	/* day=today is the store's local day (UTC+14), whatever this process's zone */
+	RS_OK(redstore_store_day_range(&dfrom, &dto, c, NULL, day));
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/sales?day=today&bucket=all", store);
+	ck_assert_int_eq(get_json(&s, k.manager, path, &body), 200);
+	ck_assert_int_eq(num(body, "from"), dfrom);
+	ck_assert_int_eq(num(body, "to"), dto);
+	ck_assert_str_eq(str(body, "day"), day);
+	ck_assert_int_eq((dfrom / 1000) % 86400, 10 * 3600); /* local midnight is 10:00 UTC */
+	{
+		redstore_report_options o = { REDSTORE_BUCKET_ALL, REDSTORE_GROUP_NONE, 0 };
+		RS_OK(redstore_report_sales(&lib, c, dfrom, dto, &o));
+		same_report(body, lib, path);
+		redstore_sales_report_free(lib);
+	}
+	cJSON_Delete(body);
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/transactions?day=2026-12-01", store);
+	ck_assert_int_eq(get_json(&s, k.manager, path, &body), 200);
+	ck_assert_int_eq(num(body, "from"), 1796032800000LL); /* 2026-11-30 10:00 UTC */
+	ck_assert_int_eq(num(body, "to"), 1796032800000LL + DAY_MS);
+	ck_assert_str_eq(str(body, "day"), "2026-12-01");
+	cJSON_Delete(body);
+
+	/* managers only */
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/transactions?day=today", store);
+	expect_error(&s, k.cashier, path, 403, "forbidden");
+	expect_error(&s, NULL, path, 401, "unauthenticated");
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/patterns?day=today", store);
+	expect_error(&s, k.cashier, path, 403, "forbidden");
+	expect_error(&s, NULL, path, 401, "unauthenticated");
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/stock-value", store);
+	expect_error(&s, k.cashier, path, 403, "forbidden");
+	expect_error(&s, NULL, path, 401, "unauthenticated");
+	rs_test_server_stop(&s);
+	free(pr);
+	redstore_client_free(c);
+}
+END_TEST
+
 START_TEST(reports_api_refuses_bad_parameters_with_400)
 {
 	server s;
@@ -262,6 +419,21 @@ START_TEST(reports_api_refuses_bad_parameters_with_400)
 		"products?cursor=garbage",
 		"products?favourites=yes",
 		"products?page=2",
+		"reports/transactions",                              /* a range or a day is required */
+		"reports/transactions?from=5000&to=1000",
+		"reports/transactions?day=2026-02-30",               /* the library: not a date */
+		"reports/transactions?day=tomorrow",
+		"reports/transactions?day=today&from=1000",          /* one or the other */
+		"reports/patterns?from=1000",
+		"reports/patterns?day=2026-13-01",
+		"reports/patterns?from=0&to=200000000000",
+		"reports/sales?day=26-12-01",
+		"reports/top-products?day=today&to=2000",
+		"reports/stock-value?window_days=0",
+		"reports/stock-value?window_days=367",
+		"reports/stock-value?at=-1",
+		"reports/stock-value?at=soon",
+		"reports/stock-value?from=1000",
 	};
 	rs_test_store(c, "rbad", store, 0);
 	sessions(c, &k);
@@ -613,6 +785,7 @@ static Suite *reports_api_suite(void)
 	TCase *t = tcase_create("reports_api");
 	tcase_set_timeout(t, 300);
 	tcase_add_test(t, reports_api_answers_what_the_library_answers_to_managers_only);
+	tcase_add_test(t, reports_api_transactions_patterns_stock_value_tender_and_store_days);
 	tcase_add_test(t, reports_api_refuses_bad_parameters_with_400);
 	tcase_add_test(t, products_api_pages_through_every_product_once_and_searches);
 	tcase_add_test(t, reorder_report_lists_low_products_with_suggested_quantities);

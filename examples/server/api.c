@@ -784,3 +784,32 @@ void api_pairing_code(server_reply *out, const server_request *req, redstore_cli
 done:
 	cJSON_Delete(root);
 }
+
+/* ------------------------------------------------------------ the decoders, for the other handler files */
+
+cJSON *api_parse_object(server_reply *out, const server_request *req)
+{
+	return parse_object(out, req);
+}
+
+int api_check_members(server_reply *out, const cJSON *obj, const char *where, const char *const *allowed)
+{
+	return check_members(out, obj, where, allowed);
+}
+
+int api_get_int(server_reply *out, const cJSON *obj, const char *where, const char *name, int required, int64_t min,
+                int64_t max, int64_t *v)
+{
+	return get_int(out, obj, where, name, required, min, max, v);
+}
+
+int api_get_str(server_reply *out, const cJSON *obj, const char *where, const char *name, int required, size_t maxlen,
+                const char **v)
+{
+	return get_str(out, obj, where, name, required, maxlen, v);
+}
+
+int api_idempotency_key(server_reply *out, const server_request *req, int required, const char **key)
+{
+	return idempotency_key(out, req, required, key);
+}

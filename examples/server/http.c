@@ -134,6 +134,8 @@ static redstore_permission library_permission(server_permission perm)
 		return REDSTORE_PERM_PAIR;
 	case SERVER_PERM_REPORTS:
 		return REDSTORE_PERM_REPORTS;
+	case SERVER_PERM_SHIFT:
+		return REDSTORE_PERM_SELL; /* any role opens and keeps its own drawer; the library checks the rest */
 	default:
 		return REDSTORE_PERM_SELL; /* reading a store and selling: every role */
 	}
@@ -203,6 +205,17 @@ static const route routes[] = {
 	{ "GET", "/v1/stores/*/reports/sales", SERVER_PERM_REPORTS, api_report_sales },
 	{ "GET", "/v1/stores/*/reports/top-products", SERVER_PERM_REPORTS, api_report_top_products },
 	{ "GET", "/v1/stores/*/reports/reorder", SERVER_PERM_REPORTS, api_report_reorder },
+	{ "GET", "/v1/stores/*/reports/transactions", SERVER_PERM_REPORTS, api_report_transactions },
+	{ "GET", "/v1/stores/*/reports/patterns", SERVER_PERM_REPORTS, api_report_patterns },
+	{ "GET", "/v1/stores/*/reports/stock-value", SERVER_PERM_REPORTS, api_report_stock_value },
+	{ "POST", "/v1/stores/*/shifts", SERVER_PERM_SHIFT, api_shift_open },
+	{ "GET", "/v1/stores/*/shifts/current", SERVER_PERM_SHIFT, api_shift_current },
+	{ "GET", "/v1/stores/*/shifts/*", SERVER_PERM_SHIFT, api_shift_get },
+	{ "POST", "/v1/stores/*/shifts/*/cash-moves", SERVER_PERM_SHIFT, api_shift_cash_move },
+	{ "POST", "/v1/stores/*/shifts/*/close", SERVER_PERM_SHIFT, api_shift_close },
+	{ "GET", "/v1/stores/*/shifts/*/x-report", SERVER_PERM_SHIFT, api_shift_x_report },
+	{ "POST", "/v1/stores/*/shifts/*/z-report", SERVER_PERM_SHIFT, api_shift_z_report },
+	{ "GET", "/v1/stores/*/shifts/*/z-report", SERVER_PERM_SHIFT, api_shift_z_report },
 };
 
 /* Matches path against pattern; params point into `buf`, a copy of path cut at its slashes. */

@@ -69,7 +69,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: redstore-server [--port N] [--port-file PATH] [--threads N] [--max-body BYTES]\n"
 	                "                       [--heartbeat-ms MS] [--sse-buffer EVENTS] [--max-connections N]\n"
-	                "                       [--sndbuf BYTES] [--web-root DIR|none]\n");
+	                "                       [--sndbuf BYTES] [--web-root DIR|none] [--projector-group NAME]\n");
 }
 
 int main(int argc, char **argv)
@@ -113,6 +113,8 @@ int main(int argc, char **argv)
 			httpkit_sndbuf = (int)v;
 		else if (!strcmp(a, "--web-root"))
 			web_root = val;
+		else if (!strcmp(a, "--projector-group") && *val)
+			shifts_set_projector_group(val);
 		else {
 			fprintf(stderr, "redstore-server: bad option %s %s\n", a, val);
 			usage();

@@ -5,10 +5,15 @@
  *   GET /v1/stores/{s}/reports/sales?from=&to=&bucket=&group_by=     manager (REDSTORE_PERM_REPORTS)
  *   GET /v1/stores/{s}/reports/top-products?from=&to=&by=&order=&n=  manager
  *   GET /v1/stores/{s}/reports/reorder?window_days=&limit=           manager
+ *   GET /v1/stores/{s}/reports/transactions?from=&to=                manager
+ *   GET /v1/stores/{s}/reports/patterns?from=&to=                    manager
+ *   GET /v1/stores/{s}/reports/stock-value?at=&window_days=          manager
  *
  * Query parameters are checked before the library is called: an unknown parameter, a value that is not
  * what it should be, or one the library refuses as invalid gets 400 "invalid_parameter" naming it.
- * from/to are milliseconds since the epoch; the report's buckets are in the store's time zone.
+ * from/to are milliseconds since the epoch; the report's buckets are in the store's time zone. Instead
+ * of from/to, day=YYYY-MM-DD or day=today asks for one local day of the store (its time zone, resolved by
+ * redstore_store_day_range): the answer then names the "day" and the from/to it stands for.
  */
 #include "server.h"
 
@@ -48,7 +53,7 @@ static MHD_RESULT check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 }
 
 /* Refuses unknown and oversized query parameters. access_token is everyone's. */
-static int check_args(server_reply *out, const server_request *req, const char *const *allowed)
+int api_check_query(server_reply *out, const server_request *req, const char *const *allowed)
 {
 	query_check q = { out, allowed, 0 };
 	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, check_arg, &q);
@@ -136,7 +141,7 @@ void api_product_list(server_reply *out, const server_request *req, redstore_cli
 	int fav;
 	cJSON *o, *arr;
 	int rc;
-	if (check_args(out, req, allowed) || int_arg(out, req, "limit", 0, 50, 1, 200, &limit) ||
+	if (api_check_query(out, req, allowed) || int_arg(out, req, "limit", 0, 50, 1, 200, &limit) ||
 	    enum_arg(out, req, "favourites", yesno, 0, &fav))
 		return;
 	rc = redstore_product_search(&page, c, arg(req, "q"), arg(req, "cursor"), (size_t)limit,
@@ -175,11 +180,20 @@ static cJSON *row_json(const redstore_sales_row *r)
 	return o;
 }
 
-static void reply_report(server_reply *out, const redstore_sales_report *r, int64_t from, int64_t to)
+/* {"from", "to"[, "day"]} of a range report. */
+static cJSON *range_json(int64_t from, int64_t to, const char *day)
 {
-	cJSON *o = cJSON_CreateObject(), *rows;
+	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "from", (double)from);
 	cJSON_AddNumberToObject(o, "to", (double)to);
+	if (day[0])
+		cJSON_AddStringToObject(o, "day", day);
+	return o;
+}
+
+static void reply_report(server_reply *out, const redstore_sales_report *r, int64_t from, int64_t to, const char *day)
+{
+	cJSON *o = range_json(from, to, day), *rows;
 	cJSON_AddBoolToObject(o, "from_rollups", r->from_rollups);
 	rows = cJSON_AddArrayToObject(o, "rows");
 	for (size_t i = 0; i < r->count; i++)
@@ -187,10 +201,30 @@ static void reply_report(server_reply *out, const redstore_sales_report *r, int6
 	httpkit_reply_json(out, 200, print(o));
 }
 
-/* from and to, both required; to > from. */
-static int range_args(server_reply *out, const server_request *req, int64_t *from, int64_t *to)
+/* from and to, both required, to > from; or day (a local day of the store) instead of both: `day`
+ * receives the date answered ("" for from/to). */
+static int range_args(server_reply *out, const server_request *req, redstore_client *c, int64_t *from, int64_t *to,
+                      char day[11])
 {
 	const int64_t max = 253402300799999LL; /* 9999-12-31 */
+	const char *d = arg(req, "day");
+	int rc;
+	day[0] = '\0';
+	if (d) {
+		if (arg(req, "from") || arg(req, "to")) {
+			httpkit_reply_error(out, 400, "invalid_parameter",
+			                   "query parameter \"day\" replaces \"from\" and \"to\": give one or the other");
+			return -1;
+		}
+		if ((rc = redstore_store_day_range(from, to, c, d, day))) {
+			if (rc == REDSTORE_EINVALID)
+				httpkit_reply_error(out, 400, "invalid_parameter", "query parameter \"day\": %s", redstore_error_last());
+			else
+				server_reply_lib_error(out, rc);
+			return -1;
+		}
+		return 0;
+	}
 	if (int_arg(out, req, "from", 1, 0, 0, max, from) || int_arg(out, req, "to", 1, 0, 0, max, to))
 		return -1;
 	if (*to <= *from) {
@@ -203,14 +237,16 @@ static int range_args(server_reply *out, const server_request *req, int64_t *fro
 
 void api_report_sales(server_reply *out, const server_request *req, redstore_client *c)
 {
-	static const char *const allowed[] = { "from", "to", "bucket", "group_by", "access_token", NULL };
+	static const char *const allowed[] = { "from", "to", "day", "bucket", "group_by", "access_token", NULL };
 	static const char *const buckets[] = { "15min", "hour", "day", "week", "month", "all", NULL };
-	static const char *const groups[] = { "none", "product", "category", "brand", "terminal", "employee", NULL };
+	static const char *const groups[] = { "none",     "product",  "category", "brand",
+		                                   "terminal", "employee", "tender",   NULL };
 	redstore_report_options opt = { 0 };
 	redstore_sales_report *r;
 	int64_t from, to;
+	char day[11];
 	int bucket, group, rc;
-	if (check_args(out, req, allowed) || range_args(out, req, &from, &to) ||
+	if (api_check_query(out, req, allowed) || range_args(out, req, c, &from, &to, day) ||
 	    enum_arg(out, req, "bucket", buckets, REDSTORE_BUCKET_HOUR, &bucket) ||
 	    enum_arg(out, req, "group_by", groups, REDSTORE_GROUP_NONE, &group))
 		return;
@@ -220,19 +256,20 @@ void api_report_sales(server_reply *out, const server_request *req, redstore_cli
 		reply_lib(out, rc);
 		return;
 	}
-	reply_report(out, r, from, to);
+	reply_report(out, r, from, to, day);
 	redstore_sales_report_free(r);
 }
 
 void api_report_top_products(server_reply *out, const server_request *req, redstore_client *c)
 {
-	static const char *const allowed[] = { "from", "to", "by", "order", "n", "access_token", NULL };
+	static const char *const allowed[] = { "from", "to", "day", "by", "order", "n", "access_token", NULL };
 	static const char *const bys[] = { "units", "revenue", NULL };
 	static const char *const orders[] = { "top", "bottom", NULL };
 	redstore_sales_report *r;
 	int64_t from, to, n;
+	char day[11];
 	int by, bottom, rc;
-	if (check_args(out, req, allowed) || range_args(out, req, &from, &to) ||
+	if (api_check_query(out, req, allowed) || range_args(out, req, c, &from, &to, day) ||
 	    enum_arg(out, req, "by", bys, REDSTORE_RANK_UNITS, &by) || enum_arg(out, req, "order", orders, 0, &bottom) ||
 	    int_arg(out, req, "n", 0, 10, 1, 1000, &n))
 		return;
@@ -240,7 +277,7 @@ void api_report_top_products(server_reply *out, const server_request *req, redst
 		reply_lib(out, rc);
 		return;
 	}
-	reply_report(out, r, from, to);
+	reply_report(out, r, from, to, day);
 	redstore_sales_report_free(r);
 }
 
@@ -252,7 +289,7 @@ void api_report_reorder(server_reply *out, const server_request *req, redstore_c
 	int64_t days, limit, now;
 	cJSON *o, *rows;
 	int rc;
-	if (check_args(out, req, allowed) || int_arg(out, req, "window_days", 0, 14, 1, 366, &days) ||
+	if (api_check_query(out, req, allowed) || int_arg(out, req, "window_days", 0, 14, 1, 366, &days) ||
 	    int_arg(out, req, "limit", 0, 100, 1, 1000, &limit))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -277,5 +314,113 @@ void api_report_reorder(server_reply *out, const server_request *req, redstore_c
 		cJSON_AddItemToArray(rows, row);
 	}
 	redstore_reorder_report_free(r);
+	httpkit_reply_json(out, 200, print(o));
+}
+
+void api_report_transactions(server_reply *out, const server_request *req, redstore_client *c)
+{
+	static const char *const allowed[] = { "from", "to", "day", "access_token", NULL };
+	redstore_transactions_report *r;
+	int64_t from, to;
+	char day[11];
+	cJSON *o, *rows;
+	int rc;
+	if (api_check_query(out, req, allowed) || range_args(out, req, c, &from, &to, day))
+		return;
+	if ((rc = redstore_report_transactions(&r, c, from, to))) {
+		reply_lib(out, rc);
+		return;
+	}
+	o = range_json(from, to, day);
+	rows = cJSON_AddArrayToObject(o, "rows");
+	for (size_t i = 0; i < r->count; i++) {
+		const redstore_transactions_row *x = &r->rows[i];
+		cJSON *row = cJSON_CreateObject();
+		cJSON_AddStringToObject(row, "day", x->day);
+		cJSON_AddNumberToObject(row, "count", (double)x->count);
+		cJSON_AddNumberToObject(row, "total", (double)x->total);
+		cJSON_AddNumberToObject(row, "average", (double)x->average);
+		cJSON_AddNumberToObject(row, "median", (double)x->median);
+		cJSON_AddItemToArray(rows, row);
+	}
+	redstore_transactions_report_free(r);
+	httpkit_reply_json(out, 200, print(o));
+}
+
+/* "cells": 7 weekdays (Monday first) of 24 hours of {transactions, total}; "days": local days of each weekday. */
+void api_report_patterns(server_reply *out, const server_request *req, redstore_client *c)
+{
+	static const char *const allowed[] = { "from", "to", "day", "access_token", NULL };
+	redstore_pattern_report *r;
+	int64_t from, to;
+	char day[11];
+	cJSON *o, *cells, *days;
+	int rc;
+	if (api_check_query(out, req, allowed) || range_args(out, req, c, &from, &to, day))
+		return;
+	if (!(r = malloc(sizeof(*r)))) {
+		httpkit_reply_error(out, 500, "internal", "out of memory");
+		return;
+	}
+	if ((rc = redstore_report_patterns(r, c, from, to))) {
+		free(r);
+		reply_lib(out, rc);
+		return;
+	}
+	o = range_json(from, to, day);
+	cells = cJSON_AddArrayToObject(o, "cells");
+	days = cJSON_AddArrayToObject(o, "days");
+	for (int w = 0; w < 7; w++) {
+		cJSON *hours = cJSON_CreateArray();
+		for (int h = 0; h < 24; h++) {
+			cJSON *cell = cJSON_CreateObject();
+			cJSON_AddNumberToObject(cell, "transactions", (double)r->cells[w][h].transactions);
+			cJSON_AddNumberToObject(cell, "total", (double)r->cells[w][h].total);
+			cJSON_AddItemToArray(hours, cell);
+		}
+		cJSON_AddItemToArray(cells, hours);
+		cJSON_AddItemToArray(days, cJSON_CreateNumber((double)r->days[w]));
+	}
+	free(r);
+	httpkit_reply_json(out, 200, print(o));
+}
+
+/* at: ms since the epoch (default now); window_days 1..366 (default 30). */
+void api_report_stock_value(server_reply *out, const server_request *req, redstore_client *c)
+{
+	static const char *const allowed[] = { "at", "window_days", "access_token", NULL };
+	const int64_t max = 253402300799999LL; /* 9999-12-31 */
+	redstore_stock_value_report *r;
+	struct timespec ts;
+	int64_t at, days;
+	cJSON *o, *rows;
+	int rc;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (api_check_query(out, req, allowed) ||
+	    int_arg(out, req, "at", 0, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, 0, max, &at) ||
+	    int_arg(out, req, "window_days", 0, 30, 1, 366, &days))
+		return;
+	if ((rc = redstore_report_stock_value(&r, c, at, (int)days))) {
+		reply_lib(out, rc);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "at", (double)at);
+	cJSON_AddNumberToObject(o, "window_days", (double)days);
+	cJSON_AddNumberToObject(o, "worth", (double)r->worth);
+	rows = cJSON_AddArrayToObject(o, "rows");
+	for (size_t i = 0; i < r->count; i++) {
+		const redstore_stock_value_row *x = &r->rows[i];
+		cJSON *row = cJSON_CreateObject();
+		cJSON_AddStringToObject(row, "sku", x->sku);
+		cJSON_AddStringToObject(row, "name", x->name);
+		cJSON_AddNumberToObject(row, "on_hand", (double)x->on_hand);
+		cJSON_AddNumberToObject(row, "price", (double)x->price);
+		cJSON_AddNumberToObject(row, "worth", (double)x->worth);
+		cJSON_AddNumberToObject(row, "sold", (double)x->sold);
+		cJSON_AddNumberToObject(row, "cover_days", (double)x->cover_days);
+		cJSON_AddItemToArray(rows, row);
+	}
+	redstore_stock_value_report_free(r);
 	httpkit_reply_json(out, 200, print(o));
 }

@@ -79,7 +79,8 @@ typedef enum server_permission {
 	SERVER_PERM_REFUND,
 	SERVER_PERM_STOCK,
 	SERVER_PERM_PAIR,     /* issuing pairing codes: managers */
-	SERVER_PERM_REPORTS   /* reports: managers */
+	SERVER_PERM_REPORTS,  /* reports: managers */
+	SERVER_PERM_SHIFT     /* shifts: any session; the library checks own drawer vs REDSTORE_PERM_SHIFTS/REPORTS */
 } server_permission;
 
 /*
@@ -117,12 +118,39 @@ void api_pairing_code(server_reply *out, const server_request *req, redstore_cli
 /* A product as JSON (api.c), for the handlers that list products. */
 struct cJSON *api_product_json(const redstore_product *p);
 
+/* api.c's strict body decoders and Idempotency-Key check, for the handlers in other files: each returns
+ * 0 (or the object), or fills `out` with a 400 and returns -1 (or NULL). */
+struct cJSON *api_parse_object(server_reply *out, const server_request *req);
+int api_check_members(server_reply *out, const struct cJSON *obj, const char *where, const char *const *allowed);
+int api_get_int(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int required,
+                int64_t min, int64_t max, int64_t *v);
+int api_get_str(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int required,
+                size_t maxlen, const char **v);
+int api_idempotency_key(server_reply *out, const server_request *req, int required, const char **key);
+
 /* ------------------------------------------------------------ catalog listing and reports (reports.c) */
 
 void api_product_list(server_reply *out, const server_request *req, redstore_client *c);
 void api_report_sales(server_reply *out, const server_request *req, redstore_client *c);
 void api_report_top_products(server_reply *out, const server_request *req, redstore_client *c);
 void api_report_reorder(server_reply *out, const server_request *req, redstore_client *c);
+void api_report_transactions(server_reply *out, const server_request *req, redstore_client *c);
+void api_report_patterns(server_reply *out, const server_request *req, redstore_client *c);
+void api_report_stock_value(server_reply *out, const server_request *req, redstore_client *c);
+/* Refuses unknown query parameters (besides `allowed`, NULL-terminated) and oversized ones with 400. */
+int api_check_query(server_reply *out, const server_request *req, const char *const *allowed);
+
+/* ------------------------------------------------------------ shifts (shifts.c) */
+
+/* The projector group a Z report waits for (--projector-group; NULL or "": REDSTORE_PROJECTOR_GROUP). */
+void shifts_set_projector_group(const char *group);
+void api_shift_open(server_reply *out, const server_request *req, redstore_client *c);
+void api_shift_current(server_reply *out, const server_request *req, redstore_client *c);
+void api_shift_get(server_reply *out, const server_request *req, redstore_client *c);
+void api_shift_cash_move(server_reply *out, const server_request *req, redstore_client *c);
+void api_shift_close(server_reply *out, const server_request *req, redstore_client *c);
+void api_shift_x_report(server_reply *out, const server_request *req, redstore_client *c);
+void api_shift_z_report(server_reply *out, const server_request *req, redstore_client *c);
 
 /* ------------------------------------------------------------ static pages (web.c) */
 
