@@ -39,6 +39,7 @@ static char *print(cJSON *root)
 	return s;
 }
 
+/* A shift with the keys of the "shift" member of redstore_shift_report_to_json(), so a client reads one shape. */
 static cJSON *shift_json(const redstore_shift_info *sh)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -46,22 +47,13 @@ static cJSON *shift_json(const redstore_shift_info *sh)
 	cJSON_AddStringToObject(o, "store_id", sh->store_id);
 	cJSON_AddStringToObject(o, "terminal_id", sh->terminal_id);
 	cJSON_AddStringToObject(o, "opened_by", sh->opened_by);
-	cJSON_AddNumberToObject(o, "opened_at", (double)sh->opened_at_ms);
+	cJSON_AddNumberToObject(o, "opened_at_ms", (double)sh->opened_at_ms);
 	cJSON_AddNumberToObject(o, "opening_float", (double)sh->opening_float);
 	cJSON_AddBoolToObject(o, "closed", sh->closed);
-	if (sh->closed) {
-		cJSON_AddStringToObject(o, "closed_by", sh->closed_by);
-		cJSON_AddNumberToObject(o, "closed_at", (double)sh->closed_at_ms);
-		cJSON_AddNumberToObject(o, "counted_cash", (double)sh->counted_cash);
-	} else {
-		cJSON_AddNullToObject(o, "closed_by");
-		cJSON_AddNullToObject(o, "closed_at");
-		cJSON_AddNullToObject(o, "counted_cash");
-	}
-	if (sh->z_number)
-		cJSON_AddNumberToObject(o, "z_number", (double)sh->z_number);
-	else
-		cJSON_AddNullToObject(o, "z_number");
+	cJSON_AddStringToObject(o, "closed_by", sh->closed_by);        /* "" while open */
+	cJSON_AddNumberToObject(o, "closed_at_ms", (double)sh->closed_at_ms); /* 0 while open */
+	cJSON_AddNumberToObject(o, "counted_cash", (double)sh->counted_cash); /* 0 while open */
+	cJSON_AddNumberToObject(o, "z_number", (double)sh->z_number);         /* 0 until the Z report */
 	return o;
 }
 
