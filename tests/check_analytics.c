@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #define HOUR_MS 3600000LL
@@ -555,6 +556,34 @@ START_TEST(analytics_sales_by_tender_net_of_change_with_refunds_and_voids)
 	RS_OK(redstore_report_sales(&r, c, d1, d2, &o));
 	tender_row(r, "", "card", 900, 0, 2);
 	redstore_sales_report_free(r);
+#ifdef REDSTORE_CLI
+	/* redstore-cli report sales --group tender: the same rows, and the store's day by --day. */
+	{
+		char cmd[800], out[2048];
+		size_t got;
+		FILE *p;
+		snprintf(cmd, sizeof(cmd),
+		         "'%s' report sales --store '%s' --from %lld --to %lld --bucket day --group tender --format csv 2>&1",
+		         REDSTORE_CLI, store, (long long)(d1 - 10 * HOUR_MS), (long long)(d2 + 10 * HOUR_MS));
+		ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+		got = fread(out, 1, sizeof(out) - 1, p);
+		out[got] = '\0';
+		ck_assert_int_eq(WEXITSTATUS(pclose(p)), 0);
+		ck_assert_msg(strstr(out, "2026-11-17 00:00,cash,0,0,0,0,1950,0,250,5\n") &&
+		                  strstr(out, "2026-11-17 00:00,card,0,0,0,0,900,0,0,2\n") &&
+		                  strstr(out, "2026-11-17 00:00,other,0,0,0,0,600,0,1000,2\n") &&
+		                  strstr(out, "2026-11-18 00:00,card,0,0,0,0,900,0,300,2\n"),
+		              "redstore-cli report --group tender:\n%s", out);
+		snprintf(cmd, sizeof(cmd),
+		         "'%s' report sales --store '%s' --day 2026-11-18 --bucket all --group tender --format csv 2>&1",
+		         REDSTORE_CLI, store);
+		ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+		got = fread(out, 1, sizeof(out) - 1, p);
+		out[got] = '\0';
+		ck_assert_int_eq(WEXITSTATUS(pclose(p)), 0);
+		ck_assert_msg(strstr(out, ",card,0,0,0,0,900,0,300,2\n") && !strstr(out, "cash"), "--day 2026-11-18:\n%s", out);
+	}
+#endif
 	redstore_client_free(c);
 }
 END_TEST

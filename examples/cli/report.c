@@ -1,12 +1,14 @@
 /*
  * redstore-cli report: sales reports as a table, CSV or JSON, and the bucketed totals as an SVG chart.
  *
- *   redstore-cli report sales --store S (--days N | --from T --to T) [--bucket B] [--by G]
+ *   redstore-cli report sales --store S (--days N | --from T --to T | --day D) [--bucket B] [--by|--group G]
  *                             [--format table|csv|json] [--svg FILE]
- *   redstore-cli report top   --store S (--days N | --from T --to T) [--rank units|revenue] [--bottom] [--n N]
+ *   redstore-cli report top   --store S (--days N | --from T --to T | --day D) [--rank units|revenue] [--bottom] [--n N]
  *
  * T is "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM" in UTC, or milliseconds since the epoch; --days N is the N
- * days up to the start of the current hour. Buckets are in the store's time zone.
+ * days up to the start of the current hour; --day D is one local day of the store ("YYYY-MM-DD" or
+ * "today", in the store's time zone). Buckets are in the store's time zone. G "tender" gives the money
+ * by tender kind (net of change; refunds by the tender they paid back with).
  */
 #include "cli.h"
 
@@ -170,8 +172,8 @@ static int write_svg(const char *path, const redstore_sales_report *r)
 int cmd_report(int argc, char **argv)
 {
 	static const char *const buckets[] = { "15min", "hour", "day", "week", "month", "all" };
-	static const char *const groups[] = { "none", "product", "category", "brand", "terminal", "employee" };
-	const char *name = argc > 1 ? argv[1] : "", *store = NULL, *format = "table", *svg = NULL;
+	static const char *const groups[] = { "none", "product", "category", "brand", "terminal", "employee", "tender" };
+	const char *name = argc > 1 ? argv[1] : "", *store = NULL, *format = "table", *svg = NULL, *day = NULL;
 	redstore_report_options o = { REDSTORE_BUCKET_HOUR, REDSTORE_GROUP_NONE, 0 };
 	redstore_rank_by rank = REDSTORE_RANK_REVENUE;
 	int64_t from = 0, to = 0, days = 0;
@@ -198,9 +200,11 @@ int cmd_report(int argc, char **argv)
 			continue;
 		else if (!strcmp(a, "--days") && (days = atoll(v)) > 0 && days <= 1096)
 			continue;
+		else if (!strcmp(a, "--day"))
+			day = v;
 		else if (!strcmp(a, "--bucket") && (k = pick(v, buckets, 6)) >= 0)
 			o.bucket = (redstore_bucket)k;
-		else if (!strcmp(a, "--by") && (k = pick(v, groups, 6)) >= 0)
+		else if ((!strcmp(a, "--by") || !strcmp(a, "--group")) && (k = pick(v, groups, 7)) >= 0)
 			o.group_by = (redstore_group_by)k;
 		else if (!strcmp(a, "--rank") && (!strcmp(v, "units") || !strcmp(v, "revenue")))
 			rank = !strcmp(v, "units") ? REDSTORE_RANK_UNITS : REDSTORE_RANK_REVENUE;
@@ -230,6 +234,19 @@ int cmd_report(int argc, char **argv)
 		redstore_client_free(c);
 		return rc;
 	}
+	if (store && day && !from && !to && !days) {
+		/* one local day of the store: its zone answers where the day starts and ends */
+		if (cli_client(&c))
+			return 1;
+		rc = redstore_client_use_store(c, store);
+		if (!rc)
+			rc = redstore_store_day_range(&from, &to, c, day, NULL);
+		redstore_client_free(c);
+		if (rc)
+			return cli_fail("report --day");
+	} else if (day) {
+		goto usage;
+	}
 	if (store && from && to && (!strcmp(name, "transactions") || !strcmp(name, "patterns"))) {
 		if (cli_client(&c))
 			return 1;
@@ -254,10 +271,10 @@ int cmd_report(int argc, char **argv)
 	redstore_client_free(c);
 	return rc;
 usage:
-	fprintf(stderr, "usage: redstore-cli report sales|top --store S (--days N | --from T --to T) [--bucket "
-	                "15min|hour|day|week|month|all] [--by none|product|category|brand|terminal|employee] [--rank "
+	fprintf(stderr, "usage: redstore-cli report sales|top --store S (--days N | --from T --to T | --day D|today) [--bucket "
+	                "15min|hour|day|week|month|all] [--by|--group none|product|category|brand|terminal|employee|tender] [--rank "
 	                "units|revenue] [--bottom] [--n N] [--format table|csv|json] [--svg FILE]\n"
-	                "       redstore-cli report transactions|patterns --store S (--days N | --from T --to T) [--format F]\n"
+	                "       redstore-cli report transactions|patterns --store S (--days N | --from T --to T | --day D) [--format F]\n"
 	                "       redstore-cli report stock --store S [--at T] [--window DAYS] [--format F]\n"
 	                "  T: YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC), or ms since the epoch\n");
 	return 2;
