@@ -80,7 +80,8 @@ export REDSTORE_AUTH_SECRET="browser-$(head -c 24 /dev/urandom | od -An -tx1 | t
 export REDSTORE_AUTH_PIN_OPSLIMIT=1 REDSTORE_AUTH_PIN_MEMLIMIT_KIB=8
 group="$run-projector"
 
-"$fixture" setup web > "$tmp/fixture.json"
+# the store is in UTC+14 and the dashboard's browser in UTC-11: their dates always differ
+"$fixture" setup web Pacific/Kiritimati > "$tmp/fixture.json"
 "$projector" --group "$group" --batch 100 > "$tmp/projector.log" 2>&1 &
 projector_pid=$!
 "$server" --port 0 --port-file "$tmp/port" --web-root "$webroot" --heartbeat-ms 1000 > "$tmp/server.log" 2>&1 &

@@ -7,6 +7,9 @@
 // reloaded, must show the product's stock go down by exactly the units sold. Then, once the projector
 // wrote the sale to PostgreSQL, a manager's dashboard shows it in the hourly chart and the top products,
 // and lists the low product to reorder; a cashier logged in on the dashboard gets the server's 403.
+// The store is in Pacific/Kiritimati (UTC+14) and the dashboard's browser in Pacific/Pago_Pago (UTC-11),
+// so their dates always differ: the dashboard's "today" must be the store's local day, with the sale
+// the fixture made just after the store's midnight and without the one just before it.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -155,19 +158,41 @@ try {
 	// the projector writes the sale to PostgreSQL; then the dashboard shows it
 	execFileSync(process.env.FIXTURE_BIN, ['wait-projected', fx.store, process.env.PROJECTOR_GROUP],
 	             { stdio: 'inherit' });
-	const mctx = await ctx();
+	const mctx = await browser.newContext({ timezoneId: 'Pacific/Pago_Pago', locale: 'en-GB' });
 	const m = await mctx.newPage();
 	m.setDefaultTimeout(20000);
 	watch(m, 'dashboard');
 	await pairAndLogin(m, '/dashboard/?refresh=2', fx.codes[2], fx.manager, fx.manager_pin);
-	await m.waitForSelector('#chart svg rect.bar[data-units="2"]');
-	const bar = m.locator('#chart svg rect.bar');
-	check((await bar.count()) === 1 && (await bar.getAttribute('data-total')) === '240',
-	      "the hourly chart has one bar: this hour's 2 units, 2.40");
-	const hour = new Date().getUTCHours();
-	check(Math.abs(Number(await bar.getAttribute('data-hour')) - hour) <= 1, 'the bar is at the current hour');
+	// the store's date now, and the browser's (25 hours behind: never the same date)
+	const dateIn = (tz) => new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit',
+	                                                          day: '2-digit' }).format(new Date());
+	const storeDay = dateIn(fx.timezone);
+	check(fx.timezone === 'Pacific/Kiritimati' && storeDay !== dateIn('Pacific/Pago_Pago'),
+	      `the store's date (${storeDay}) is not the browser's (${dateIn('Pacific/Pago_Pago')})`);
+	await m.waitForSelector('#day-total[data-total="350"]').catch(async () => {
+		throw new Error(`FAILED: the day's total: ${await m.locator('#day-total').getAttribute('data-total')}` +
+		                ` (${await text(m, '#message')}), expected 350`);
+	});
+	console.log("ok - the day's total is the 2 croissants and the baguette sold after the store's midnight (3.50)");
+	check((await m.locator('#day').getAttribute('data-day')) === storeDay && fx.day === storeDay,
+	      `the dashboard's day is the store's local date (${storeDay})`);
+	const storeHour = Number(new Intl.DateTimeFormat('en-GB', { timeZone: fx.timezone, hour: '2-digit',
+	                                                            hourCycle: 'h23' }).format(new Date()));
+	const bars = m.locator('#chart svg rect.bar');
+	const hours = await bars.evaluateAll((rs) => rs.map((r) => [Number(r.dataset.hour), Number(r.dataset.total),
+	                                                            r.dataset.bucket]));
+	check(hours.every(([, , bucket]) => bucket.startsWith(storeDay + ' ')), "every bar is of the store's day");
+	const early = hours.find(([h]) => h === 0), now = hours.find(([h]) => h > 0 && Math.abs(h - storeHour) <= 1);
+	if (storeHour === 0)
+		check(hours.length === 1 && early[1] === 350, "one bar at the store's hour 0: the baguette and the croissants");
+	else
+		check(hours.length === 2 && early && early[1] === 110 && now && now[1] === 240,
+		      `two bars: the baguette at the store's hour 0 (1.10), the croissants at its hour ${storeHour} (2.40)`);
 	await m.waitForSelector('#top tr[data-sku="CRS-001"][data-units="2"]');
 	console.log('ok - top products list the croissant with 2 units');
+	await m.waitForSelector('#top tr[data-sku="BAG-001"][data-units="1"]');
+	check((await m.locator('#top tr[data-sku="ESP-001"]').count()) === 0,
+	      "top products have the baguette of the store's day, not the espresso sold before its midnight");
 	await m.waitForSelector('#reorder tr[data-sku="JAM-001"]');
 	check((await m.locator('#reorder tr').count()) === 1, 'stock to reorder lists the low product only');
 

@@ -182,7 +182,7 @@ _BUCKETS = {"15min": _c.REDSTORE_BUCKET_15MIN, "hour": _c.REDSTORE_BUCKET_HOUR, 
             "week": _c.REDSTORE_BUCKET_WEEK, "month": _c.REDSTORE_BUCKET_MONTH, "all": _c.REDSTORE_BUCKET_ALL}
 _GROUPS = {None: _c.REDSTORE_GROUP_NONE, "product": _c.REDSTORE_GROUP_PRODUCT, "category": _c.REDSTORE_GROUP_CATEGORY,
            "brand": _c.REDSTORE_GROUP_BRAND, "terminal": _c.REDSTORE_GROUP_TERMINAL,
-           "employee": _c.REDSTORE_GROUP_EMPLOYEE}
+           "employee": _c.REDSTORE_GROUP_EMPLOYEE, "tender": _c.REDSTORE_GROUP_TENDER}
 _ROW_FIELDS = ("bucket", "key", "units", "gross", "discount", "tax", "total", "refunded_units", "refunds", "lines")
 
 
@@ -811,7 +811,8 @@ class Client(_Handle):
                      force_raw: bool = False) -> Dict[str, Any]:
         """Sales over [from_ms, to_ms) by bucket ("15min", "hour", "day", "week", "month", "all") in the
         store's time zone, split by group_by (None, "product", "category", "brand", "terminal",
-        "employee"). Returns {"rows": [...], "from_rollups": bool}; rows come by bucket, then key."""
+        "employee", "tender": money by tender kind, net of change, see redstore_report_sales). Returns
+        {"rows": [...], "from_rollups": bool}; rows come by bucket, then key."""
         opts = {"bucket": _BUCKETS[bucket], "group_by": _GROUPS[group_by], "force_raw": int(force_raw)}
         return _sales_report(_call(_c.redstore_report_sales, self.ptr, from_ms, to_ms, opts))
 
@@ -837,6 +838,13 @@ class Client(_Handle):
         stats = _c.redstore_rebuild_stats()
         _call(_c.redstore_cache_rebuild, stats, self.ptr, {"group_id": group_id, "wait_ms": wait_ms})
         return _fields(stats, _REBUILD_FIELDS)
+
+    def store_day_range(self, day: Optional[str] = None) -> Dict[str, Any]:
+        """One local day of the selected store in its time zone: {"day": "YYYY-MM-DD", "from_ms",
+        "to_ms"} from its local midnight to the next. day: "YYYY-MM-DD", or None / "today" for the
+        store's date now (a store in UTC+14 is on tomorrow's date for ten hours of a UTC day)."""
+        from_ms, to_ms, resolved = _call(_c.redstore_store_day_range, self.ptr, day)
+        return {"day": resolved, "from_ms": from_ms, "to_ms": to_ms}
 
     def sales_by_hour(self, date: str) -> List[Dict[str, Any]]:
         """The store-local day `date` ("YYYY-MM-DD") hour by hour: the rows of report_sales with hourly

@@ -182,7 +182,17 @@ REDSTORE_OUT(redstore_reconcile_report)
 	$result = SWIG_Python_AppendOutput($result, PyUnicode_FromString(tmp$argnum));
 }
 
+/* redstore_store_day_range: the date answered ("YYYY-MM-DD"). */
+%typemap(in, numinputs=0) char *resolved (char tmp[11]) {
+	tmp[0] = '\0';
+	$1 = tmp;
+}
+%typemap(argout) char *resolved {
+	$result = SWIG_Python_AppendOutput($result, PyUnicode_FromString(tmp$argnum));
+}
+
 /* Optional and scalar outputs. */
+%apply int64_t *OUTPUT { int64_t *from_ms, int64_t *to_ms };
 %apply int *OUTPUT { int *applied, int *added, int *queued, int *out, int *major, int *minor, int *patch };
 %apply int32_t *OUTPUT { int32_t *out };
 %apply int64_t *OUTPUT { int64_t *out, int64_t *moved, int64_t *purged };

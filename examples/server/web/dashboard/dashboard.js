@@ -1,12 +1,12 @@
 // The manager dashboard: today's sales by hour (an SVG chart drawn here), the top products of the day
-// and the stock to reorder, from the server's report endpoints (manager role). It refreshes when the
+// and the stock to reorder, from the server's report endpoints (manager role). "Today" is the store's
+// local day (its time zone, resolved by the server), whatever the browser's zone. It refreshes when the
 // store's live stream reports a change (debounced: sales reach the reports once the projector wrote
 // them) and on a timer (?refresh=SECONDS, default 30).
 import { ApiError, api, el, liveStream, logout, money, session, setupAuth, storePath } from '../common/redstore.js';
 
 const $ = (id) => document.getElementById(id);
 const SVG = 'http://www.w3.org/2000/svg';
-const HOUR_MS = 3600000;
 
 const state = { s: null, live: null, timer: null, debounce: null, loading: false, again: false };
 
@@ -19,15 +19,6 @@ function svg(tag, attrs = {}, text) {
 	for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
 	if (text !== undefined) e.textContent = text;
 	return e;
-}
-
-// [local midnight today, the next whole hour): whole hours, so the report reads the hourly rollups.
-function today() {
-	const d = new Date();
-	d.setHours(0, 0, 0, 0);
-	const from = d.getTime();
-	const to = Math.ceil((Date.now() + 1) / HOUR_MS) * HOUR_MS;
-	return { from, to };
 }
 
 // The smallest 1, 2 or 5 x 10^k at or above v (the chart's top line).
@@ -97,12 +88,16 @@ async function refresh() {
 	}
 	state.loading = true;
 	try {
-		const { from, to } = today();
-		const [sales, top, reorder] = await Promise.all([
-			api('GET', storePath(state.s, `/reports/sales?bucket=hour&from=${from}&to=${to}`)),
-			api('GET', storePath(state.s, `/reports/top-products?by=units&n=10&from=${from}&to=${to}`)),
+		// "Today" is the store's local day, in the store's time zone (the server resolves day=today), not
+		// the browser's: a manager abroad, or a store far from UTC, sees the store's day. The top products
+		// then ask for the same range, so both answer for one day even around midnight.
+		const sales = await api('GET', storePath(state.s, '/reports/sales?bucket=hour&day=today'));
+		const [top, reorder] = await Promise.all([
+			api('GET', storePath(state.s, `/reports/top-products?by=units&n=10&from=${sales.from}&to=${sales.to}`)),
 			api('GET', storePath(state.s, '/reports/reorder?window_days=14&limit=50')),
 		]);
+		$('day').textContent = sales.day;
+		$('day').dataset.day = sales.day;
 		drawChart(sales.rows);
 		drawTop(top.rows);
 		drawReorder(reorder.rows);
