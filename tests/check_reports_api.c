@@ -442,6 +442,24 @@ START_TEST(reports_api_refuses_bad_parameters_with_400)
 		snprintf(path, sizeof(path), "/v1/stores/%s/%s", store, bad[i]);
 		expect_error(&s, k.manager, path, 400, "invalid_parameter");
 	}
+	/* the message names the parameter */
+	{
+		static const char *const named[][2] = {
+			{ "reports/transactions?day=2026-02-30", "day" },      { "reports/patterns?from=1000", "to" },
+			{ "reports/stock-value?window_days=0", "window_days" }, { "reports/stock-value?at=soon", "at" },
+			{ "reports/sales?day=today&to=5", "day" },             { "reports/sales?group_by=cash&day=today", "group_by" },
+		};
+		for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+			cJSON *r;
+			const cJSON *m;
+			snprintf(path, sizeof(path), "/v1/stores/%s/%s", store, named[i][0]);
+			ck_assert_int_eq(get_json(&s, k.manager, path, &r), 400);
+			m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "error"), "message");
+			ck_assert_msg(cJSON_IsString(m) && strstr(m->valuestring, named[i][1]), "%s: \"%s\" does not name %s",
+			              named[i][0], cJSON_IsString(m) ? m->valuestring : "?", named[i][1]);
+			cJSON_Delete(r);
+		}
+	}
 	/* a search longer than 100 bytes, and an oversized parameter */
 	memset(big, 'a', 101);
 	big[101] = '\0';

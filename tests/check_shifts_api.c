@@ -301,6 +301,19 @@ START_TEST(shifts_api_drawer_over_http_matches_the_library_and_z_is_issued_once)
 	ck_assert_int_eq(lib->paid_in_count, 1);
 	ck_assert_int_eq(lib->expected_cash, 10000 + 500 + 1000 - 300);
 	same_report(a, lib, 0);
+	/* The store's sales by tender over the shift's window count the money as the shift does. */
+	{
+		redstore_report_options o = { REDSTORE_BUCKET_ALL, REDSTORE_GROUP_TENDER, 0 };
+		redstore_sales_report *t;
+		RS_OK(redstore_report_sales(&t, c, info.opened_at_ms, lib->window_to_ms + 1, &o));
+		ck_assert_uint_eq(t->count, 2);
+		ck_assert_str_eq(t->rows[0].key, "card");
+		ck_assert_int_eq(t->rows[0].total, lib->tenders[REDSTORE_TENDER_CARD].sales_amount);
+		ck_assert_str_eq(t->rows[1].key, "cash");
+		ck_assert_int_eq(t->rows[1].total, lib->tenders[REDSTORE_TENDER_CASH].sales_amount);
+		ck_assert_int_eq(t->rows[1].total, 500);
+		redstore_sales_report_free(t);
+	}
 	redstore_shift_report_free(lib);
 	cJSON_Delete(a);
 
