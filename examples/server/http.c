@@ -142,12 +142,17 @@ static redstore_permission library_permission(server_permission perm)
 int server_authorize(server_reply *reply, const server_request *req, redstore_client *client, const char *store,
                      server_permission perm)
 {
-	redstore_session_info who;
-	const char *token;
-	int rc;
 	if (perm == SERVER_PERM_NONE)
 		return 0;
-	if (!(token = httpkit_bearer(req->conn)) || !*token) {
+	return server_authorize_token(reply, httpkit_bearer(req->conn), client, store, perm);
+}
+
+int server_authorize_token(server_reply *reply, const char *token, redstore_client *client, const char *store,
+                           server_permission perm)
+{
+	redstore_session_info who;
+	int rc;
+	if (!token || !*token) {
 		httpkit_reply_error(reply, 401, "unauthenticated", "a session token is required (Authorization: Bearer)");
 		return -1;
 	}

@@ -33,6 +33,7 @@ typedef struct server_options {
 	int heartbeat_ms;        /* an idle SSE stream gets a comment line this often */
 	size_t sse_buffer;       /* events kept per store for the streams; a stream further behind gets resync */
 	unsigned max_connections;
+	int reauth_ms;           /* a live SSE stream's session is verified again this often */
 } server_options;
 
 /* ------------------------------------------------------------ metrics (http.c) */
@@ -93,6 +94,11 @@ typedef enum server_permission {
  */
 int server_authorize(server_reply *reply, const server_request *req, redstore_client *client, const char *store,
                      server_permission perm);
+
+/* The same for a token already taken from the request (NULL or "": 401), e.g. a live event stream's
+ * token verified again (sse.c). The client stays attached on success; the caller detaches it. */
+int server_authorize_token(server_reply *reply, const char *token, redstore_client *client,
+                           const char *store, server_permission perm);
 
 /* ------------------------------------------------------------ REST handlers (api.c) */
 
