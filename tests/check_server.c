@@ -74,10 +74,7 @@ static void expect_error(const server *s, const char *method, const char *path, 
 /* ------------------------------------------------------------ an SSE client */
 
 typedef struct sse {
-	char line[16384];
-	size_t line_len;
-	char id[REDSTORE_STREAM_ID_SIZE], event[32];
-	int data_ok;                        /* the data line named the same id */
+	rs_sse_parser p;
 	char (*ids)[REDSTORE_STREAM_ID_SIZE]; /* the change events' ids, in arrival order */
 	atomic_size_t count;
 	size_t cap;
@@ -86,62 +83,54 @@ typedef struct sse {
 	int want;                           /* stop after this many changes (0: until told) */
 } sse;
 
-static void sse_line(sse *c, const char *l)
+static void sse_event(void *ctx, const char *event, const char *id, const char *data)
 {
-	if (!*l) {
-		if (!strcmp(c->event, "change")) {
-			size_t n = atomic_load(&c->count);
-			if (!c->data_ok || !c->id[0]) {
-				atomic_store(&c->bad, 1);
-			} else {
-				if (n == c->cap) {
-					size_t cap = c->cap ? c->cap * 2 : 256;
-					void *p = realloc(c->ids, cap * sizeof(*c->ids));
-					if (!p) {
-						atomic_store(&c->bad, 1);
-						return;
-					}
-					c->ids = p;
-					c->cap = cap;
-				}
-				memcpy(c->ids[n], c->id, sizeof(c->id));
-				atomic_store(&c->count, n + 1);
-			}
-		} else if (!strcmp(c->event, "resync")) {
-			atomic_store(&c->resync, 1);
-		} else if (!strcmp(c->event, "unauthorized")) {
-			atomic_store(&c->unauthorized, 1);
-		}
-		c->event[0] = c->id[0] = '\0';
-		c->data_ok = 0;
-	} else if (!strncmp(l, "id: ", 4)) {
-		snprintf(c->id, sizeof(c->id), "%s", l + 4);
-	} else if (!strncmp(l, "event: ", 7)) {
-		snprintf(c->event, sizeof(c->event), "%s", l + 7);
-	} else if (!strncmp(l, "data: ", 6)) {
+	sse *c = ctx;
+	if (!strcmp(event, "change")) {
+		size_t n = atomic_load(&c->count);
 		char needle[80];
-		snprintf(needle, sizeof(needle), "{\"id\":\"%s\"", c->id);
-		c->data_ok = !strncmp(l + 6, needle, strlen(needle));
-	} else if (l[0] == ':') {
-		atomic_fetch_add(&c->heartbeats, 1);
+		snprintf(needle, sizeof(needle), "{\"id\":\"%s\"", id);
+		/* the data names the same id */
+		if (!id[0] || strncmp(data, needle, strlen(needle))) {
+			atomic_store(&c->bad, 1);
+			return;
+		}
+		if (n == c->cap) {
+			size_t cap = c->cap ? c->cap * 2 : 256;
+			void *q = realloc(c->ids, cap * sizeof(*c->ids));
+			if (!q) {
+				atomic_store(&c->bad, 1);
+				return;
+			}
+			c->ids = q;
+			c->cap = cap;
+		}
+		snprintf(c->ids[n], sizeof(c->ids[n]), "%s", id);
+		atomic_store(&c->count, n + 1);
+	} else if (!strcmp(event, "resync")) {
+		atomic_store(&c->resync, 1);
+	} else if (!strcmp(event, "unauthorized")) {
+		atomic_store(&c->unauthorized, 1);
 	}
+}
+
+static void sse_comment(void *ctx, const char *text)
+{
+	(void)text;
+	atomic_fetch_add(&((sse *)ctx)->heartbeats, 1);
 }
 
 static size_t sse_write(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	sse *c = userdata;
 	size_t k = size * nmemb;
-	for (size_t i = 0; i < k; i++) {
-		if (data[i] == '\n') {
-			c->line[c->line_len] = '\0';
-			sse_line(c, c->line);
-			c->line_len = 0;
-		} else if (c->line_len + 1 < sizeof(c->line)) {
-			c->line[c->line_len++] = data[i];
-		} else {
-			atomic_store(&c->bad, 1);
-		}
+	if (!c->p.on_event) {
+		c->p.on_event = sse_event;
+		c->p.on_comment = sse_comment;
+		c->p.ctx = c;
 	}
+	if (rs_sse_feed(&c->p, data, k))
+		atomic_store(&c->bad, 1);
 	if (atomic_load(&c->stop) || (c->want && (int)atomic_load(&c->count) >= c->want))
 		return 0; /* ends the transfer */
 	return k;
