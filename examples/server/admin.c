@@ -181,9 +181,11 @@ void api_product_deactivate(server_reply *out, const server_request *req, redsto
 
 /* ------------------------------------------------------------ transfers and reservations */
 
-/* The answer to a stock operation, or the library's error. Frees r. */
-static void reply_stock(server_reply *out, int rc, redstore_stock_result *r)
+/* The answer to a stock operation, or the library's error. Frees *r. (Takes r's address: the call that
+ * fills it is an argument too, and C leaves the order of argument evaluation unspecified.) */
+static void reply_stock(server_reply *out, int rc, redstore_stock_result **rp)
 {
+	redstore_stock_result *r = *rp;
 	if (rc) {
 		server_reply_lib_error(out, rc);
 		return;
@@ -205,7 +207,7 @@ void api_transfer_send(server_reply *out, const server_request *req, redstore_cl
 		return;
 	if (!check_members(out, root, "transfer", fields) && !get_str(out, root, "transfer", "to_store", 1, 64, &to) &&
 	    (lines = stock_lines(out, root, 1, 0, &n)))
-		reply_stock(out, redstore_transfer_send(&r, c, key, to, n, lines), r);
+		reply_stock(out, redstore_transfer_send(&r, c, key, to, n, lines), &r);
 	free(lines);
 	cJSON_Delete(root);
 }
@@ -223,7 +225,7 @@ void api_transfer_receive(server_reply *out, const server_request *req, redstore
 	    !(root = parse_object(out, req)))
 		return;
 	if (!check_members(out, root, "transfer receipt", fields) && (lines = stock_lines(out, root, 1, 0, &n)))
-		reply_stock(out, redstore_transfer_receive(&r, c, key, req->params[1], n, lines), r);
+		reply_stock(out, redstore_transfer_receive(&r, c, key, req->params[1], n, lines), &r);
 	free(lines);
 	cJSON_Delete(root);
 }
@@ -243,7 +245,7 @@ void api_reservation_create(server_reply *out, const server_request *req, redsto
 	if (!check_members(out, root, "reservation", fields) &&
 	    !get_int(out, root, "reservation", "expires_at_ms", 1, 1, MAX_EPOCH_MS, &expires) &&
 	    (lines = stock_lines(out, root, 1, 0, &n)))
-		reply_stock(out, redstore_reservation_create(&r, c, key, expires, n, lines), r);
+		reply_stock(out, redstore_reservation_create(&r, c, key, expires, n, lines), &r);
 	free(lines);
 	cJSON_Delete(root);
 }
@@ -263,7 +265,7 @@ void api_reservation_release(server_reply *out, const server_request *req, redst
 		return;
 	if (!check_members(out, root, "release", fields) &&
 	    (!cJSON_GetObjectItemCaseSensitive(root, "lines") || (lines = stock_lines(out, root, 1, 0, &n))))
-		reply_stock(out, redstore_reservation_release(&r, c, key, req->params[1], n, lines), r);
+		reply_stock(out, redstore_reservation_release(&r, c, key, req->params[1], n, lines), &r);
 	free(lines);
 	cJSON_Delete(root);
 }
