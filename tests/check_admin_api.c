@@ -92,27 +92,6 @@ static void expect_refused(const server *s, const char *method, const char *path
 		expect_error(s, denied[i], method, path, idem, body, 403, "forbidden");
 }
 
-static int64_t num(const cJSON *o, const char *name)
-{
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
-	ck_assert_msg(cJSON_IsNumber(x), "no number \"%s\"", name);
-	return (int64_t)x->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *name)
-{
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
-	ck_assert_msg(cJSON_IsString(x), "no string \"%s\"", name);
-	return x->valuestring;
-}
-
-static int boolean(const cJSON *o, const char *name)
-{
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
-	ck_assert_msg(cJSON_IsBool(x), "no boolean \"%s\"", name);
-	return cJSON_IsTrue(x);
-}
-
 /* The id of the store's last stock change: equal before and after means nothing was written. */
 static void stream_now(redstore_client *c, char *id)
 {
@@ -199,7 +178,8 @@ START_TEST(catalog_writes_apply_for_managers_only_and_bad_bodies_change_nothing)
 	expect_bad_json(&s, k.manager, "POST", path, NULL);
 	expect_error(&s, k.manager, "POST", path, NULL, "{\"sku\":\"P1\",\"name\":\"Pen\",\"price\":\"250\"}", 400,
 	             "invalid_body");
-	expect_error(&s, k.manager, "POST", path, NULL, "{\"sku\":\"P1\",\"name\":\"Pen\",\"price\":-1}", 400, "invalid_body");
+	expect_error(&s, k.manager, "POST", path, NULL, "{\"sku\":\"P1\",\"name\":\"Pen\",\"price\":-1}", 400,
+	             "invalid_body");
 	expect_error(&s, k.manager, "POST", path, NULL, "{\"sku\":\"P1\",\"name\":\"Pen\",\"price\":1e13}", 400,
 	             "invalid_body");
 	expect_error(&s, k.manager, "POST", path, NULL, "{\"sku\":\"P1\",\"name\":\"Pen\",\"price\":2.5}", 400,
@@ -216,14 +196,14 @@ START_TEST(catalog_writes_apply_for_managers_only_and_bad_bodies_change_nothing)
 	snprintf(body, sizeof(body), "{\"sku\":\"%s\",\"name\":\"Pen\",\"price\":1}", sku65);
 	expect_error(&s, k.manager, "POST", path, NULL, body, 400, "invalid_body");
 	/* the library's own checks: an unknown tax class */
-	expect_error(&s, k.manager, "POST", path, NULL, "{\"sku\":\"P1\",\"name\":\"Pen\",\"price\":1,\"tax_class\":\"nope\"}",
-	             404, "not_found");
+	expect_error(&s, k.manager, "POST", path, NULL,
+	             "{\"sku\":\"P1\",\"name\":\"Pen\",\"price\":1,\"tax_class\":\"nope\"}", 404, "not_found");
 	ck_assert_int_eq(redstore_product_get(&p, c, "P1"), REDSTORE_ENOTFOUND);
 
 	/* create: 201 with the stored product, which the library reads back field by field */
 	ck_assert_int_eq(req(&s, k.manager, "POST", path, NULL, good, &r), 201);
-	ck_assert_str_eq(str(r, "sku"), "P1");
-	ck_assert_int_eq(num(r, "version"), 1);
+	ck_assert_str_eq(rs_json_str(r, "sku"), "P1");
+	ck_assert_int_eq(rs_json_num(r, "version"), 1);
 	cJSON_Delete(r);
 	RS_OK(redstore_product_get(&p, c, "P1"));
 	ck_assert_str_eq(p->name, "Pen");
@@ -261,7 +241,7 @@ START_TEST(catalog_writes_apply_for_managers_only_and_bad_bodies_change_nothing)
 	ck_assert_int_eq(req(&s, k.manager, "PUT", item, NULL,
 	                     "{\"sku\":\"P1\",\"name\":\"Pencil\",\"price\":300,\"tax_class\":\"reduced\"}", &r),
 	                 200);
-	ck_assert_int_eq(num(r, "price"), 300);
+	ck_assert_int_eq(rs_json_num(r, "price"), 300);
 	cJSON_Delete(r);
 	RS_OK(redstore_product_get(&p, c, "P1"));
 	ck_assert_int_eq(p->version, 2);
@@ -277,7 +257,7 @@ START_TEST(catalog_writes_apply_for_managers_only_and_bad_bodies_change_nothing)
 
 	/* deactivate: 200 with the product, inactive; selling it is refused by the library */
 	ck_assert_int_eq(req(&s, k.manager, "DELETE", item, NULL, NULL, &r), 200);
-	ck_assert_int_eq(boolean(r, "active"), 0);
+	ck_assert_int_eq(rs_json_bool(r, "active"), 0);
 	cJSON_Delete(r);
 	RS_OK(redstore_product_get(&p, c, "P1"));
 	ck_assert_int_eq(p->active, 0);
@@ -357,12 +337,12 @@ START_TEST(transfers_apply_once_and_only_at_their_destination)
 
 	/* sent: 201, and the retry with the same key 200 with the same id, applied once */
 	ck_assert_int_eq(req(&s, a.manager, "POST", path, tid, body, &r), 201);
-	ck_assert_str_eq(str(r, "op_id"), tid);
-	ck_assert_int_eq(boolean(r, "duplicate"), 0);
+	ck_assert_str_eq(rs_json_str(r, "op_id"), tid);
+	ck_assert_int_eq(rs_json_bool(r, "duplicate"), 0);
 	cJSON_Delete(r);
 	ck_assert_int_eq(req(&s, a.manager, "POST", path, tid, body, &r), 200);
-	ck_assert_str_eq(str(r, "op_id"), tid);
-	ck_assert_int_eq(boolean(r, "duplicate"), 1);
+	ck_assert_str_eq(rs_json_str(r, "op_id"), tid);
+	ck_assert_int_eq(rs_json_bool(r, "duplicate"), 1);
 	cJSON_Delete(r);
 	level(ca, "T", 15, 0);
 
@@ -391,7 +371,7 @@ START_TEST(transfers_apply_once_and_only_at_their_destination)
 	ck_assert_int_eq(req(&s, b.manager, "POST", rpath, rid, "{\"lines\":[{\"sku\":\"T\",\"qty\":3}]}", &r), 201);
 	cJSON_Delete(r);
 	ck_assert_int_eq(req(&s, b.manager, "POST", rpath, rid, "{\"lines\":[{\"sku\":\"T\",\"qty\":3}]}", &r), 200);
-	ck_assert_int_eq(boolean(r, "duplicate"), 1);
+	ck_assert_int_eq(rs_json_bool(r, "duplicate"), 1);
 	cJSON_Delete(r);
 	level(cb, "T", 3, 0);
 	expect_error(&s, b.manager, "POST", rpath, NULL, "{\"lines\":[{\"sku\":\"T\",\"qty\":3}]}", 422, "invalid");
@@ -430,12 +410,13 @@ START_TEST(reservations_apply_once_and_release_all_by_default)
 	expect_error(&s, a.manager, "POST", path, NULL, body, 400, "idempotency_key_required");
 	expect_error(&s, a.manager, "POST", path, vid, "{\"expires_at_ms\":1.5,\"lines\":[{\"sku\":\"T\",\"qty\":4}]}", 400,
 	             "invalid_body");
-	expect_error(&s, a.manager, "POST", path, vid, "{\"expires_at_ms\":1e20,\"lines\":[{\"sku\":\"T\",\"qty\":4}]}", 400,
-	             "invalid_body");
+	expect_error(&s, a.manager, "POST", path, vid, "{\"expires_at_ms\":1e20,\"lines\":[{\"sku\":\"T\",\"qty\":4}]}",
+	             400, "invalid_body");
 	expect_error(&s, a.manager, "POST", path, vid, "{\"lines\":[{\"sku\":\"T\",\"qty\":4}]}", 400, "invalid_body");
-	expect_error(&s, a.manager, "POST", path, vid, "{\"expires_at_ms\":1000,\"lines\":[{\"sku\":\"T\",\"qty\":4}]}", 422,
-	             "invalid"); /* in the past */
-	snprintf(rpath, sizeof(rpath), "{\"expires_at_ms\":%lld,\"lines\":[{\"sku\":\"T\",\"qty\":21}]}", (long long)expires);
+	expect_error(&s, a.manager, "POST", path, vid, "{\"expires_at_ms\":1000,\"lines\":[{\"sku\":\"T\",\"qty\":4}]}",
+	             422, "invalid"); /* in the past */
+	snprintf(rpath, sizeof(rpath), "{\"expires_at_ms\":%lld,\"lines\":[{\"sku\":\"T\",\"qty\":21}]}",
+	         (long long)expires);
 	expect_error(&s, a.manager, "POST", path, vid, rpath, 409, "out_of_stock");
 	stream_now(c, now);
 	ck_assert_str_eq(now, before);
@@ -443,14 +424,14 @@ START_TEST(reservations_apply_once_and_release_all_by_default)
 
 	/* created once */
 	ck_assert_int_eq(req(&s, a.manager, "POST", path, vid, body, &r), 201);
-	ck_assert_str_eq(str(r, "op_id"), vid);
+	ck_assert_str_eq(rs_json_str(r, "op_id"), vid);
 	cJSON_Delete(r);
 	ck_assert_int_eq(req(&s, a.manager, "POST", path, vid, body, &r), 200);
-	ck_assert_int_eq(boolean(r, "duplicate"), 1);
+	ck_assert_int_eq(rs_json_bool(r, "duplicate"), 1);
 	{
 		const cJSON *l = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "levels"), 0);
-		ck_assert_int_eq(num(l, "reserved"), 4);
-		ck_assert_int_eq(num(l, "available"), 16);
+		ck_assert_int_eq(rs_json_num(l, "reserved"), 4);
+		ck_assert_int_eq(rs_json_num(l, "available"), 16);
 	}
 	cJSON_Delete(r);
 	level(c, "T", 20, 4);
@@ -475,11 +456,11 @@ START_TEST(reservations_apply_once_and_release_all_by_default)
 	/* no body: everything it still holds, once */
 	new_id(lid);
 	ck_assert_int_eq(req(&s, a.manager, "POST", rpath, lid, NULL, &r), 201);
-	ck_assert_int_eq(boolean(r, "duplicate"), 0);
+	ck_assert_int_eq(rs_json_bool(r, "duplicate"), 0);
 	cJSON_Delete(r);
 	level(c, "T", 20, 0);
 	ck_assert_int_eq(req(&s, a.manager, "POST", rpath, lid, NULL, &r), 200);
-	ck_assert_int_eq(boolean(r, "duplicate"), 1);
+	ck_assert_int_eq(rs_json_bool(r, "duplicate"), 1);
 	cJSON_Delete(r);
 	level(c, "T", 20, 0);
 	/* an unknown reservation */
@@ -529,23 +510,28 @@ START_TEST(employees_are_added_and_changed_by_managers_without_echoing_pins)
 		expect_refused(&s, "POST", path, NULL, body, denied, 2);
 	}
 	expect_bad_json(&s, a.manager, "POST", path, NULL);
-	expect_error(&s, a.manager, "POST", path, NULL, "{\"employee_id\":\"new1\",\"name\":\"Nico\",\"role\":\"cashier\",\"pin\":5859}",
-	             400, "invalid_body");
-	expect_error(&s, a.manager, "POST", path, NULL,
-	             "{\"employee_id\":\"new1\",\"name\":\"Nico\",\"role\":\"cashier\",\"pin\":\"5859585958595\"}", 400,
-	             "invalid_body");
-	expect_error(&s, a.manager, "POST", path, NULL, "{\"employee_id\":\"new1\",\"name\":\"Nico\",\"role\":\"king\",\"pin\":\"5859\"}",
-	             400, "invalid_body");
-	expect_error(&s, a.manager, "POST", path, NULL, "{\"employee_id\":\"new1\",\"name\":\"Nico\",\"pin\":\"5859\"}", 400,
-	             "invalid_body");
-	expect_error(&s, a.manager, "POST", path, NULL,
-	             "{\"employee_id\":\"new1\",\"name\":\"Nico\",\"role\":\"cashier\",\"pin\":\"5859\",\"pin_hash\":\"x\"}", 400,
-	             "invalid_body");
-	/* the library's rules: PIN digits, a manager adds no manager */
-	expect_error(&s, a.manager, "POST", path, NULL, "{\"employee_id\":\"new1\",\"name\":\"Nico\",\"role\":\"cashier\",\"pin\":\"58a9\"}",
-	             422, "invalid");
-	expect_error(&s, a.manager, "POST", path, NULL, "{\"employee_id\":\"new1\",\"name\":\"Nico\",\"role\":\"manager\",\"pin\":\"5859\"}",
-	             403, "forbidden");
+	{
+		/* after {"employee_id":"new1","name":"Nico", */
+		static const struct {
+			const char *rest;
+			long status;
+			const char *code;
+		} bad[] = {
+			{ "\"role\":\"cashier\",\"pin\":5859}", 400, "invalid_body" },           /* a number */
+			{ "\"role\":\"cashier\",\"pin\":\"5859585958595\"}", 400, "invalid_body" }, /* 13 digits */
+			{ "\"role\":\"king\",\"pin\":\"5859\"}", 400, "invalid_body" },
+			{ "\"pin\":\"5859\"}", 400, "invalid_body" }, /* no role */
+			{ "\"role\":\"cashier\",\"pin\":\"5859\",\"pin_hash\":\"x\"}", 400, "invalid_body" },
+			/* the library's rules: PIN digits, a manager adds no manager */
+			{ "\"role\":\"cashier\",\"pin\":\"58a9\"}", 422, "invalid" },
+			{ "\"role\":\"manager\",\"pin\":\"5859\"}", 403, "forbidden" },
+		};
+		char b[256];
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(b, sizeof(b), "{\"employee_id\":\"new1\",\"name\":\"Nico\",%s", bad[i].rest);
+			expect_error(&s, a.manager, "POST", path, NULL, b, bad[i].status, bad[i].code);
+		}
+	}
 	ck_assert_int_eq(try_login(c, a.device, "new1", "5859", NULL), REDSTORE_EAUTH);
 
 	/* added: 201 without the PIN or its hash; the employee logs in with it */
@@ -557,9 +543,9 @@ START_TEST(employees_are_added_and_changed_by_managers_without_echoing_pins)
 	ck_assert_ptr_null(strstr(raw, "argon2"));
 	r = cJSON_Parse(raw);
 	free(raw);
-	ck_assert_str_eq(str(r, "employee_id"), "new1");
-	ck_assert_str_eq(str(r, "role"), "cashier");
-	ck_assert_int_eq(boolean(r, "active"), 1);
+	ck_assert_str_eq(rs_json_str(r, "employee_id"), "new1");
+	ck_assert_str_eq(rs_json_str(r, "role"), "cashier");
+	ck_assert_int_eq(rs_json_bool(r, "active"), 1);
 	cJSON_Delete(r);
 	RS_OK(try_login(c, a.device, "new1", "5859", &role));
 	ck_assert_int_eq(role, REDSTORE_ROLE_CASHIER);
@@ -583,12 +569,12 @@ START_TEST(employees_are_added_and_changed_by_managers_without_echoing_pins)
 
 	/* role, then active */
 	ck_assert_int_eq(req(&s, a.manager, "PATCH", item, NULL, "{\"role\":\"supervisor\"}", &r), 200);
-	ck_assert_str_eq(str(r, "role"), "supervisor");
+	ck_assert_str_eq(rs_json_str(r, "role"), "supervisor");
 	cJSON_Delete(r);
 	RS_OK(try_login(c, a.device, "new1", "5859", &role));
 	ck_assert_int_eq(role, REDSTORE_ROLE_SUPERVISOR);
 	ck_assert_int_eq(req(&s, a.manager, "PATCH", item, NULL, "{\"active\":false}", &r), 200);
-	ck_assert_int_eq(boolean(r, "active"), 0);
+	ck_assert_int_eq(rs_json_bool(r, "active"), 0);
 	cJSON_Delete(r);
 	ck_assert_int_eq(try_login(c, a.device, "new1", "5859", NULL), REDSTORE_EINACTIVE);
 	/* an admin may make a manager */
@@ -627,8 +613,8 @@ START_TEST(terminals_are_listed_by_managers_and_revoked_by_admins_and_audit_veri
 	list = cJSON_GetObjectItemCaseSensitive(r, "terminals");
 	ck_assert_int_eq(cJSON_GetArraySize(list), 2);
 	cJSON_ArrayForEach(t, list) {
-		ck_assert_int_eq(boolean(t, "revoked"), 0);
-		found += !strcmp(str(t, "terminal_id"), t2) && !strcmp(str(t, "name"), "till 2");
+		ck_assert_int_eq(rs_json_bool(t, "revoked"), 0);
+		found += !strcmp(rs_json_str(t, "terminal_id"), t2) && !strcmp(rs_json_str(t, "name"), "till 2");
 		ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(t, "device_token"));
 	}
 	ck_assert_int_eq(found, 1);
@@ -650,16 +636,16 @@ START_TEST(terminals_are_listed_by_managers_and_revoked_by_admins_and_audit_veri
 
 	/* revoked: 200, a retry answers the same; the device cannot log in any more */
 	ck_assert_int_eq(req(&s, a.admin, "POST", item, NULL, NULL, &r), 200);
-	ck_assert_str_eq(str(r, "terminal_id"), t2);
-	ck_assert_int_eq(boolean(r, "revoked"), 1);
+	ck_assert_str_eq(rs_json_str(r, "terminal_id"), t2);
+	ck_assert_int_eq(rs_json_bool(r, "revoked"), 1);
 	cJSON_Delete(r);
 	ck_assert_int_eq(req(&s, a.admin, "POST", item, NULL, "{}", &r), 200);
-	ck_assert_int_eq(boolean(r, "revoked"), 1);
+	ck_assert_int_eq(rs_json_bool(r, "revoked"), 1);
 	cJSON_Delete(r);
 	ck_assert_int_eq(try_login(c, device2, "cash1", "1111", NULL), REDSTORE_EAUTH);
 	ck_assert_int_eq(req(&s, a.manager, "GET", path, NULL, NULL, &r), 200);
 	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(r, "terminals"))
-		ck_assert_int_eq(boolean(t, "revoked"), !strcmp(str(t, "terminal_id"), t2));
+		ck_assert_int_eq(rs_json_bool(t, "revoked"), !strcmp(rs_json_str(t, "terminal_id"), t2));
 	cJSON_Delete(r);
 
 	/* the audit chain: managers (REDSTORE_PERM_REPORTS, as the library requires) see what the library sees */
@@ -671,10 +657,10 @@ START_TEST(terminals_are_listed_by_managers_and_revoked_by_admins_and_audit_veri
 	ck_assert_int_eq(req(&s, a.manager, "GET", path, NULL, NULL, &r), 200);
 	RS_OK(redstore_audit_verify(&lib, c));
 	ck_assert_int_eq(lib.ok, 1);
-	ck_assert_int_eq(boolean(r, "ok"), 1);
-	ck_assert_int_eq(num(r, "entries"), lib.entries);
-	ck_assert_int_gt(num(r, "entries"), 10); /* adds, pairings, logins, the revocation */
-	ck_assert_int_eq(num(r, "bad_seq"), 0);
+	ck_assert_int_eq(rs_json_bool(r, "ok"), 1);
+	ck_assert_int_eq(rs_json_num(r, "entries"), lib.entries);
+	ck_assert_int_gt(rs_json_num(r, "entries"), 10); /* adds, pairings, logins, the revocation */
+	ck_assert_int_eq(rs_json_num(r, "bad_seq"), 0);
 	cJSON_Delete(r);
 	rs_test_server_stop(&s);
 	redstore_client_free(c);
