@@ -75,20 +75,6 @@ static void expect_error(const server *s, const char *token, const char *path, l
 	cJSON_Delete(r);
 }
 
-static int64_t num(const cJSON *o, const char *name)
-{
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
-	ck_assert_msg(cJSON_IsNumber(x), "no number \"%s\"", name);
-	return (int64_t)x->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *name)
-{
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
-	ck_assert_msg(cJSON_IsString(x), "no string \"%s\"", name);
-	return x->valuestring;
-}
-
 /* The server's rows equal the library's report, field by field, in order. */
 static void same_report(const cJSON *body, const redstore_sales_report *lib, const char *what)
 {
@@ -99,12 +85,14 @@ static void same_report(const cJSON *body, const redstore_sales_report *lib, con
 	              what, cJSON_GetArraySize(rows), lib->count);
 	cJSON_ArrayForEach(r, rows) {
 		const redstore_sales_row *x = &lib->rows[i];
-		ck_assert_msg(!strcmp(str(r, "bucket"), x->bucket) && !strcmp(str(r, "key"), x->key), "%s row %zu: %s/%s vs %s/%s",
-		              what, i, str(r, "bucket"), str(r, "key"), x->bucket, x->key);
-		ck_assert_msg(num(r, "units") == x->units && num(r, "gross") == x->gross && num(r, "discount") == x->discount &&
-		                  num(r, "tax") == x->tax && num(r, "total") == x->total &&
-		                  num(r, "refunded_units") == x->refunded_units && num(r, "refunds") == x->refunds &&
-		                  num(r, "lines") == x->lines,
+		ck_assert_msg(!strcmp(rs_json_str(r, "bucket"), x->bucket) && !strcmp(rs_json_str(r, "key"), x->key),
+		              "%s row %zu: %s/%s vs %s/%s", what, i, rs_json_str(r, "bucket"), rs_json_str(r, "key"), x->bucket,
+		              x->key);
+		ck_assert_msg(rs_json_num(r, "units") == x->units && rs_json_num(r, "gross") == x->gross &&
+		                  rs_json_num(r, "discount") == x->discount && rs_json_num(r, "tax") == x->tax &&
+		                  rs_json_num(r, "total") == x->total &&
+		                  rs_json_num(r, "refunded_units") == x->refunded_units && rs_json_num(r, "refunds") == x->refunds &&
+		                  rs_json_num(r, "lines") == x->lines,
 		              "%s row %zu (%s %s): sums differ", what, i, x->bucket, x->key);
 		i++;
 	}
@@ -312,8 +300,8 @@ START_TEST(products_api_pages_through_every_product_once_and_searches)
 		items = cJSON_GetObjectItemCaseSensitive(body, "products");
 		ck_assert_int_le(cJSON_GetArraySize(items), 10);
 		cJSON_ArrayForEach(p, items) {
-			ck_assert_msg(strcmp(str(p, "sku"), prev) > 0, "%s after %s", str(p, "sku"), prev);
-			snprintf(prev, sizeof(prev), "%s", str(p, "sku"));
+			ck_assert_msg(strcmp(rs_json_str(p, "sku"), prev) > 0, "%s after %s", rs_json_str(p, "sku"), prev);
+			snprintf(prev, sizeof(prev), "%s", rs_json_str(p, "sku"));
 			ck_assert_str_ne(prev, "P-022"); /* deactivated */
 			seen++;
 		}
@@ -348,7 +336,7 @@ START_TEST(products_api_pages_through_every_product_once_and_searches)
 			ck_assert_msg(cJSON_GetArraySize(items) == cases[i].count, "q=%s: %d products (expected %d)", cases[i].q,
 			              cJSON_GetArraySize(items), cases[i].count);
 			if (cases[i].first)
-				ck_assert_str_eq(str(cJSON_GetArrayItem(items, 0), "sku"), cases[i].first);
+				ck_assert_str_eq(rs_json_str(cJSON_GetArrayItem(items, 0), "sku"), cases[i].first);
 			cJSON_Delete(body);
 		}
 	}
@@ -440,12 +428,12 @@ START_TEST(reorder_report_lists_low_products_with_suggested_quantities)
 	rows = cJSON_GetObjectItemCaseSensitive(body, "rows");
 	ck_assert_int_eq(cJSON_GetArraySize(rows), 3);
 	cJSON_ArrayForEach(row, rows) {
-		ck_assert_str_eq(str(row, "sku"), r->rows[i].sku);
-		ck_assert_int_eq(num(row, "available"), r->rows[i].available);
-		ck_assert_int_eq(num(row, "on_hand"), r->rows[i].on_hand);
-		ck_assert_int_eq(num(row, "threshold"), r->rows[i].threshold);
-		ck_assert_int_eq(num(row, "sold"), r->rows[i].sold);
-		ck_assert_int_eq(num(row, "suggested"), r->rows[i].suggested);
+		ck_assert_str_eq(rs_json_str(row, "sku"), r->rows[i].sku);
+		ck_assert_int_eq(rs_json_num(row, "available"), r->rows[i].available);
+		ck_assert_int_eq(rs_json_num(row, "on_hand"), r->rows[i].on_hand);
+		ck_assert_int_eq(rs_json_num(row, "threshold"), r->rows[i].threshold);
+		ck_assert_int_eq(rs_json_num(row, "sold"), r->rows[i].sold);
+		ck_assert_int_eq(rs_json_num(row, "suggested"), r->rows[i].suggested);
 		i++;
 	}
 	cJSON_Delete(body);

@@ -134,6 +134,12 @@ static redstore_permission library_permission(server_permission perm)
 		return REDSTORE_PERM_PAIR;
 	case SERVER_PERM_REPORTS:
 		return REDSTORE_PERM_REPORTS;
+	case SERVER_PERM_CATALOG:
+		return REDSTORE_PERM_CATALOG;
+	case SERVER_PERM_EMPLOYEES:
+		return REDSTORE_PERM_EMPLOYEES;
+	case SERVER_PERM_TERMINALS:
+		return REDSTORE_PERM_TERMINALS;
 	default:
 		return REDSTORE_PERM_SELL; /* reading a store and selling: every role */
 	}
@@ -208,6 +214,18 @@ static const route routes[] = {
 	{ "GET", "/v1/stores/*/reports/sales", SERVER_PERM_REPORTS, api_report_sales },
 	{ "GET", "/v1/stores/*/reports/top-products", SERVER_PERM_REPORTS, api_report_top_products },
 	{ "GET", "/v1/stores/*/reports/reorder", SERVER_PERM_REPORTS, api_report_reorder },
+	{ "POST", "/v1/stores/*/products", SERVER_PERM_CATALOG, api_product_create },
+	{ "PUT", "/v1/stores/*/products/*", SERVER_PERM_CATALOG, api_product_update },
+	{ "DELETE", "/v1/stores/*/products/*", SERVER_PERM_CATALOG, api_product_deactivate },
+	{ "POST", "/v1/stores/*/transfers", SERVER_PERM_STOCK, api_transfer_send },
+	{ "POST", "/v1/stores/*/transfers/*/receipts", SERVER_PERM_STOCK, api_transfer_receive },
+	{ "POST", "/v1/stores/*/reservations", SERVER_PERM_STOCK, api_reservation_create },
+	{ "POST", "/v1/stores/*/reservations/*/releases", SERVER_PERM_STOCK, api_reservation_release },
+	{ "POST", "/v1/stores/*/employees", SERVER_PERM_EMPLOYEES, api_employee_add },
+	{ "PATCH", "/v1/stores/*/employees/*", SERVER_PERM_EMPLOYEES, api_employee_change },
+	{ "GET", "/v1/stores/*/terminals", SERVER_PERM_PAIR, api_terminal_list },
+	{ "POST", "/v1/stores/*/terminals/*/revoke", SERVER_PERM_TERMINALS, api_terminal_revoke },
+	{ "GET", "/v1/stores/*/audit/verify", SERVER_PERM_REPORTS, api_audit_verify },
 };
 
 /* Matches path against pattern; params point into `buf`, a copy of path cut at its slashes. */
