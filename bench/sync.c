@@ -43,38 +43,32 @@ static void current_id(redstore_client *c, char *id)
 /* ------------------------------------------------------------ latency */
 
 typedef struct client {
-	char line[4096];
-	size_t len;
-	int is_change;
+	rs_sse_parser p;
+	int64_t now_us;   /* when the bytes being parsed arrived */
 	int64_t *recv_us; /* arrival of the k-th change */
 	atomic_int count;
 	int cap;
 } client;
 
+static void client_event(void *ctx, const char *event, const char *id, const char *data)
+{
+	client *c = ctx;
+	int n = atomic_load(&c->count);
+	(void)id, (void)data;
+	if (!strcmp(event, "change") && n < c->cap) {
+		c->recv_us[n] = c->now_us;
+		atomic_store(&c->count, n + 1);
+	}
+}
+
 static size_t client_write(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	client *c = userdata;
 	size_t k = size * nmemb;
-	int64_t now = bench_now_us();
-	for (size_t i = 0; i < k; i++) {
-		if (data[i] != '\n') {
-			if (c->len + 1 < sizeof(c->line))
-				c->line[c->len++] = data[i];
-			continue;
-		}
-		c->line[c->len] = '\0';
-		if (!strcmp(c->line, "event: change"))
-			c->is_change = 1;
-		else if (c->len == 0) {
-			int n = atomic_load(&c->count);
-			if (c->is_change && n < c->cap) {
-				c->recv_us[n] = now;
-				atomic_store(&c->count, n + 1);
-			}
-			c->is_change = 0;
-		}
-		c->len = 0;
-	}
+	c->now_us = bench_now_us();
+	c->p.on_event = client_event;
+	c->p.ctx = c;
+	rs_sse_feed(&c->p, data, k);
 	return k;
 }
 

@@ -7,9 +7,16 @@
 #define HOUR_MS 3600000LL
 #define MAX_RANGE_MS (3LL * 366 * 24 * HOUR_MS)
 
-/* The bucket of a local timestamp expression `t`, as SQL. */
-static const char *bucket_sql(redstore_bucket b)
+/* The bucket of a local timestamp expression `t`, as SQL; on TimescaleDB with time_bucket (its default
+ * origin, Monday 2000-01-03, puts weeks on Mondays and 15-minute buckets on the same grid as date_bin). */
+static const char *bucket_sql(redstore_bucket b, bool timescale)
 {
+	if (timescale && b != REDSTORE_BUCKET_ALL) {
+		static const char *const tb[] = { "time_bucket('15 minutes', %s)", "time_bucket('1 hour', %s)",
+			                              "time_bucket('1 day', %s)", "time_bucket('1 week', %s)",
+			                              "time_bucket('1 month', %s)" };
+		return (unsigned)b < sizeof(tb) / sizeof(tb[0]) ? tb[b] : NULL;
+	}
 	switch (b) {
 	case REDSTORE_BUCKET_15MIN:
 		return "date_bin('15 minutes', %s, TIMESTAMP '2000-01-01')";
@@ -44,10 +51,17 @@ int redstore__report_range_check(const char *what, int64_t from_ms, int64_t to_m
 	return 0;
 }
 
-/* The store's time zone, and whether local hours coincide with UTC hours over the range (every offset
- * a whole number of hours: checked daily and at both ends). */
-static int store_zone(char *tz, size_t cap, bool *whole_hours, redstore_client *c, const char *store,
-                      const char *from, const char *to)
+/* Whether the schema has TimescaleDB's rollups, and whether they are exact for the range [$2, $3) now
+ * (lib/sql/0010_timescale_rollups.sql), as two SQL columns. */
+#define TIMESCALE_SQL                                                                                        \
+	"to_regclass('sales_hourly_ts') IS NOT NULL, redstore_rollups_current(to_timestamp($2::bigint / 1000.0),"  \
+	" to_timestamp($3::bigint / 1000.0))"
+
+/* The store's time zone, whether local hours coincide with UTC hours over the range (every offset
+ * a whole number of hours: checked daily and at both ends), whether TimescaleDB answers and whether its
+ * aggregates are exact for the range. */
+static int store_zone(char *tz, size_t cap, bool *whole_hours, bool *timescale, bool *current, redstore_client *c,
+                      const char *store, const char *from, const char *to)
 {
 	const char *p[3] = { store, from, to };
 	PGresult *res;
@@ -55,7 +69,7 @@ static int store_zone(char *tz, size_t cap, bool *whole_hours, redstore_client *
 	                           "SELECT s.timezone, (SELECT bool_and(extract(epoch FROM (t AT TIME ZONE s.timezone)"
 	                           " - (t AT TIME ZONE 'UTC'))::bigint % 3600 = 0) FROM (SELECT generate_series("
 	                           "to_timestamp($2::bigint / 1000.0), to_timestamp($3::bigint / 1000.0), interval '1 day')"
-	                           " UNION ALL SELECT to_timestamp($3::bigint / 1000.0)) g(t))"
+	                           " UNION ALL SELECT to_timestamp($3::bigint / 1000.0)) g(t)), " TIMESCALE_SQL
 	                           " FROM stores s WHERE s.store_id = $1",
 	                           3, p);
 	if (rc)
@@ -66,12 +80,14 @@ static int store_zone(char *tz, size_t cap, bool *whole_hours, redstore_client *
 	}
 	snprintf(tz, cap, "%s", PQgetvalue(res, 0, 0));
 	*whole_hours = !strcmp(PQgetvalue(res, 0, 1), "t");
+	*timescale = !strcmp(PQgetvalue(res, 0, 2), "t");
+	*current = !strcmp(PQgetvalue(res, 0, 3), "t");
 	PQclear(res);
 	return 0;
 }
 
 /* Rows of (bucket text, key, 8 sums) into a report. */
-static int take_rows(redstore_sales_report **out, PGresult *res, bool rollups)
+static int take_rows(redstore_sales_report **out, PGresult *res, bool rollups, bool timescale)
 {
 	redstore_sales_report *r = calloc(1, sizeof(*r));
 	int n = PQntuples(res);
@@ -95,6 +111,7 @@ static int take_rows(redstore_sales_report **out, PGresult *res, bool rollups)
 	}
 	r->count = (size_t)n;
 	r->from_rollups = rollups;
+	r->timescale = timescale;
 	PQclear(res);
 	*out = r;
 	return 0;
@@ -107,7 +124,7 @@ int redstore_report_sales(redstore_sales_report **out, redstore_client *c, int64
 	const char *store, *key = "''", *join = "", *bfmt;
 	char tz[64], from[24], to[24], bucket[160], sql[2048];
 	const char *p[4] = { NULL, from, to, tz };
-	bool whole_hours = false, rollups;
+	bool whole_hours = false, timescale = false, current = false, rollups;
 	PGresult *res;
 	int rc;
 
@@ -118,16 +135,17 @@ int redstore_report_sales(redstore_sales_report **out, redstore_client *c, int64
 	    (rc = redstore__auth_require(c, REDSTORE_PERM_REPORTS, 0, "report_sales")) ||
 	    (rc = redstore__report_range_check("report_sales", from_ms, to_ms)))
 		return rc;
-	if (!(bfmt = bucket_sql(o->bucket)) || o->group_by < REDSTORE_GROUP_NONE || o->group_by > REDSTORE_GROUP_TENDER)
+	if (!bucket_sql(o->bucket, false) || o->group_by < REDSTORE_GROUP_NONE || o->group_by > REDSTORE_GROUP_TENDER)
 		return redstore__fail(REDSTORE_EINVALID, "report_sales: unknown bucket %d or grouping %d", (int)o->bucket,
 		                      (int)o->group_by);
 	p[0] = store;
 	snprintf(from, sizeof(from), "%lld", (long long)from_ms);
 	snprintf(to, sizeof(to), "%lld", (long long)to_ms);
-	if ((rc = store_zone(tz, sizeof(tz), &whole_hours, c, store, from, to)))
+	if ((rc = store_zone(tz, sizeof(tz), &whole_hours, &timescale, &current, c, store, from, to)))
 		return rc;
+	bfmt = bucket_sql(o->bucket, timescale);
 	rollups = !o->force_raw && whole_hours && o->bucket != REDSTORE_BUCKET_15MIN && from_ms % HOUR_MS == 0 &&
-	          to_ms % HOUR_MS == 0 && o->group_by <= REDSTORE_GROUP_BRAND;
+	          to_ms % HOUR_MS == 0 && o->group_by <= REDSTORE_GROUP_BRAND && (!timescale || current);
 	switch (o->group_by) {
 	case REDSTORE_GROUP_NONE:
 		key = "''";
@@ -168,8 +186,10 @@ int redstore_report_sales(redstore_sales_report **out, redstore_client *c, int64
 		         " FROM %s x%s WHERE x.store_id = $1 AND x.hour >= to_timestamp($2::bigint / 1000.0)"
 		         " AND x.hour < to_timestamp($3::bigint / 1000.0)) q GROUP BY b, k ORDER BY b, k COLLATE \"C\"",
 		         rollup_sums, bucket, key,
-		         /* all products together: one row an hour */
-		         o->group_by == REDSTORE_GROUP_NONE ? "sales_hourly_totals" : "sales_hourly", join);
+		         /* all products together: one row an hour; on TimescaleDB its continuous aggregates */
+		         o->group_by == REDSTORE_GROUP_NONE ? (timescale ? "sales_hourly_totals_ts" : "sales_hourly_totals")
+		                                            : (timescale ? "sales_hourly_ts" : "sales_hourly"),
+		         join);
 	else
 		snprintf(sql, sizeof(sql),
 		         "SELECT coalesce(to_char(b, 'YYYY-MM-DD HH24:MI'), ''), k, %s FROM (SELECT %s AS b, %s AS k,"
@@ -179,7 +199,7 @@ int redstore_report_sales(redstore_sales_report **out, redstore_client *c, int64
 		         sums, bucket, key, join);
 	if ((rc = redstore__pg_exec(&res, c, sql, 4, p)))
 		return rc;
-	return take_rows(out, res, rollups);
+	return take_rows(out, res, rollups, timescale);
 }
 
 int redstore_report_top_products(redstore_sales_report **out, redstore_client *c, int64_t from_ms, int64_t to_ms,
@@ -189,7 +209,8 @@ int redstore_report_top_products(redstore_sales_report **out, redstore_client *c
 	const char *store, *order;
 	char from[24], to[24], limit[24], sql[1024];
 	const char *p[4] = { NULL, from, to, limit };
-	bool rollups;
+	const char *q[3] = { NULL, from, to };
+	bool rollups, timescale;
 	PGresult *res;
 	int rc;
 
@@ -206,13 +227,18 @@ int redstore_report_top_products(redstore_sales_report **out, redstore_client *c
 	snprintf(limit, sizeof(limit), "%zu", n);
 	/* No local buckets here: the UTC-hour rollups answer any range on whole hours. */
 	rollups = from_ms % HOUR_MS == 0 && to_ms % HOUR_MS == 0;
+	if ((rc = redstore__pg_exec(&res, c, "SELECT $1::text, " TIMESCALE_SQL, 3, q)))
+		return rc;
+	timescale = !strcmp(PQgetvalue(res, 0, 1), "t");
+	rollups = rollups && (!timescale || !strcmp(PQgetvalue(res, 0, 2), "t"));
+	PQclear(res);
 	order = by == REDSTORE_RANK_UNITS ? (bottom ? "units ASC" : "units DESC") : (bottom ? "total ASC" : "total DESC");
 	if (rollups)
 		snprintf(sql, sizeof(sql),
-		         "SELECT * FROM (SELECT '', sku, %s FROM sales_hourly WHERE store_id = $1"
+		         "SELECT * FROM (SELECT '', sku, %s FROM %s WHERE store_id = $1"
 		         " AND hour >= to_timestamp($2::bigint / 1000.0) AND hour < to_timestamp($3::bigint / 1000.0)"
 		         " GROUP BY sku HAVING sum(units) > 0) q %s ORDER BY %s, k COLLATE \"C\" LIMIT $4::int",
-		         rollup_sums, columns, order);
+		         rollup_sums, timescale ? "sales_hourly_ts" : "sales_hourly", columns, order);
 	else
 		snprintf(sql, sizeof(sql),
 		         "SELECT * FROM (SELECT '', sku, %s FROM sale_lines WHERE store_id = $1"
@@ -222,7 +248,7 @@ int redstore_report_top_products(redstore_sales_report **out, redstore_client *c
 		         sums, columns, order);
 	if ((rc = redstore__pg_exec(&res, c, sql, 4, p)))
 		return rc;
-	return take_rows(out, res, rollups);
+	return take_rows(out, res, rollups, timescale);
 }
 
 void redstore_sales_report_free(redstore_sales_report *report)

@@ -500,6 +500,20 @@ int redstore_reservation_create(redstore_stock_result **out, redstore_client *c,
 	return rc;
 }
 
+/* 1 when the operation `id` has a record in the store (it was applied), 0 when not, or an error. */
+static int release_was_applied(redstore_client *c, const char *store, const char *id)
+{
+	char key[REDSTORE_KEY_MAX];
+	redisReply *r;
+	int rc;
+	if ((rc = redstore_id_check(id, "reservation_release: release id")) ||
+	    (rc = redstore__redis_cmd(&r, c, "EXISTS %s", redstore__key_id(key, store, "op", id))))
+		return rc;
+	rc = r->integer ? 1 : 0;
+	freeReplyObject(r);
+	return rc;
+}
+
 int redstore_reservation_release(redstore_stock_result **out, redstore_client *c, const char *release_id,
                                  const char *reservation_id, size_t n, const redstore_stock_line *lines)
 {
@@ -537,9 +551,21 @@ int redstore_reservation_release(redstore_stock_result **out, redstore_client *c
 			freeReplyObject(r);
 			return redstore__fail(REDSTORE_ENOMEM, "reservation_release: out of memory");
 		}
+		if (n == 0 && release_id && (rc = release_was_applied(c, store, release_id)) == 1) {
+			/* A retry of a release that emptied it: answer from its record (duplicate) with the levels of
+			 * every SKU the reservation had. */
+			for (size_t i = 0; i + 1 < r->elements; i += 2)
+				if (r->element[i]->str[0] != '_') {
+					all[n].sku = r->element[i]->str;
+					all[n].qty = 1;
+					n++;
+				}
+		}
 		if (n == 0) {
 			free(all);
 			freeReplyObject(r);
+			if (rc < 0)
+				return rc;
 			return redstore__fail(REDSTORE_EINVALID, "reservation_release: reservation %s holds nothing",
 			                      reservation_id);
 		}

@@ -26,7 +26,8 @@ struct redstore_terminal {
 	pthread_cond_t cv;
 	int stop;
 	char last_id[REDSTORE_STREAM_ID_SIZE];
-	char *stream_token;
+	char *stream_token;    /* the stream's token (t->mu): set_token replaces it for the next connection */
+	unsigned token_gen;    /* t->mu: bumped by every set_token */
 	int64_t offline_until; /* monotonic ms: sell() journals without trying the server before this */
 	int64_t offline_backoff;
 	redstore_terminal_event_cb cb;
@@ -121,19 +122,41 @@ void redstore_terminal_free(redstore_terminal *t)
 	pthread_cond_destroy(&t->cv);
 	free(t->base_url);
 	free(t->token);
+	free(t->stream_token);
 	free(t);
 }
 
 int redstore_terminal_set_token(redstore_terminal *t, const char *token)
 {
-	char *copy = NULL;
+	char *copy = NULL, *stream_copy = NULL;
 	if (token && strlen(token) > MAX_TOKEN)
 		return redstore__fail(REDSTORE_EINVALID, "terminal: token longer than %d characters", MAX_TOKEN);
-	if (token && !(copy = redstore__strdup(token)))
+	if (token && (!(copy = redstore__strdup(token)) || !(stream_copy = redstore__strdup(token)))) {
+		free(copy);
 		return redstore__fail(REDSTORE_ENOMEM, "terminal: out of memory");
+	}
 	free(t->token);
 	t->token = copy;
+	/* the event stream reconnects with it (at once, when it waits after an unauthorized end) */
+	pthread_mutex_lock(&t->mu);
+	free(t->stream_token);
+	t->stream_token = stream_copy;
+	t->token_gen++;
+	pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->mu);
 	return 0;
+}
+
+/* A copy of the stream's token and its generation (NULL when none or out of memory). */
+static char *stream_token(redstore_terminal *t, unsigned *gen)
+{
+	char *tok;
+	pthread_mutex_lock(&t->mu);
+	tok = t->stream_token ? redstore__strdup(t->stream_token) : NULL;
+	if (gen)
+		*gen = t->token_gen;
+	pthread_mutex_unlock(&t->mu);
+	return tok;
 }
 
 int redstore_terminal_set_timeout(redstore_terminal *t, int timeout_ms)
@@ -538,7 +561,7 @@ typedef struct parser {
 	size_t len;
 	char id[REDSTORE_STREAM_ID_SIZE], event[32];
 	char *data;
-	int resync;
+	int resync, unauthorized;
 } parser;
 
 static int stopping(redstore_terminal *t)
@@ -567,6 +590,10 @@ static void parse_line(parser *p, const char *l)
 			deliver(p->t, "change", p->id, p->data);
 		else if (!strcmp(p->event, "resync"))
 			p->resync = 1;
+		else if (!strcmp(p->event, "unauthorized")) {
+			p->unauthorized = 1;
+			deliver(p->t, "unauthorized", "", p->data && *p->data ? p->data : "{}");
+		}
 		p->event[0] = p->id[0] = '\0';
 		free(p->data);
 		p->data = NULL;
@@ -604,18 +631,21 @@ static int stream_progress(void *userdata, curl_off_t a, curl_off_t b, curl_off_
 	return stopping(((parser *)userdata)->t);
 }
 
-/* One connection: until it ends. Returns 1 when the server sent resync. */
-static int stream_once(redstore_terminal *t, int *got_data)
+/* One connection: until it ends. Returns 1 when the server sent resync. *gen_refused: the token
+ * generation the server refused (401 or `unauthorized`), else left alone. */
+static int stream_once(redstore_terminal *t, int *got_data, unsigned *gen_refused)
 {
 	parser *p = calloc(1, sizeof(*p));
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdr = NULL;
 	char *url = redstore__sprintf("%s/v1/stores/%s/events", t->base_url, t->store), line[96], last[REDSTORE_STREAM_ID_SIZE];
+	unsigned gen = 0;
+	char *token = stream_token(t, &gen);
 	int resync = 0;
 	if (p && h && url) {
 		p->t = t;
 		redstore_terminal_last_event_id(last, t);
-		hdr = auth_header(hdr, t->stream_token);
+		hdr = auth_header(hdr, token);
 		if (last[0]) {
 			snprintf(line, sizeof(line), "Last-Event-ID: %s", last);
 			hdr = curl_slist_append(hdr, line);
@@ -637,12 +667,20 @@ static int stream_once(redstore_terminal *t, int *got_data)
 			long status = 0;
 			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 			*got_data = status == 200;
+			if (status == 401 && *gen_refused != gen) {
+				/* refused at the door (once per token): the body is the JSON error */
+				p->line[p->len < sizeof(p->line) ? p->len : sizeof(p->line) - 1] = '\0';
+				deliver(t, "unauthorized", "", p->line[0] == '{' ? p->line : "{}");
+			}
+			if (status == 401 || p->unauthorized)
+				*gen_refused = gen;
 		}
 		resync = p->resync;
 	}
 	if (p)
 		free(p->data);
 	free(p);
+	free(token);
 	curl_slist_free_all(hdr);
 	if (h)
 		curl_easy_cleanup(h);
@@ -658,9 +696,10 @@ static int stream_snapshot(redstore_terminal *t)
 	cJSON *root;
 	const cJSON *sid;
 	int ok = 0;
+	char *token = stream_token(t, NULL);
 	snprintf(path, sizeof(path), "/v1/stores/%s/snapshot", t->store);
-	/* the stream's own token: the owner thread may change t->token meanwhile */
-	if (request(&resp, &status, t, t->stream_token, "GET", path, NULL, NULL) == 0 && status == 200) {
+	/* the stream's own copy: the owner thread may change t->token meanwhile */
+	if (request(&resp, &status, t, token, "GET", path, NULL, NULL) == 0 && status == 200) {
 		root = cJSON_Parse(resp);
 		sid = cJSON_GetObjectItemCaseSensitive(root, "stream_id");
 		if (cJSON_IsString(sid)) {
@@ -671,6 +710,7 @@ static int stream_snapshot(redstore_terminal *t)
 		cJSON_Delete(root);
 	}
 	free(resp);
+	free(token);
 	redstore_error_clear();
 	return ok;
 }
@@ -679,9 +719,11 @@ static void *stream_main(void *arg)
 {
 	redstore_terminal *t = arg;
 	int64_t backoff = 100;
+	unsigned refused = (unsigned)-1; /* the token generation last refused (none yet) */
 	while (!stopping(t)) {
 		int got = 0;
-		if (stream_once(t, &got)) {
+		unsigned gen;
+		if (stream_once(t, &got, &refused)) {
 			t->cb("resync", "", "{}", t->payload);
 			pthread_mutex_lock(&t->mu);
 			t->last_id[0] = '\0';
@@ -704,8 +746,14 @@ static void *stream_main(void *arg)
 				ts.tv_nsec -= 1000000000L;
 			}
 			pthread_mutex_lock(&t->mu);
-			if (!t->stop)
-				pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+			gen = t->token_gen;
+			/* until the backoff is over, a stop, or a new token (set_token wakes us: tried at once) */
+			while (!t->stop && t->token_gen == gen && pthread_cond_timedwait(&t->cv, &t->mu, &ts) == 0) {
+			}
+			if (t->token_gen != gen) {
+				backoff = 100;
+				got = 1;
+			}
 			pthread_mutex_unlock(&t->mu);
 		}
 		if (!got)
@@ -726,10 +774,6 @@ int redstore_terminal_events_start(redstore_terminal *t, const char *last_event_
 		if (n == 0 || n >= REDSTORE_STREAM_ID_SIZE || strspn(last_event_id, "0123456789-") != n)
 			return redstore__fail(REDSTORE_EINVALID, "terminal: \"%.60s\" is not a stream id", last_event_id);
 	}
-	free(t->stream_token);
-	t->stream_token = NULL;
-	if (t->token && !(t->stream_token = redstore__strdup(t->token)))
-		return redstore__fail(REDSTORE_ENOMEM, "terminal: out of memory");
 	snprintf(t->last_id, sizeof(t->last_id), "%s", last_event_id ? last_event_id : "");
 	t->cb = cb;
 	t->payload = payload;
@@ -750,8 +794,6 @@ void redstore_terminal_events_stop(redstore_terminal *t)
 	pthread_mutex_unlock(&t->mu);
 	pthread_join(t->thread, NULL);
 	t->running = 0;
-	free(t->stream_token);
-	t->stream_token = NULL;
 }
 
 void redstore_terminal_last_event_id(char out[REDSTORE_STREAM_ID_SIZE], redstore_terminal *t)

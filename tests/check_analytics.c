@@ -4,6 +4,7 @@
 #include "testutil.h"
 #include "client.h"
 #include "event.h"
+#include "history.h"
 #include "receipt.h"
 #include "synth.h"
 
@@ -16,67 +17,6 @@
 #define HOUR_MS 3600000LL
 #define DAY_MS (24 * HOUR_MS)
 
-/* A store in `tz` with 20 products in 4 categories and 3 brands, and `n` random sales and refunds over
- * `days` days before `end_ms`, projected. */
-static void store_with_history(redstore_client *c, const char *tz, char *store, int n, int days, int64_t end_ms,
-                               unsigned seed)
-{
-	redstore_store_info info = { NULL, "Analytics", "EUR", tz, 1 };
-	static const char *const categories[] = { "coffee", "tea", "bakery", "" };
-	static const char *const brands[] = { "Acme", "Bean", "" };
-	redstore_event **ev = calloc((size_t)n, sizeof(*ev));
-	size_t applied;
-	ck_assert_ptr_nonnull(ev);
-	rs_test_unique(store, 65, "an");
-	info.store_id = store;
-	RS_OK(redstore_store_create(c, &info));
-	RS_OK(redstore_client_use_store(c, store));
-	for (int i = 0; i < 20; i++) {
-		redstore_product p;
-		char sku[16];
-		memset(&p, 0, sizeof(p));
-		snprintf(sku, sizeof(sku), "SKU-%05d", i * 7); /* some of the SKUs the sales use; the rest are unknown */
-		p.sku = sku;
-		p.name = sku;
-		p.price = 100;
-		p.tax_class = "";
-		p.category = categories[i % 4];
-		p.brand = brands[i % 3];
-		p.active = 1;
-		RS_OK(redstore_product_create(c, &p));
-	}
-	for (int i = 0; i < n; i++) {
-		int64_t when = end_ms - (int64_t)(rand_r(&seed) % (unsigned)(days * 24 * 60)) * 60000 -
-		               (int64_t)(rand_r(&seed) % 60000);
-		char *json = rand_r(&seed) % 10 == 0 ? rs_synth_refund_event(c, store, i, when, NULL)
-		                                       : rs_synth_sale_event(c, store, i, when, NULL);
-		ck_assert_ptr_nonnull(json);
-		RS_OK(redstore_event_decode(&ev[i], json, strlen(json)));
-		free(json);
-	}
-	RS_OK(redstore_projector_apply(c, (const redstore_event *const *)ev, (size_t)n, &applied));
-	ck_assert_uint_eq(applied, (size_t)n);
-	for (int i = 0; i < n; i++)
-		redstore_event_free(ev[i]);
-	free(ev);
-}
-
-static void same_rows(const redstore_sales_report *a, const redstore_sales_report *b, const char *what)
-{
-	ck_assert_msg(a->count == b->count, "%s: %zu rows from rollups, %zu raw", what, a->count, b->count);
-	for (size_t i = 0; i < a->count; i++) {
-		const redstore_sales_row *x = &a->rows[i], *y = &b->rows[i];
-		ck_assert_msg(!strcmp(x->bucket, y->bucket) && !strcmp(x->key, y->key), "%s row %zu: %s/%s vs %s/%s", what, i,
-		              x->bucket, x->key, y->bucket, y->key);
-		ck_assert_msg(x->units == y->units && x->gross == y->gross && x->discount == y->discount && x->tax == y->tax &&
-		                  x->total == y->total && x->refunded_units == y->refunded_units && x->refunds == y->refunds &&
-		                  x->lines == y->lines,
-		              "%s row %zu (%s %s): sums differ (units %lld/%lld total %lld/%lld refunds %lld/%lld)", what, i,
-		              x->bucket, x->key, (long long)x->units, (long long)y->units, (long long)x->total,
-		              (long long)y->total, (long long)x->refunds, (long long)y->refunds);
-	}
-}
-
 START_TEST(analytics_rollups_and_raw_lines_give_the_same_rows_on_random_data)
 {
 	redstore_client *c = rs_test_client();
@@ -86,7 +26,7 @@ START_TEST(analytics_rollups_and_raw_lines_give_the_same_rows_on_random_data)
 		                                       REDSTORE_BUCKET_MONTH, REDSTORE_BUCKET_ALL };
 	int64_t sum_rollup = 0;
 	/* Paris: whole-hour offsets and two DST changes a year; 40 days cover months and weeks */
-	store_with_history(c, "Europe/Paris", store, 600, 38, end, 7);
+	rs_history_store(c, "Europe/Paris", store, 600, 38, end, 7);
 	for (size_t b = 0; b < sizeof(buckets) / sizeof(buckets[0]); b++)
 		for (int g = REDSTORE_GROUP_NONE; g <= REDSTORE_GROUP_BRAND; g++) {
 			redstore_report_options o = { buckets[b], (redstore_group_by)g, 0 };
@@ -99,7 +39,7 @@ START_TEST(analytics_rollups_and_raw_lines_give_the_same_rows_on_random_data)
 			ck_assert_int_eq(r->from_rollups, 0);
 			ck_assert_uint_gt(a->count, 0);
 			snprintf(what, sizeof(what), "bucket %d group %d", (int)buckets[b], g);
-			same_rows(a, r, what);
+			rs_same_rows(a, r, what);
 			if (buckets[b] == REDSTORE_BUCKET_ALL && g == REDSTORE_GROUP_NONE) {
 				ck_assert_uint_eq(a->count, 1);
 				sum_rollup = a->rows[0].total;
@@ -123,7 +63,7 @@ START_TEST(analytics_rollups_and_raw_lines_give_the_same_rows_on_random_data)
 		ck_assert_int_eq(a->from_rollups, 1);
 		ck_assert_int_eq(r->from_rollups, 0);
 		ck_assert_uint_eq(a->count, 10);
-		same_rows(a, r, "top 10 by revenue");
+		rs_same_rows(a, r, "top 10 by revenue");
 		for (size_t i = 1; i < a->count; i++)
 			ck_assert_int_ge(a->rows[i - 1].total, a->rows[i].total);
 		redstore_sales_report_free(a);

@@ -485,48 +485,35 @@ typedef struct sse_client {
 	pthread_mutex_t mu;
 	char (*ids)[REDSTORE_STREAM_ID_SIZE];
 	char (*ops)[65]; /* the operation (sale id) of each change */
-	int n, resyncs;
-	char line[8192];
-	size_t len;
-	char cur_id[REDSTORE_STREAM_ID_SIZE], cur_event[32], cur_op[65];
+	int n, resyncs, done;
+	rs_sse_parser p;
 } sse_client;
+
+static void sse_event(void *ctx, const char *event, const char *id, const char *data)
+{
+	sse_client *c = ctx;
+	pthread_mutex_lock(&c->mu);
+	if (!strcmp(event, "change") && c->n < c->want) {
+		cJSON *d = cJSON_Parse(data);
+		const cJSON *op = cJSON_GetObjectItemCaseSensitive(d, "op");
+		snprintf(c->ops[c->n], sizeof(c->ops[c->n]), "%s", cJSON_IsString(op) ? op->valuestring : "");
+		snprintf(c->ids[c->n++], REDSTORE_STREAM_ID_SIZE, "%s", id);
+		cJSON_Delete(d);
+	} else if (!strcmp(event, "resync")) {
+		c->resyncs++;
+	}
+	c->done = c->n >= c->want || c->resyncs;
+	pthread_mutex_unlock(&c->mu);
+}
 
 static size_t sse_write(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	sse_client *c = userdata;
 	size_t k = size * nmemb;
-	int done = 0;
-	for (size_t i = 0; i < k; i++) {
-		if (data[i] != '\n') {
-			if (c->len + 1 < sizeof(c->line))
-				c->line[c->len++] = data[i];
-			continue;
-		}
-		c->line[c->len] = '\0';
-		if (!c->len) {
-			pthread_mutex_lock(&c->mu);
-			if (!strcmp(c->cur_event, "change") && c->n < c->want) {
-				snprintf(c->ops[c->n], sizeof(c->ops[c->n]), "%s", c->cur_op);
-				snprintf(c->ids[c->n++], REDSTORE_STREAM_ID_SIZE, "%s", c->cur_id);
-			}
-			else if (!strcmp(c->cur_event, "resync"))
-				c->resyncs++;
-			done = c->n >= c->want || c->resyncs;
-			pthread_mutex_unlock(&c->mu);
-			c->cur_id[0] = c->cur_event[0] = c->cur_op[0] = '\0';
-		} else if (!strncmp(c->line, "data: ", 6)) {
-			cJSON *d = cJSON_Parse(c->line + 6);
-			const cJSON *op = cJSON_GetObjectItemCaseSensitive(d, "op");
-			snprintf(c->cur_op, sizeof(c->cur_op), "%s", cJSON_IsString(op) ? op->valuestring : "");
-			cJSON_Delete(d);
-		} else if (!strncmp(c->line, "id: ", 4)) {
-			snprintf(c->cur_id, sizeof(c->cur_id), "%s", c->line + 4);
-		} else if (!strncmp(c->line, "event: ", 7)) {
-			snprintf(c->cur_event, sizeof(c->cur_event), "%s", c->line + 7);
-		}
-		c->len = 0;
-	}
-	return done ? 0 : k; /* 0 ends the transfer */
+	c->p.on_event = sse_event;
+	c->p.ctx = c;
+	rs_sse_feed(&c->p, data, k);
+	return c->done ? 0 : k; /* 0 ends the transfer (only this thread writes done) */
 }
 
 static void *sse_main(void *arg)

@@ -202,6 +202,41 @@ START_TEST(inventory_reservations_hold_stock_until_released_or_expired)
 }
 END_TEST
 
+START_TEST(inventory_release_all_retried_with_its_id_answers_the_first_release)
+{
+	char store[65], rid[REDSTORE_ID_SIZE], lid[REDSTORE_ID_SIZE], other[REDSTORE_ID_SIZE];
+	redstore_client *c = store_with(store, "rall");
+	redstore_stock_line hold[2] = { { "A", 3, 0 }, { "B", 2, 0 } };
+	redstore_stock_result *r = NULL;
+	rs_test_product(c, "A", 100, "", REDSTORE_STOCK_DENY, 10);
+	rs_test_product(c, "B", 100, "", REDSTORE_STOCK_DENY, 10);
+	RS_OK(redstore_reservation_create(&r, c, NULL, redstore__wall_ms() + 3600000, 2, hold));
+	snprintf(rid, sizeof(rid), "%s", r->op_id);
+	redstore_stock_result_free(r);
+	RS_OK(redstore_id_new(lid));
+	RS_OK(redstore_reservation_release(&r, c, lid, rid, 0, NULL));
+	ck_assert_int_eq(r->duplicate, 0);
+	ck_assert_uint_eq(r->count, 2);
+	ck_assert_int_eq(r->levels[0].reserved + r->levels[1].reserved, 0);
+	redstore_stock_result_free(r);
+	/* the same release again (a lost answer): the first one's answer, nothing released twice */
+	RS_OK(redstore_reservation_release(&r, c, lid, rid, 0, NULL));
+	ck_assert_int_eq(r->duplicate, 1);
+	ck_assert_str_eq(r->op_id, lid);
+	ck_assert_uint_eq(r->count, 2);
+	ck_assert_int_eq(r->levels[0].on_hand, 10);
+	ck_assert_int_eq(r->levels[0].reserved, 0);
+	redstore_stock_result_free(r);
+	/* another release of the empty reservation is still refused */
+	RS_OK(redstore_id_new(other));
+	RS_FAILS(REDSTORE_EINVALID, redstore_reservation_release(&r, c, other, rid, 0, NULL));
+	RS_FAILS(REDSTORE_EINVALID, redstore_reservation_release(&r, c, NULL, rid, 0, NULL));
+	ck_assert_int_eq(rs_test_available(c, "A"), 10);
+	ck_assert_int_eq(rs_test_available(c, "B"), 10);
+	redstore_client_free(c);
+}
+END_TEST
+
 START_TEST(inventory_low_stock_is_detected_when_available_crosses_the_threshold)
 {
 	char store[65];
@@ -267,6 +302,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, inventory_count_sets_on_hand_and_reports_the_difference);
 	tcase_add_test(tc, inventory_transfer_goes_out_in_transit_and_in_with_partial_receipts);
 	tcase_add_test(tc, inventory_reservations_hold_stock_until_released_or_expired);
+	tcase_add_test(tc, inventory_release_all_retried_with_its_id_answers_the_first_release);
 	tcase_add_test(tc, inventory_low_stock_is_detected_when_available_crosses_the_threshold);
 	tcase_add_test(tc, inventory_changes_reach_the_store_stream_and_channel);
 	suite_add_tcase(s, tc);

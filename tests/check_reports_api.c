@@ -75,20 +75,6 @@ static void expect_error(const server *s, const char *token, const char *path, l
 	cJSON_Delete(r);
 }
 
-static int64_t num(const cJSON *o, const char *name)
-{
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
-	ck_assert_msg(cJSON_IsNumber(x), "no number \"%s\"", name);
-	return (int64_t)x->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *name)
-{
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
-	ck_assert_msg(cJSON_IsString(x), "no string \"%s\"", name);
-	return x->valuestring;
-}
-
 /* The server's rows equal the library's report, field by field, in order. */
 static void same_report(const cJSON *body, const redstore_sales_report *lib, const char *what)
 {
@@ -99,12 +85,14 @@ static void same_report(const cJSON *body, const redstore_sales_report *lib, con
 	              what, cJSON_GetArraySize(rows), lib->count);
 	cJSON_ArrayForEach(r, rows) {
 		const redstore_sales_row *x = &lib->rows[i];
-		ck_assert_msg(!strcmp(str(r, "bucket"), x->bucket) && !strcmp(str(r, "key"), x->key), "%s row %zu: %s/%s vs %s/%s",
-		              what, i, str(r, "bucket"), str(r, "key"), x->bucket, x->key);
-		ck_assert_msg(num(r, "units") == x->units && num(r, "gross") == x->gross && num(r, "discount") == x->discount &&
-		                  num(r, "tax") == x->tax && num(r, "total") == x->total &&
-		                  num(r, "refunded_units") == x->refunded_units && num(r, "refunds") == x->refunds &&
-		                  num(r, "lines") == x->lines,
+		ck_assert_msg(!strcmp(rs_json_str(r, "bucket"), x->bucket) && !strcmp(rs_json_str(r, "key"), x->key),
+		              "%s row %zu: %s/%s vs %s/%s", what, i, rs_json_str(r, "bucket"), rs_json_str(r, "key"), x->bucket,
+		              x->key);
+		ck_assert_msg(rs_json_num(r, "units") == x->units && rs_json_num(r, "gross") == x->gross &&
+		                  rs_json_num(r, "discount") == x->discount && rs_json_num(r, "tax") == x->tax &&
+		                  rs_json_num(r, "total") == x->total &&
+		                  rs_json_num(r, "refunded_units") == x->refunded_units && rs_json_num(r, "refunds") == x->refunds &&
+		                  rs_json_num(r, "lines") == x->lines,
 		              "%s row %zu (%s %s): sums differ", what, i, x->bucket, x->key);
 		i++;
 	}
@@ -272,11 +260,11 @@ START_TEST(reports_api_transactions_patterns_stock_value_tender_and_store_days)
 	ck_assert_int_eq(cJSON_GetArraySize(rows), (int)tr->count);
 	i = 0;
 	cJSON_ArrayForEach(x, rows) {
-		ck_assert_str_eq(str(x, "day"), tr->rows[i].day);
-		ck_assert_int_eq(num(x, "count"), tr->rows[i].count);
-		ck_assert_int_eq(num(x, "total"), tr->rows[i].total);
-		ck_assert_int_eq(num(x, "average"), tr->rows[i].average);
-		ck_assert_int_eq(num(x, "median"), tr->rows[i].median);
+		ck_assert_str_eq(rs_json_str(x, "day"), tr->rows[i].day);
+		ck_assert_int_eq(rs_json_num(x, "count"), tr->rows[i].count);
+		ck_assert_int_eq(rs_json_num(x, "total"), tr->rows[i].total);
+		ck_assert_int_eq(rs_json_num(x, "average"), tr->rows[i].average);
+		ck_assert_int_eq(rs_json_num(x, "median"), tr->rows[i].median);
 		i++;
 	}
 	redstore_transactions_report_free(tr);
@@ -299,8 +287,8 @@ START_TEST(reports_api_transactions_patterns_stock_value_tender_and_store_days)
 			ck_assert_int_eq(cJSON_GetArraySize(hours), 24);
 			for (int h = 0; h < 24; h++) {
 				const cJSON *cell = cJSON_GetArrayItem(hours, h);
-				ck_assert_int_eq(num(cell, "transactions"), pr->cells[w][h].transactions);
-				ck_assert_int_eq(num(cell, "total"), pr->cells[w][h].total);
+				ck_assert_int_eq(rs_json_num(cell, "transactions"), pr->cells[w][h].transactions);
+				ck_assert_int_eq(rs_json_num(cell, "total"), pr->cells[w][h].total);
 				seen += pr->cells[w][h].transactions;
 			}
 		}
@@ -313,27 +301,27 @@ START_TEST(reports_api_transactions_patterns_stock_value_tender_and_store_days)
 	ck_assert_int_eq(get_json(&s, k.manager, path, &body), 200);
 	RS_OK(redstore_report_stock_value(&sv, c, now, 2));
 	ck_assert_uint_eq(sv->count, 2);
-	ck_assert_int_eq(num(body, "worth"), sv->worth);
-	ck_assert_int_eq(num(body, "at"), now);
+	ck_assert_int_eq(rs_json_num(body, "worth"), sv->worth);
+	ck_assert_int_eq(rs_json_num(body, "at"), now);
 	rows = cJSON_GetObjectItemCaseSensitive(body, "rows");
 	ck_assert_int_eq(cJSON_GetArraySize(rows), 2);
 	i = 0;
 	cJSON_ArrayForEach(x, rows) {
 		const redstore_stock_value_row *y = &sv->rows[i++];
-		ck_assert_str_eq(str(x, "sku"), y->sku);
-		ck_assert_str_eq(str(x, "name"), y->name);
-		ck_assert_int_eq(num(x, "on_hand"), y->on_hand);
-		ck_assert_int_eq(num(x, "price"), y->price);
-		ck_assert_int_eq(num(x, "worth"), y->worth);
-		ck_assert_int_eq(num(x, "sold"), y->sold);
-		ck_assert_int_eq(num(x, "cover_days"), y->cover_days);
+		ck_assert_str_eq(rs_json_str(x, "sku"), y->sku);
+		ck_assert_str_eq(rs_json_str(x, "name"), y->name);
+		ck_assert_int_eq(rs_json_num(x, "on_hand"), y->on_hand);
+		ck_assert_int_eq(rs_json_num(x, "price"), y->price);
+		ck_assert_int_eq(rs_json_num(x, "worth"), y->worth);
+		ck_assert_int_eq(rs_json_num(x, "sold"), y->sold);
+		ck_assert_int_eq(rs_json_num(x, "cover_days"), y->cover_days);
 	}
 	redstore_stock_value_report_free(sv);
 	cJSON_Delete(body);
 	snprintf(path, sizeof(path), "/v1/stores/%s/reports/stock-value", store);
 	ck_assert_int_eq(get_json(&s, k.manager, path, &body), 200);
-	ck_assert_int_eq(num(body, "window_days"), 30);
-	ck_assert_int_ge(num(body, "at"), now);
+	ck_assert_int_eq(rs_json_num(body, "window_days"), 30);
+	ck_assert_int_ge(rs_json_num(body, "at"), now);
 	cJSON_Delete(body);
 
 	/* sales by tender */
@@ -354,9 +342,9 @@ START_TEST(reports_api_transactions_patterns_stock_value_tender_and_store_days)
 	RS_OK(redstore_store_day_range(&dfrom, &dto, c, NULL, day));
 	snprintf(path, sizeof(path), "/v1/stores/%s/reports/sales?day=today&bucket=all", store);
 	ck_assert_int_eq(get_json(&s, k.manager, path, &body), 200);
-	ck_assert_int_eq(num(body, "from"), dfrom);
-	ck_assert_int_eq(num(body, "to"), dto);
-	ck_assert_str_eq(str(body, "day"), day);
+	ck_assert_int_eq(rs_json_num(body, "from"), dfrom);
+	ck_assert_int_eq(rs_json_num(body, "to"), dto);
+	ck_assert_str_eq(rs_json_str(body, "day"), day);
 	ck_assert_int_eq((dfrom / 1000) % 86400, 10 * 3600); /* local midnight is 10:00 UTC */
 	{
 		redstore_report_options o = { REDSTORE_BUCKET_ALL, REDSTORE_GROUP_NONE, 0 };
@@ -367,9 +355,9 @@ START_TEST(reports_api_transactions_patterns_stock_value_tender_and_store_days)
 	cJSON_Delete(body);
 	snprintf(path, sizeof(path), "/v1/stores/%s/reports/transactions?day=2026-12-01", store);
 	ck_assert_int_eq(get_json(&s, k.manager, path, &body), 200);
-	ck_assert_int_eq(num(body, "from"), 1796032800000LL); /* 2026-11-30 10:00 UTC */
-	ck_assert_int_eq(num(body, "to"), 1796032800000LL + DAY_MS);
-	ck_assert_str_eq(str(body, "day"), "2026-12-01");
+	ck_assert_int_eq(rs_json_num(body, "from"), 1796032800000LL); /* 2026-11-30 10:00 UTC */
+	ck_assert_int_eq(rs_json_num(body, "to"), 1796032800000LL + DAY_MS);
+	ck_assert_str_eq(rs_json_str(body, "day"), "2026-12-01");
 	cJSON_Delete(body);
 
 	/* managers only */
@@ -502,8 +490,8 @@ START_TEST(products_api_pages_through_every_product_once_and_searches)
 		items = cJSON_GetObjectItemCaseSensitive(body, "products");
 		ck_assert_int_le(cJSON_GetArraySize(items), 10);
 		cJSON_ArrayForEach(p, items) {
-			ck_assert_msg(strcmp(str(p, "sku"), prev) > 0, "%s after %s", str(p, "sku"), prev);
-			snprintf(prev, sizeof(prev), "%s", str(p, "sku"));
+			ck_assert_msg(strcmp(rs_json_str(p, "sku"), prev) > 0, "%s after %s", rs_json_str(p, "sku"), prev);
+			snprintf(prev, sizeof(prev), "%s", rs_json_str(p, "sku"));
 			ck_assert_str_ne(prev, "P-022"); /* deactivated */
 			seen++;
 		}
@@ -538,7 +526,7 @@ START_TEST(products_api_pages_through_every_product_once_and_searches)
 			ck_assert_msg(cJSON_GetArraySize(items) == cases[i].count, "q=%s: %d products (expected %d)", cases[i].q,
 			              cJSON_GetArraySize(items), cases[i].count);
 			if (cases[i].first)
-				ck_assert_str_eq(str(cJSON_GetArrayItem(items, 0), "sku"), cases[i].first);
+				ck_assert_str_eq(rs_json_str(cJSON_GetArrayItem(items, 0), "sku"), cases[i].first);
 			cJSON_Delete(body);
 		}
 	}
@@ -630,12 +618,12 @@ START_TEST(reorder_report_lists_low_products_with_suggested_quantities)
 	rows = cJSON_GetObjectItemCaseSensitive(body, "rows");
 	ck_assert_int_eq(cJSON_GetArraySize(rows), 3);
 	cJSON_ArrayForEach(row, rows) {
-		ck_assert_str_eq(str(row, "sku"), r->rows[i].sku);
-		ck_assert_int_eq(num(row, "available"), r->rows[i].available);
-		ck_assert_int_eq(num(row, "on_hand"), r->rows[i].on_hand);
-		ck_assert_int_eq(num(row, "threshold"), r->rows[i].threshold);
-		ck_assert_int_eq(num(row, "sold"), r->rows[i].sold);
-		ck_assert_int_eq(num(row, "suggested"), r->rows[i].suggested);
+		ck_assert_str_eq(rs_json_str(row, "sku"), r->rows[i].sku);
+		ck_assert_int_eq(rs_json_num(row, "available"), r->rows[i].available);
+		ck_assert_int_eq(rs_json_num(row, "on_hand"), r->rows[i].on_hand);
+		ck_assert_int_eq(rs_json_num(row, "threshold"), r->rows[i].threshold);
+		ck_assert_int_eq(rs_json_num(row, "sold"), r->rows[i].sold);
+		ck_assert_int_eq(rs_json_num(row, "suggested"), r->rows[i].suggested);
 		i++;
 	}
 	cJSON_Delete(body);

@@ -74,72 +74,63 @@ static void expect_error(const server *s, const char *method, const char *path, 
 /* ------------------------------------------------------------ an SSE client */
 
 typedef struct sse {
-	char line[16384];
-	size_t line_len;
-	char id[REDSTORE_STREAM_ID_SIZE], event[32];
-	int data_ok;                        /* the data line named the same id */
+	rs_sse_parser p;
 	char (*ids)[REDSTORE_STREAM_ID_SIZE]; /* the change events' ids, in arrival order */
 	atomic_size_t count;
 	size_t cap;
-	atomic_int resync, heartbeats, bad, ended;
+	atomic_int resync, heartbeats, bad, ended, unauthorized;
 	atomic_int stop;
 	int want;                           /* stop after this many changes (0: until told) */
 } sse;
 
-static void sse_line(sse *c, const char *l)
+static void sse_event(void *ctx, const char *event, const char *id, const char *data)
 {
-	if (!*l) {
-		if (!strcmp(c->event, "change")) {
-			size_t n = atomic_load(&c->count);
-			if (!c->data_ok || !c->id[0]) {
-				atomic_store(&c->bad, 1);
-			} else {
-				if (n == c->cap) {
-					size_t cap = c->cap ? c->cap * 2 : 256;
-					void *p = realloc(c->ids, cap * sizeof(*c->ids));
-					if (!p) {
-						atomic_store(&c->bad, 1);
-						return;
-					}
-					c->ids = p;
-					c->cap = cap;
-				}
-				memcpy(c->ids[n], c->id, sizeof(c->id));
-				atomic_store(&c->count, n + 1);
-			}
-		} else if (!strcmp(c->event, "resync")) {
-			atomic_store(&c->resync, 1);
-		}
-		c->event[0] = c->id[0] = '\0';
-		c->data_ok = 0;
-	} else if (!strncmp(l, "id: ", 4)) {
-		snprintf(c->id, sizeof(c->id), "%s", l + 4);
-	} else if (!strncmp(l, "event: ", 7)) {
-		snprintf(c->event, sizeof(c->event), "%s", l + 7);
-	} else if (!strncmp(l, "data: ", 6)) {
+	sse *c = ctx;
+	if (!strcmp(event, "change")) {
+		size_t n = atomic_load(&c->count);
 		char needle[80];
-		snprintf(needle, sizeof(needle), "{\"id\":\"%s\"", c->id);
-		c->data_ok = !strncmp(l + 6, needle, strlen(needle));
-	} else if (l[0] == ':') {
-		atomic_fetch_add(&c->heartbeats, 1);
+		snprintf(needle, sizeof(needle), "{\"id\":\"%s\"", id);
+		/* the data names the same id */
+		if (!id[0] || strncmp(data, needle, strlen(needle))) {
+			atomic_store(&c->bad, 1);
+			return;
+		}
+		if (n == c->cap) {
+			size_t cap = c->cap ? c->cap * 2 : 256;
+			void *q = realloc(c->ids, cap * sizeof(*c->ids));
+			if (!q) {
+				atomic_store(&c->bad, 1);
+				return;
+			}
+			c->ids = q;
+			c->cap = cap;
+		}
+		snprintf(c->ids[n], sizeof(c->ids[n]), "%s", id);
+		atomic_store(&c->count, n + 1);
+	} else if (!strcmp(event, "resync")) {
+		atomic_store(&c->resync, 1);
+	} else if (!strcmp(event, "unauthorized")) {
+		atomic_store(&c->unauthorized, 1);
 	}
+}
+
+static void sse_comment(void *ctx, const char *text)
+{
+	(void)text;
+	atomic_fetch_add(&((sse *)ctx)->heartbeats, 1);
 }
 
 static size_t sse_write(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	sse *c = userdata;
 	size_t k = size * nmemb;
-	for (size_t i = 0; i < k; i++) {
-		if (data[i] == '\n') {
-			c->line[c->line_len] = '\0';
-			sse_line(c, c->line);
-			c->line_len = 0;
-		} else if (c->line_len + 1 < sizeof(c->line)) {
-			c->line[c->line_len++] = data[i];
-		} else {
-			atomic_store(&c->bad, 1);
-		}
+	if (!c->p.on_event) {
+		c->p.on_event = sse_event;
+		c->p.on_comment = sse_comment;
+		c->p.ctx = c;
 	}
+	if (rs_sse_feed(&c->p, data, k))
+		atomic_store(&c->bad, 1);
 	if (atomic_load(&c->stop) || (c->want && (int)atomic_load(&c->count) >= c->want))
 		return 0; /* ends the transfer */
 	return k;
@@ -151,7 +142,8 @@ static int sse_progress(void *p, curl_off_t a, curl_off_t b, curl_off_t c2, curl
 	return atomic_load(&((sse *)p)->stop);
 }
 
-static CURL *sse_handle(sse *c, const server *s, const char *store, const char *last_id, struct curl_slist **hdr)
+static CURL *sse_handle_token(sse *c, const server *s, const char *store, const char *last_id, const char *token,
+                              struct curl_slist **hdr)
 {
 	CURL *h = curl_easy_init();
 	char url[256], line[96];
@@ -163,9 +155,9 @@ static CURL *sse_handle(sse *c, const server *s, const char *store, const char *
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, sse_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
 	*hdr = NULL;
-	if (g_token) {
+	if (token) {
 		char auth[1200];
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g_token);
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 		*hdr = curl_slist_append(*hdr, auth);
 	}
 	if (last_id) {
@@ -176,11 +168,17 @@ static CURL *sse_handle(sse *c, const server *s, const char *store, const char *
 	return h;
 }
 
+static CURL *sse_handle(sse *c, const server *s, const char *store, const char *last_id, struct curl_slist **hdr)
+{
+	return sse_handle_token(c, s, store, last_id, g_token, hdr);
+}
+
 typedef struct sse_run {
 	sse c;
 	const server *s;
 	char store[65];
 	char last[REDSTORE_STREAM_ID_SIZE];
+	const char *token; /* g_token when it started */
 	pthread_t t;
 } sse_run;
 
@@ -188,7 +186,7 @@ static void *sse_thread(void *arg)
 {
 	sse_run *r = arg;
 	struct curl_slist *hdr;
-	CURL *h = sse_handle(&r->c, r->s, r->store, r->last[0] ? r->last : NULL, &hdr);
+	CURL *h = sse_handle_token(&r->c, r->s, r->store, r->last[0] ? r->last : NULL, r->token, &hdr);
 	curl_easy_perform(h);
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(h);
@@ -201,6 +199,7 @@ static sse_run *sse_start(const server *s, const char *store, const char *last, 
 	sse_run *r = calloc(1, sizeof(*r));
 	ck_assert_ptr_nonnull(r);
 	r->s = s;
+	r->token = g_token; /* the thread may start after g_token changed */
 	r->c.want = want;
 	snprintf(r->store, sizeof(r->store), "%s", store);
 	if (last)
@@ -944,6 +943,105 @@ START_TEST(server_sse_200_clients_receive_every_change_of_5000_sales_in_order)
 }
 END_TEST
 
+
+/* A token for `employee` logged in in-process on a terminal paired in-process, valid for ttl_s seconds. */
+static void token_with_ttl(const char *store, const char *device, const char *employee, const char *pin, int ttl_s,
+                           char *out)
+{
+	redstore_config *cfg = rs_test_config();
+	redstore_client *c;
+	char ttl[16], *token;
+	snprintf(ttl, sizeof(ttl), "%d", ttl_s);
+	RS_OK(redstore_config_set(cfg, "auth.session_ttl_s", ttl));
+	RS_OK(redstore_client_new(&c, cfg));
+	redstore_config_free(cfg);
+	RS_OK(redstore_client_use_store(c, store));
+	RS_OK(redstore_auth_login(&token, c, device, employee, pin));
+	snprintf(out, 1024, "%s", token);
+	redstore_free(token);
+	redstore_client_free(c);
+}
+
+static void wait_ended(sse_run *r, int timeout_ms)
+{
+	int64_t deadline = rs_test_now_ms() + timeout_ms;
+	while (!atomic_load(&r->c.ended) && rs_test_now_ms() < deadline)
+		rs_test_pause_ms(10);
+}
+
+START_TEST(server_sse_stream_ends_unauthorized_at_expiry_and_when_the_terminal_is_revoked)
+{
+	server s;
+	const char *args[] = { "--sse-reauth-ms", "200", NULL };
+	redstore_client *c = rs_test_client();
+	char store[65], code[REDSTORE_PAIRING_CODE_SIZE], dev1[REDSTORE_DEVICE_TOKEN_SIZE], term1[REDSTORE_ID_SIZE];
+	char dev2[REDSTORE_DEVICE_TOKEN_SIZE], term2[REDSTORE_ID_SIZE], short_tok[1024], long_tok[1024], other[1024];
+	char path[160], id[REDSTORE_STREAM_ID_SIZE];
+	sse_run *brief, *lasting, *bystander;
+	int64_t issued;
+	rs_test_store(c, "srvreauth", store, 0);
+	rs_test_product(c, "A", 100, "standard", REDSTORE_STOCK_DENY, 100);
+	RS_OK(redstore_auth_employee_add(c, "cash1", "Casey", REDSTORE_ROLE_CASHIER, "1111"));
+	RS_OK(redstore_auth_pairing_code_new(code, c, "till 1"));
+	RS_OK(redstore_auth_pair(dev1, term1, c, code));
+	RS_OK(redstore_auth_pairing_code_new(code, c, "till 2"));
+	RS_OK(redstore_auth_pair(dev2, term2, c, code));
+	server_start(&s, args);
+	issued = rs_test_now_ms();
+	token_with_ttl(store, dev1, "cash1", "1111", 2, short_tok);
+	token_with_ttl(store, dev1, "cash1", "1111", 3600, long_tok);
+	token_with_ttl(store, dev2, "cash1", "1111", 3600, other);
+	g_token = short_tok;
+	brief = sse_start(&s, store, NULL, 0);
+	g_token = long_tok;
+	lasting = sse_start(&s, store, NULL, 0);
+	g_token = other;
+	bystander = sse_start(&s, store, NULL, 0);
+	/* all three are live: a sale reaches each (retried until the streams are open) */
+	{
+		int64_t deadline = rs_test_now_ms() + 10000;
+		while ((atomic_load(&brief->c.count) == 0 || atomic_load(&lasting->c.count) == 0 ||
+		        atomic_load(&bystander->c.count) == 0) && rs_test_now_ms() < deadline) {
+			rs_test_sell(c, "A", 1, id);
+			rs_test_pause_ms(50);
+		}
+	}
+	ck_assert_uint_gt(atomic_load(&brief->c.count), 0);
+	ck_assert_uint_gt(atomic_load(&lasting->c.count), 0);
+	ck_assert_uint_gt(atomic_load(&bystander->c.count), 0);
+	/* the short session's stream ends with `unauthorized` once its token expires, not before */
+	wait_ended(brief, 15000);
+	ck_assert_int_eq(atomic_load(&brief->c.ended), 1);
+	ck_assert_int_eq(atomic_load(&brief->c.unauthorized), 1);
+	ck_assert_int_ge(rs_test_now_ms() - issued, 1900); /* not before the token expired (2 s after login) */
+	/* the same token again is refused at the door */
+	g_token = short_tok;
+	snprintf(path, sizeof(path), "/v1/stores/%s/events", store);
+	expect_error(&s, "GET", path, NULL, NULL, 401, "unauthenticated");
+	/* valid sessions lived through many re-verifications (every 200 ms) */
+	ck_assert_int_eq(atomic_load(&lasting->c.ended), 0);
+	ck_assert_int_eq(atomic_load(&bystander->c.ended), 0);
+	ck_assert_int_eq(atomic_load(&lasting->c.unauthorized), 0);
+	/* revoking till 1 ends its live stream within the re-verification period; till 2's goes on */
+	RS_OK(redstore_auth_terminal_revoke(c, term1));
+	wait_ended(lasting, 10000);
+	ck_assert_int_eq(atomic_load(&lasting->c.ended), 1);
+	ck_assert_int_eq(atomic_load(&lasting->c.unauthorized), 1);
+	{
+		size_t before = atomic_load(&bystander->c.count);
+		rs_test_sell(c, "A", 1, id);
+		ck_assert_uint_eq(sse_wait(bystander, before + 1, 10000), before + 1);
+		ck_assert_int_eq(atomic_load(&bystander->c.ended), 0);
+		ck_assert_int_eq(atomic_load(&bystander->c.unauthorized), 0);
+	}
+	sse_finish(brief);
+	sse_finish(lasting);
+	sse_finish(bystander);
+	server_stop(&s);
+	redstore_client_free(c);
+}
+END_TEST
+
 static Suite *server_suite(void)
 {
 	Suite *s = suite_create("server");
@@ -955,6 +1053,7 @@ static Suite *server_suite(void)
 	tcase_add_test(t, server_sse_delivers_every_change_in_order_and_resumes_from_last_event_id);
 	tcase_add_test(t, server_sse_too_old_last_event_id_gets_resync);
 	tcase_add_test(t, server_sse_slow_client_is_cut_off_with_resync);
+	tcase_add_test(t, server_sse_stream_ends_unauthorized_at_expiry_and_when_the_terminal_is_revoked);
 	suite_add_tcase(s, t);
 	tcase_set_tags(heavy, "heavy");
 	tcase_set_timeout(heavy, 600);

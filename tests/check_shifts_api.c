@@ -144,20 +144,6 @@ static void expect_error(const server *s, const char *token, const char *method,
 	cJSON_Delete(r);
 }
 
-static int64_t num(const cJSON *o, const char *name)
-{
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
-	ck_assert_msg(cJSON_IsNumber(x), "no number \"%s\"", name);
-	return (int64_t)x->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *name)
-{
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
-	ck_assert_msg(cJSON_IsString(x), "no string \"%s\"", name);
-	return x->valuestring;
-}
-
 /* The server's report has the library's figures (all of redstore_shift_report_to_json but when it was
  * made, for an X report). */
 static void same_report(const cJSON *body, const redstore_shift_report *lib, int final)
@@ -172,7 +158,7 @@ static void same_report(const cJSON *body, const redstore_shift_report *lib, int
 	RS_OK(redstore_shift_report_to_json(&json, lib));
 	ck_assert_ptr_nonnull(want = cJSON_Parse(json));
 	redstore_free(json);
-	ck_assert_str_eq(str(body, "report"), final ? "Z" : "X");
+	ck_assert_str_eq(rs_json_str(body, "report"), final ? "Z" : "X");
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(body, keys[i]), *b = cJSON_GetObjectItemCaseSensitive(want, keys[i]);
 		ck_assert_msg(a && b && cJSON_Compare(a, b, 1), "report field %s differs", keys[i]);
@@ -230,14 +216,14 @@ START_TEST(shifts_api_drawer_over_http_matches_the_library_and_z_is_issued_once)
 	RS_OK(redstore_id_new(key));
 	snprintf(path, sizeof(path), "/v1/stores/%s/shifts", store);
 	ck_assert_int_eq(call(&s, k.cashier, "POST", path, key, "{\"opening_float\":10000}", &a), 201);
-	ck_assert_str_eq(str(a, "shift_id"), key);
-	ck_assert_str_eq(str(a, "terminal_id"), k.terminal);
-	ck_assert_str_eq(str(a, "opened_by"), "cash1");
-	ck_assert_int_eq(num(a, "opening_float"), 10000);
+	ck_assert_str_eq(rs_json_str(a, "shift_id"), key);
+	ck_assert_str_eq(rs_json_str(a, "terminal_id"), k.terminal);
+	ck_assert_str_eq(rs_json_str(a, "opened_by"), "cash1");
+	ck_assert_int_eq(rs_json_num(a, "opening_float"), 10000);
 	ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(a, "duplicate")));
 	ck_assert_int_eq(call(&s, k.cashier, "POST", path, key, "{\"opening_float\":10000}", &b), 200);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "duplicate")));
-	ck_assert_int_eq(num(b, "opened_at_ms"), num(a, "opened_at_ms"));
+	ck_assert_int_eq(rs_json_num(b, "opened_at_ms"), rs_json_num(a, "opened_at_ms"));
 	cJSON_Delete(a);
 	cJSON_Delete(b);
 	snprintf(shift_id, sizeof(shift_id), "%s", key);
@@ -250,18 +236,18 @@ START_TEST(shifts_api_drawer_over_http_matches_the_library_and_z_is_issued_once)
 	/* The current shift of the session's terminal, and by id. */
 	snprintf(path, sizeof(path), "/v1/stores/%s/shifts/current", store);
 	ck_assert_int_eq(call(&s, k.cashier, "GET", path, NULL, NULL, &a), 200);
-	ck_assert_str_eq(str(a, "shift_id"), shift_id);
+	ck_assert_str_eq(rs_json_str(a, "shift_id"), shift_id);
 	cJSON_Delete(a);
 	snprintf(path, sizeof(path), "/v1/stores/%s/shifts/current?terminal_id=%s", store, k.terminal);
 	ck_assert_int_eq(call(&s, k.manager2, "GET", path, NULL, NULL, &a), 200);
-	ck_assert_str_eq(str(a, "shift_id"), shift_id);
+	ck_assert_str_eq(rs_json_str(a, "shift_id"), shift_id);
 	cJSON_Delete(a);
 	snprintf(path, sizeof(path), "/v1/stores/%s/shifts/current?terminal_id=%s", store, k.terminal2);
 	expect_error(&s, k.manager, "GET", path, NULL, NULL, 404, "not_found", NULL);
 	snprintf(path, sizeof(path), "/v1/stores/%s/shifts/%s", store, shift_id);
 	ck_assert_int_eq(call(&s, k.cashier, "GET", path, NULL, NULL, &a), 200);
 	RS_OK(redstore_shift_get(&info, c, shift_id));
-	ck_assert_int_eq(num(a, "opened_at_ms"), info.opened_at_ms);
+	ck_assert_int_eq(rs_json_num(a, "opened_at_ms"), info.opened_at_ms);
 	ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(a, "closed")));
 	cJSON_Delete(a);
 
@@ -276,14 +262,14 @@ START_TEST(shifts_api_drawer_over_http_matches_the_library_and_z_is_issued_once)
 	snprintf(path, sizeof(path), "/v1/stores/%s/shifts/%s/cash-moves", store, shift_id);
 	snprintf(body, sizeof(body), "{\"kind\":\"paid_in\",\"amount\":1000,\"reason\":\"change from the bank\"}");
 	ck_assert_int_eq(call(&s, k.cashier, "POST", path, move, body, &a), 201);
-	ck_assert_str_eq(str(a, "movement_id"), move);
+	ck_assert_str_eq(rs_json_str(a, "movement_id"), move);
 	cJSON_Delete(a);
 	ck_assert_int_eq(call(&s, k.cashier, "POST", path, move, body, &a), 201);
 	cJSON_Delete(a);
 	ck_assert_int_eq(call(&s, k.cashier, "POST", path, NULL, "{\"kind\":\"paid_out\",\"amount\":300,\"reason\":\"window cleaner\"}",
 	                      &a),
 	                 201);
-	ck_assert_int_eq(redstore_id_check(str(a, "movement_id"), "movement"), 0);
+	ck_assert_int_eq(redstore_id_check(rs_json_str(a, "movement_id"), "movement"), 0);
 	cJSON_Delete(a);
 	/* The same key for another movement: a conflict, nothing recorded. */
 	expect_error(&s, k.cashier, "POST", path, move, "{\"kind\":\"paid_in\",\"amount\":5,\"reason\":\"x\"}", 409,
@@ -325,8 +311,8 @@ START_TEST(shifts_api_drawer_over_http_matches_the_library_and_z_is_issued_once)
 	snprintf(path, sizeof(path), "/v1/stores/%s/shifts/%s/close", store, shift_id);
 	ck_assert_int_eq(call(&s, k.cashier, "POST", path, NULL, "{\"counted_cash\":11150}", &a), 200);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "closed")));
-	ck_assert_int_eq(num(a, "counted_cash"), 11150);
-	ck_assert_str_eq(str(a, "closed_by"), "cash1");
+	ck_assert_int_eq(rs_json_num(a, "counted_cash"), 11150);
+	ck_assert_str_eq(rs_json_str(a, "closed_by"), "cash1");
 	cJSON_Delete(a);
 	expect_error(&s, k.cashier, "POST", path, NULL, "{\"counted_cash\":99}", 409, "conflict", NULL);
 	snprintf(path, sizeof(path), "/v1/stores/%s/shifts/%s/cash-moves", store, shift_id);
@@ -336,12 +322,12 @@ START_TEST(shifts_api_drawer_over_http_matches_the_library_and_z_is_issued_once)
 	/* Z report: issued once (POST), then the same number and figures (POST again, GET, the library). */
 	snprintf(path, sizeof(path), "/v1/stores/%s/shifts/%s/z-report?wait_ms=30000", store, shift_id);
 	ck_assert_int_eq(call(&s, k.cashier, "POST", path, NULL, NULL, &a), 200);
-	ck_assert_str_eq(str(a, "report"), "Z");
-	z_number = num(a, "z_number");
-	issued_at = num(a, "issued_at_ms");
+	ck_assert_str_eq(rs_json_str(a, "report"), "Z");
+	z_number = rs_json_num(a, "z_number");
+	issued_at = rs_json_num(a, "issued_at_ms");
 	ck_assert_int_eq(z_number, 1);
-	ck_assert_int_eq(num(a, "expected_cash"), 11200);
-	ck_assert_int_eq(num(a, "difference"), -50);
+	ck_assert_int_eq(rs_json_num(a, "expected_cash"), 11200);
+	ck_assert_int_eq(rs_json_num(a, "difference"), -50);
 	ck_assert_int_eq(call(&s, k.cashier, "POST", path, NULL, NULL, &b), 200);
 	ck_assert(cJSON_Compare(a, b, 1));
 	cJSON_Delete(b);
@@ -409,7 +395,7 @@ START_TEST(shifts_api_refuses_other_drawers_bad_input_and_no_session)
 		/* a cashier cannot open another terminal's drawer; the manager can */
 		expect_error(&s, k.cashier, "POST", path, other, body, 403, "forbidden", NULL);
 		ck_assert_int_eq(call(&s, k.manager, "POST", path, other, body, &a), 201);
-		ck_assert_str_eq(str(a, "terminal_id"), k.terminal2);
+		ck_assert_str_eq(rs_json_str(a, "terminal_id"), k.terminal2);
 		cJSON_Delete(a);
 	}
 
@@ -441,8 +427,8 @@ START_TEST(shifts_api_refuses_other_drawers_bad_input_and_no_session)
 		ck_assert_int_eq(sh.closed, 0);
 		snprintf(path, sizeof(path), "/v1/stores/%s/shifts/%s/x-report", store, other);
 		ck_assert_int_eq(call(&s, k.manager, "GET", path, NULL, NULL, &a), 200);
-		ck_assert_int_eq(num(a, "paid_out_count"), 0);
-		ck_assert_int_eq(num(a, "opening_float"), 50);
+		ck_assert_int_eq(rs_json_num(a, "paid_out_count"), 0);
+		ck_assert_int_eq(rs_json_num(a, "opening_float"), 50);
 		cJSON_Delete(a);
 	}
 

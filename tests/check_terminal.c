@@ -26,10 +26,12 @@ static void json_str(const char *json, const char *name, char *out, size_t cap)
 	cJSON_Delete(root);
 }
 
-/* A terminal of the client's store, paired and with a cashier logged in through the server. */
-static redstore_terminal *paired_terminal(const rs_test_server *s, redstore_client *c, const char *journal)
+/* A terminal of the client's store, paired and with a cashier logged in through the server; its device
+ * token into `device` (REDSTORE_DEVICE_TOKEN_SIZE bytes). */
+static redstore_terminal *paired_terminal_device(const rs_test_server *s, redstore_client *c, const char *journal,
+                                                 char *device)
 {
-	char url[64], code[REDSTORE_PAIRING_CODE_SIZE], body[256], device[REDSTORE_DEVICE_TOKEN_SIZE], token[1024];
+	char url[64], code[REDSTORE_PAIRING_CODE_SIZE], body[256], token[1024];
 	char *resp = NULL;
 	long st = 0;
 	redstore_terminal *t;
@@ -40,7 +42,7 @@ static redstore_terminal *paired_terminal(const rs_test_server *s, redstore_clie
 	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
 	RS_OK(redstore_terminal_request(&resp, &st, t, "POST", "/v1/pair", NULL, body));
 	ck_assert_int_eq(st, 201);
-	json_str(resp, "device_token", device, sizeof(device));
+	json_str(resp, "device_token", device, REDSTORE_DEVICE_TOKEN_SIZE);
 	redstore_free(resp);
 	snprintf(body, sizeof(body), "{\"device_token\":\"%s\",\"employee_id\":\"cash1\",\"pin\":\"1111\"}", device);
 	RS_OK(redstore_terminal_request(&resp, &st, t, "POST", "/v1/sessions", NULL, body));
@@ -49,6 +51,12 @@ static redstore_terminal *paired_terminal(const rs_test_server *s, redstore_clie
 	redstore_free(resp);
 	RS_OK(redstore_terminal_set_token(t, token));
 	return t;
+}
+
+static redstore_terminal *paired_terminal(const rs_test_server *s, redstore_client *c, const char *journal)
+{
+	char device[REDSTORE_DEVICE_TOKEN_SIZE];
+	return paired_terminal_device(s, c, journal, device);
 }
 
 /* A journal in a directory of its own (the server's directory goes with each run). */
@@ -242,13 +250,12 @@ END_TEST
 typedef struct seen {
 	pthread_mutex_t mu;
 	char ids[64][REDSTORE_STREAM_ID_SIZE];
-	int n, snapshots, resyncs;
+	int n, snapshots, resyncs, unauthorized;
 } seen;
 
 static void on_event(const char *event, const char *id, const char *data, void *payload)
 {
 	seen *s = payload;
-	(void)data;
 	pthread_mutex_lock(&s->mu);
 	if (!strcmp(event, "change") && s->n < 64)
 		snprintf(s->ids[s->n++], REDSTORE_STREAM_ID_SIZE, "%s", id);
@@ -256,6 +263,8 @@ static void on_event(const char *event, const char *id, const char *data, void *
 		s->snapshots++;
 	else if (!strcmp(event, "resync"))
 		s->resyncs++;
+	else if (!strcmp(event, "unauthorized") && strstr(data, "\"unauthenticated\""))
+		s->unauthorized++;
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -333,6 +342,83 @@ START_TEST(terminal_event_stream_reconnects_with_last_event_id_and_misses_nothin
 }
 END_TEST
 
+
+static int seen_unauthorized(seen *s)
+{
+	int n;
+	pthread_mutex_lock(&s->mu);
+	n = s->unauthorized;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+/* A session token of cash1 on the device, valid for ttl_s seconds (logged in in-process). */
+static void cashier_token(redstore_client *svc, const char *device, int ttl_s, char *out)
+{
+	redstore_config *cfg = rs_test_config();
+	redstore_client *c;
+	char ttl[16], *token;
+	snprintf(ttl, sizeof(ttl), "%d", ttl_s);
+	RS_OK(redstore_config_set(cfg, "auth.session_ttl_s", ttl));
+	RS_OK(redstore_client_new(&c, cfg));
+	redstore_config_free(cfg);
+	RS_OK(redstore_client_use_store(c, redstore_client_store(svc)));
+	RS_OK(redstore_auth_login(&token, c, device, "cash1", "1111"));
+	snprintf(out, 1024, "%s", token);
+	redstore_free(token);
+	redstore_client_free(c);
+}
+
+START_TEST(terminal_event_stream_reports_an_expired_session_and_resumes_with_a_new_token)
+{
+	rs_test_server s;
+	redstore_client *c = rs_test_client();
+	redstore_terminal *t;
+	redstore_snapshot *snap;
+	char jdir[64], store[65], path[160], ids[8][REDSTORE_STREAM_ID_SIZE], device[REDSTORE_DEVICE_TOKEN_SIZE];
+	char token[1024];
+	seen got;
+	memset(&got, 0, sizeof(got));
+	pthread_mutex_init(&got.mu, NULL);
+	rs_test_store(c, "termauth", store, 0);
+	rs_test_product(c, "A", 250, "standard", REDSTORE_STOCK_DENY, 100);
+	rs_test_server_start(&s, NULL);
+	journal_path(path, sizeof(path), jdir);
+	t = paired_terminal_device(&s, c, path, device);
+	cashier_token(c, device, 2, token);
+	RS_OK(redstore_terminal_set_token(t, token));
+	RS_OK(redstore_sync_snapshot(&snap, c));
+	RS_OK(redstore_terminal_events_start(t, snap->stream_id, on_event, &got));
+	redstore_snapshot_free(snap);
+	for (int i = 0; i < 3; i++)
+		sell(c, ids[i]);
+	wait_seen(&got, 3);
+	/* the session expires: the stream says so (once) and stops delivering */
+	{
+		int64_t deadline = rs_test_now_ms() + 15000;
+		while (seen_unauthorized(&got) == 0 && rs_test_now_ms() < deadline)
+			rs_test_pause_ms(10);
+	}
+	ck_assert_int_eq(seen_unauthorized(&got), 1);
+	for (int i = 3; i < 8; i++)
+		sell(c, ids[i]);
+	/* a new session: the stream continues after the last event it delivered, nothing missed */
+	cashier_token(c, device, 3600, token);
+	RS_OK(redstore_terminal_set_token(t, token));
+	wait_seen(&got, 8);
+	for (int i = 0; i < 8; i++)
+		ck_assert_str_eq(got.ids[i], ids[i]);
+	ck_assert_int_eq(got.resyncs, 0);
+	ck_assert_int_eq(seen_unauthorized(&got), 1);
+	redstore_terminal_events_stop(t);
+	redstore_terminal_free(t);
+	rs_test_server_stop(&s);
+	journal_cleanup(jdir);
+	pthread_mutex_destroy(&got.mu);
+	redstore_client_free(c);
+}
+END_TEST
+
 static Suite *terminal_suite(void)
 {
 	Suite *s = suite_create("terminal");
@@ -342,6 +428,7 @@ static Suite *terminal_suite(void)
 	tcase_add_test(t, terminal_a_refused_sale_stays_in_the_journal_with_its_reason);
 	tcase_add_test(t, terminal_journal_add_journals_without_sending);
 	tcase_add_test(t, terminal_event_stream_reconnects_with_last_event_id_and_misses_nothing);
+	tcase_add_test(t, terminal_event_stream_reports_an_expired_session_and_resumes_with_a_new_token);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -23,7 +23,7 @@
 /* ------------------------------------------------------------ strict decoding */
 
 /* Parses the body into an object; 400 on anything else. */
-static cJSON *parse_object(server_reply *out, const server_request *req)
+cJSON *parse_object(server_reply *out, const server_request *req)
 {
 	const char *end = NULL;
 	cJSON *root;
@@ -61,7 +61,7 @@ static cJSON *parse_object(server_reply *out, const server_request *req)
 }
 
 /* Refuses repeated and unknown members of obj. `allowed` ends with NULL. */
-static int check_members(server_reply *out, const cJSON *obj, const char *where, const char *const *allowed)
+int check_members(server_reply *out, const cJSON *obj, const char *where, const char *const *allowed)
 {
 	const cJSON *a, *b;
 	int n = 0;
@@ -87,8 +87,8 @@ static int check_members(server_reply *out, const cJSON *obj, const char *where,
 }
 
 /* An integer member in [min, max]; absent: *v untouched and 0 unless required. */
-static int get_int(server_reply *out, const cJSON *obj, const char *where, const char *name, int required,
-                   int64_t min, int64_t max, int64_t *v)
+int get_int(server_reply *out, const cJSON *obj, const char *where, const char *name, int required,
+            int64_t min, int64_t max, int64_t *v)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
 	double d;
@@ -110,8 +110,8 @@ static int get_int(server_reply *out, const cJSON *obj, const char *where, const
 }
 
 /* A string member of at most maxlen bytes; absent: *v untouched. */
-static int get_str(server_reply *out, const cJSON *obj, const char *where, const char *name, int required,
-                   size_t maxlen, const char **v)
+int get_str(server_reply *out, const cJSON *obj, const char *where, const char *name, int required,
+            size_t maxlen, const char **v)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
 	if (!x) {
@@ -130,7 +130,7 @@ static int get_str(server_reply *out, const cJSON *obj, const char *where, const
 	return 0;
 }
 
-static int get_bool(server_reply *out, const cJSON *obj, const char *where, const char *name, int *v)
+int get_bool(server_reply *out, const cJSON *obj, const char *where, const char *name, int *v)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
 	if (!x)
@@ -144,7 +144,7 @@ static int get_bool(server_reply *out, const cJSON *obj, const char *where, cons
 }
 
 /* An array member of 1..max elements. */
-static const cJSON *get_array(server_reply *out, const cJSON *obj, const char *name, int max)
+const cJSON *get_array(server_reply *out, const cJSON *obj, const char *name, int max)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
 	int n = cJSON_GetArraySize(x);
@@ -169,7 +169,7 @@ static int tender_parse(redstore_tender_kind *k, const char *s)
 }
 
 /* The Idempotency-Key header: a UUID, or NULL when absent (and not required). */
-static int idempotency_key(server_reply *out, const server_request *req, int required, const char **key)
+int idempotency_key(server_reply *out, const server_request *req, int required, const char **key)
 {
 	const char *k = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Idempotency-Key");
 	*key = NULL;
@@ -191,7 +191,7 @@ static int idempotency_key(server_reply *out, const server_request *req, int req
 
 /* ------------------------------------------------------------ encoding */
 
-static char *print(cJSON *root)
+char *print(cJSON *root)
 {
 	char *s = root ? cJSON_PrintUnformatted(root) : NULL;
 	cJSON_Delete(root);
@@ -229,7 +229,7 @@ static cJSON *level_json(const redstore_stock_level *l)
 	return o;
 }
 
-static void reply_stock_result(server_reply *out, const redstore_stock_result *r)
+void reply_stock_result(server_reply *out, const redstore_stock_result *r)
 {
 	cJSON *o = cJSON_CreateObject(), *levels = cJSON_AddArrayToObject(o, "levels");
 	cJSON_AddStringToObject(o, "op_id", r->op_id);
@@ -592,8 +592,8 @@ done:
 /* ------------------------------------------------------------ stock operations */
 
 /* Decodes "lines": [{"sku", "qty", "unit_cost"?}] into lines (borrowing the body's strings). */
-static redstore_stock_line *stock_lines(server_reply *out, const cJSON *root, int64_t min_qty, int with_cost,
-                                        size_t *n)
+redstore_stock_line *stock_lines(server_reply *out, const cJSON *root, int64_t min_qty, int with_cost,
+                                 size_t *n)
 {
 	static const char *const fields_cost[] = { "sku", "qty", "unit_cost", NULL };
 	static const char *const fields[] = { "sku", "qty", NULL };
@@ -783,33 +783,4 @@ void api_pairing_code(server_reply *out, const server_request *req, redstore_cli
 	httpkit_reply_json(out, 201, print(o));
 done:
 	cJSON_Delete(root);
-}
-
-/* ------------------------------------------------------------ the decoders, for the other handler files */
-
-cJSON *api_parse_object(server_reply *out, const server_request *req)
-{
-	return parse_object(out, req);
-}
-
-int api_check_members(server_reply *out, const cJSON *obj, const char *where, const char *const *allowed)
-{
-	return check_members(out, obj, where, allowed);
-}
-
-int api_get_int(server_reply *out, const cJSON *obj, const char *where, const char *name, int required, int64_t min,
-                int64_t max, int64_t *v)
-{
-	return get_int(out, obj, where, name, required, min, max, v);
-}
-
-int api_get_str(server_reply *out, const cJSON *obj, const char *where, const char *name, int required, size_t maxlen,
-                const char **v)
-{
-	return get_str(out, obj, where, name, required, maxlen, v);
-}
-
-int api_idempotency_key(server_reply *out, const server_request *req, int required, const char **key)
-{
-	return idempotency_key(out, req, required, key);
 }

@@ -134,6 +134,12 @@ static redstore_permission library_permission(server_permission perm)
 		return REDSTORE_PERM_PAIR;
 	case SERVER_PERM_REPORTS:
 		return REDSTORE_PERM_REPORTS;
+	case SERVER_PERM_CATALOG:
+		return REDSTORE_PERM_CATALOG;
+	case SERVER_PERM_EMPLOYEES:
+		return REDSTORE_PERM_EMPLOYEES;
+	case SERVER_PERM_TERMINALS:
+		return REDSTORE_PERM_TERMINALS;
 	case SERVER_PERM_SHIFT:
 		return REDSTORE_PERM_SELL; /* any role opens and keeps its own drawer; the library checks the rest */
 	default:
@@ -144,12 +150,17 @@ static redstore_permission library_permission(server_permission perm)
 int server_authorize(server_reply *reply, const server_request *req, redstore_client *client, const char *store,
                      server_permission perm)
 {
-	redstore_session_info who;
-	const char *token;
-	int rc;
 	if (perm == SERVER_PERM_NONE)
 		return 0;
-	if (!(token = httpkit_bearer(req->conn)) || !*token) {
+	return server_authorize_token(reply, httpkit_bearer(req->conn), client, store, perm);
+}
+
+int server_authorize_token(server_reply *reply, const char *token, redstore_client *client, const char *store,
+                           server_permission perm)
+{
+	redstore_session_info who;
+	int rc;
+	if (!token || !*token) {
 		httpkit_reply_error(reply, 401, "unauthenticated", "a session token is required (Authorization: Bearer)");
 		return -1;
 	}
@@ -205,6 +216,18 @@ static const route routes[] = {
 	{ "GET", "/v1/stores/*/reports/sales", SERVER_PERM_REPORTS, api_report_sales },
 	{ "GET", "/v1/stores/*/reports/top-products", SERVER_PERM_REPORTS, api_report_top_products },
 	{ "GET", "/v1/stores/*/reports/reorder", SERVER_PERM_REPORTS, api_report_reorder },
+	{ "POST", "/v1/stores/*/products", SERVER_PERM_CATALOG, api_product_create },
+	{ "PUT", "/v1/stores/*/products/*", SERVER_PERM_CATALOG, api_product_update },
+	{ "DELETE", "/v1/stores/*/products/*", SERVER_PERM_CATALOG, api_product_deactivate },
+	{ "POST", "/v1/stores/*/transfers", SERVER_PERM_STOCK, api_transfer_send },
+	{ "POST", "/v1/stores/*/transfers/*/receipts", SERVER_PERM_STOCK, api_transfer_receive },
+	{ "POST", "/v1/stores/*/reservations", SERVER_PERM_STOCK, api_reservation_create },
+	{ "POST", "/v1/stores/*/reservations/*/releases", SERVER_PERM_STOCK, api_reservation_release },
+	{ "POST", "/v1/stores/*/employees", SERVER_PERM_EMPLOYEES, api_employee_add },
+	{ "PATCH", "/v1/stores/*/employees/*", SERVER_PERM_EMPLOYEES, api_employee_change },
+	{ "GET", "/v1/stores/*/terminals", SERVER_PERM_PAIR, api_terminal_list },
+	{ "POST", "/v1/stores/*/terminals/*/revoke", SERVER_PERM_TERMINALS, api_terminal_revoke },
+	{ "GET", "/v1/stores/*/audit/verify", SERVER_PERM_REPORTS, api_audit_verify },
 	{ "GET", "/v1/stores/*/reports/transactions", SERVER_PERM_REPORTS, api_report_transactions },
 	{ "GET", "/v1/stores/*/reports/patterns", SERVER_PERM_REPORTS, api_report_patterns },
 	{ "GET", "/v1/stores/*/reports/stock-value", SERVER_PERM_REPORTS, api_report_stock_value },

@@ -3,11 +3,15 @@
  *
  *   redstore-server [--port N] [--port-file PATH] [--threads N] [--max-body BYTES]
  *                   [--heartbeat-ms MS] [--sse-buffer EVENTS] [--max-connections N] [--sndbuf BYTES]
- *                   [--web-root DIR]
+ *                   [--sse-reauth-ms MS] [--web-root DIR]
  *
  * --web-root is the directory of the static pages (/terminal/, /dashboard/; docs/web.md). Default: the
  * source tree's examples/server/web when the server runs from its build tree, else the installed
  * <datadir>/redstore/web; "none" serves no pages.
+ *
+ * --sse-reauth-ms: a live event stream's session is verified again this often (default 60 s): a revoked
+ * terminal or a deactivated employee loses its streams within it. A stream whose token expires ends at
+ * the expiry. Either way the stream's last event is `event: unauthorized` (data: the JSON error).
  *
  * --sndbuf caps the kernel's send buffer of each connection (SO_SNDBUF), which bounds what a client that
  * stops reading can hold outside the server's own bounded buffers.
@@ -69,13 +73,14 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: redstore-server [--port N] [--port-file PATH] [--threads N] [--max-body BYTES]\n"
 	                "                       [--heartbeat-ms MS] [--sse-buffer EVENTS] [--max-connections N]\n"
-	                "                       [--sndbuf BYTES] [--web-root DIR|none] [--projector-group NAME]\n");
+	                "                       [--sndbuf BYTES] [--sse-reauth-ms MS] [--web-root DIR|none]\n"
+	                "                       [--projector-group NAME]\n");
 }
 
 int main(int argc, char **argv)
 {
 	server_options opt = { .port = 8080, .threads = 4, .max_body = 64 * 1024, .heartbeat_ms = 15000,
-		                   .sse_buffer = 4096, .max_connections = 20000 };
+		                   .sse_buffer = 4096, .max_connections = 20000, .reauth_ms = 60000 };
 	redstore_config *cfg = NULL;
 	struct MHD_Daemon *d;
 	struct sockaddr_in addr;
@@ -109,6 +114,8 @@ int main(int argc, char **argv)
 			opt.sse_buffer = (size_t)v;
 		else if (!strcmp(a, "--max-connections") && !parse_num(val, 16, 1000000, &v))
 			opt.max_connections = (unsigned)v;
+		else if (!strcmp(a, "--sse-reauth-ms") && !parse_num(val, 100, 3600000, &v))
+			opt.reauth_ms = (int)v;
 		else if (!strcmp(a, "--sndbuf") && !parse_num(val, 1024, 64L * 1024 * 1024, &v))
 			httpkit_sndbuf = (int)v;
 		else if (!strcmp(a, "--web-root"))

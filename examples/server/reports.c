@@ -123,13 +123,6 @@ static void reply_lib(server_reply *out, int rc)
 		server_reply_lib_error(out, rc);
 }
 
-static char *print(cJSON *root)
-{
-	char *s = root ? cJSON_PrintUnformatted(root) : NULL;
-	cJSON_Delete(root);
-	return s;
-}
-
 /* ------------------------------------------------------------ products */
 
 void api_product_list(server_reply *out, const server_request *req, redstore_client *c)

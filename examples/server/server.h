@@ -6,6 +6,7 @@
  *   sse.c   the sync hub (one Redis subscription per process, a bounded buffer of events per store) and
  *           the Server-Sent Events streams that read from it
  *   api.c   the REST handlers (catalog, stock, stock operations, sales, voids, refunds)
+ *   admin.c catalog writes, transfers, reservations, employees, terminals, audit verification
  *   main.c  options, start and stop
  *
  * Threads: libmicrohttpd's worker threads run the access handler and the SSE content readers; the hub
@@ -33,6 +34,7 @@ typedef struct server_options {
 	int heartbeat_ms;        /* an idle SSE stream gets a comment line this often */
 	size_t sse_buffer;       /* events kept per store for the streams; a stream further behind gets resync */
 	unsigned max_connections;
+	int reauth_ms;           /* a live SSE stream's session is verified again this often */
 } server_options;
 
 /* ------------------------------------------------------------ metrics (http.c) */
@@ -79,7 +81,10 @@ typedef enum server_permission {
 	SERVER_PERM_REFUND,
 	SERVER_PERM_STOCK,
 	SERVER_PERM_PAIR,     /* issuing pairing codes: managers */
-	SERVER_PERM_REPORTS,  /* reports: managers */
+	SERVER_PERM_REPORTS,  /* reports, audit verification: managers */
+	SERVER_PERM_CATALOG,  /* product writes: managers */
+	SERVER_PERM_EMPLOYEES, /* adding and changing employees: managers (admins for managers) */
+	SERVER_PERM_TERMINALS, /* revoking terminals: admins */
 	SERVER_PERM_SHIFT     /* shifts: any session; the library checks own drawer vs REDSTORE_PERM_SHIFTS/REPORTS */
 } server_permission;
 
@@ -94,6 +99,11 @@ typedef enum server_permission {
  */
 int server_authorize(server_reply *reply, const server_request *req, redstore_client *client, const char *store,
                      server_permission perm);
+
+/* The same for a token already taken from the request (NULL or "": 401), e.g. a live event stream's
+ * token verified again (sse.c). The client stays attached on success; the caller detaches it. */
+int server_authorize_token(server_reply *reply, const char *token, redstore_client *client,
+                           const char *store, server_permission perm);
 
 /* ------------------------------------------------------------ REST handlers (api.c) */
 
@@ -118,15 +128,45 @@ void api_pairing_code(server_reply *out, const server_request *req, redstore_cli
 /* A product as JSON (api.c), for the handlers that list products. */
 struct cJSON *api_product_json(const redstore_product *p);
 
-/* api.c's strict body decoders and Idempotency-Key check, for the handlers in other files: each returns
- * 0 (or the object), or fills `out` with a 400 and returns -1 (or NULL). */
-struct cJSON *api_parse_object(server_reply *out, const server_request *req);
-int api_check_members(server_reply *out, const struct cJSON *obj, const char *where, const char *const *allowed);
-int api_get_int(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int required,
-                int64_t min, int64_t max, int64_t *v);
-int api_get_str(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int required,
-                size_t maxlen, const char **v);
-int api_idempotency_key(server_reply *out, const server_request *req, int required, const char **key);
+/* Strict body decoding and encoding (api.c), shared by the handlers of api.c and admin.c. Each fills
+ * `out` with a 400 naming the member and returns -1 (or NULL) on a bad body. */
+struct cJSON *parse_object(server_reply *out, const server_request *req);
+/* Refuses repeated and unknown members of obj. `allowed` ends with NULL. */
+int check_members(server_reply *out, const struct cJSON *obj, const char *where, const char *const *allowed);
+/* An integer member in [min, max]; absent: *v untouched and 0 unless required. */
+int get_int(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int required,
+            int64_t min, int64_t max, int64_t *v);
+/* A string member of at most maxlen bytes; absent: *v untouched. */
+int get_str(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int required,
+            size_t maxlen, const char **v);
+int get_bool(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int *v);
+/* An array member of 1..max elements. */
+const struct cJSON *get_array(server_reply *out, const struct cJSON *obj, const char *name, int max);
+/* The Idempotency-Key header: a UUID, or NULL when absent (and not required). */
+int idempotency_key(server_reply *out, const server_request *req, int required, const char **key);
+/* "lines": [{"sku", "qty", "unit_cost"?}] (1..1000 of them; strings borrowed from root); free() it. */
+redstore_stock_line *stock_lines(server_reply *out, const struct cJSON *root, int64_t min_qty, int with_cost,
+                                 size_t *n);
+/* Prints root unformatted and deletes it. */
+char *print(struct cJSON *root);
+/* A stock operation's result: 201, or 200 for a retry of an applied id (duplicate). */
+void reply_stock_result(server_reply *out, const redstore_stock_result *r);
+
+/* ------------------------------------------------------------ catalog writes, transfers, reservations,
+ * employees, terminals, audit (admin.c) */
+
+void api_product_create(server_reply *out, const server_request *req, redstore_client *c);
+void api_product_update(server_reply *out, const server_request *req, redstore_client *c);
+void api_product_deactivate(server_reply *out, const server_request *req, redstore_client *c);
+void api_transfer_send(server_reply *out, const server_request *req, redstore_client *c);
+void api_transfer_receive(server_reply *out, const server_request *req, redstore_client *c);
+void api_reservation_create(server_reply *out, const server_request *req, redstore_client *c);
+void api_reservation_release(server_reply *out, const server_request *req, redstore_client *c);
+void api_employee_add(server_reply *out, const server_request *req, redstore_client *c);
+void api_employee_change(server_reply *out, const server_request *req, redstore_client *c);
+void api_terminal_list(server_reply *out, const server_request *req, redstore_client *c);
+void api_terminal_revoke(server_reply *out, const server_request *req, redstore_client *c);
+void api_audit_verify(server_reply *out, const server_request *req, redstore_client *c);
 
 /* ------------------------------------------------------------ catalog listing and reports (reports.c) */
 

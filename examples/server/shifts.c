@@ -13,7 +13,7 @@
  * Every route takes any session of the store (SERVER_PERM_SHIFT): the library decides, with the session
  * attached, what the caller may do (its own drawer: any role; another terminal's or employee's shift:
  * REDSTORE_PERM_SHIFTS to change it, REDSTORE_PERM_REPORTS to read it) and audits it. Bodies are decoded
- * strictly (api.c's decoders): a bad body gets 400 and the library is not called. A Z report waits for
+ * strictly (api.c's decoders, shared through server.h): a bad body gets 400 and the library is not called. A Z report waits for
  * the close to settle and the projector group (--projector-group, default "projector") to catch up, at
  * most wait_ms (0..30000, default 10000); not settled in time: 503 with Retry-After, nothing issued.
  */
@@ -30,13 +30,6 @@ static const char *g_projector_group = REDSTORE_PROJECTOR_GROUP;
 void shifts_set_projector_group(const char *group)
 {
 	g_projector_group = group && *group ? group : REDSTORE_PROJECTOR_GROUP;
-}
-
-static char *print(cJSON *root)
-{
-	char *s = root ? cJSON_PrintUnformatted(root) : NULL;
-	cJSON_Delete(root);
-	return s;
 }
 
 /* A shift with the keys of the "shift" member of redstore_shift_report_to_json(), so a client reads one shape. */
@@ -82,12 +75,12 @@ void api_shift_open(server_reply *out, const server_request *req, redstore_clien
 	redstore_shift_info sh;
 	cJSON *root;
 	int rc;
-	if (api_check_query(out, req, only_token) || api_idempotency_key(out, req, 0, &key) ||
-	    !(root = api_parse_object(out, req)))
+	if (api_check_query(out, req, only_token) || idempotency_key(out, req, 0, &key) ||
+	    !(root = parse_object(out, req)))
 		return;
-	if (api_check_members(out, root, "shift", fields) ||
-	    api_get_int(out, root, "shift", "opening_float", 1, 0, INT64_C(1000000000000000), &opening) ||
-	    api_get_str(out, root, "shift", "terminal_id", 0, 64, &terminal)) {
+	if (check_members(out, root, "shift", fields) ||
+	    get_int(out, root, "shift", "opening_float", 1, 0, INT64_C(1000000000000000), &opening) ||
+	    get_str(out, root, "shift", "terminal_id", 0, 64, &terminal)) {
 		cJSON_Delete(root);
 		return;
 	}
@@ -150,13 +143,13 @@ void api_shift_cash_move(server_reply *out, const server_request *req, redstore_
 	int64_t amount = 0;
 	cJSON *root, *o;
 	int rc;
-	if (api_check_query(out, req, only_token) || path_shift_id(out, req) || api_idempotency_key(out, req, 0, &key) ||
-	    !(root = api_parse_object(out, req)))
+	if (api_check_query(out, req, only_token) || path_shift_id(out, req) || idempotency_key(out, req, 0, &key) ||
+	    !(root = parse_object(out, req)))
 		return;
-	if (api_check_members(out, root, "cash move", fields) ||
-	    api_get_str(out, root, "cash move", "kind", 1, 16, &kind) ||
-	    api_get_int(out, root, "cash move", "amount", 1, 1, INT64_C(1000000000000000), &amount) ||
-	    api_get_str(out, root, "cash move", "reason", 1, 200, &reason)) {
+	if (check_members(out, root, "cash move", fields) ||
+	    get_str(out, root, "cash move", "kind", 1, 16, &kind) ||
+	    get_int(out, root, "cash move", "amount", 1, 1, INT64_C(1000000000000000), &amount) ||
+	    get_str(out, root, "cash move", "reason", 1, 200, &reason)) {
 		cJSON_Delete(root);
 		return;
 	}
@@ -198,10 +191,10 @@ void api_shift_close(server_reply *out, const server_request *req, redstore_clie
 	int64_t counted = 0;
 	cJSON *root;
 	int rc;
-	if (api_check_query(out, req, only_token) || path_shift_id(out, req) || !(root = api_parse_object(out, req)))
+	if (api_check_query(out, req, only_token) || path_shift_id(out, req) || !(root = parse_object(out, req)))
 		return;
-	if (api_check_members(out, root, "close", fields) ||
-	    api_get_int(out, root, "close", "counted_cash", 1, 0, INT64_C(1000000000000000), &counted)) {
+	if (check_members(out, root, "close", fields) ||
+	    get_int(out, root, "close", "counted_cash", 1, 0, INT64_C(1000000000000000), &counted)) {
 		cJSON_Delete(root);
 		return;
 	}

@@ -13,6 +13,11 @@
  * position, then joins the ring. A stream with nothing to send is suspended (MHD_suspend_connection) and
  * resumed by the hub when an event or a heartbeat is due: no thread polls.
  *
+ * A stream's session stays checked while it lives: it ends at the token's expiry, and the token is
+ * verified again every --sse-reauth-ms (terminal revoked, employee deactivated or demoted). Either ends
+ * the stream with `event: unauthorized` (data: the JSON error), which a client answers by logging in
+ * again and reconnecting with its Last-Event-ID: nothing is missed.
+ *
  * Locking: hub.mu guards the channels, their rings and every stream's position and flags. Connections are
  * resumed after hub.mu is released; a suspended connection cannot be closed by libmicrohttpd, so the
  * pointer stays valid until it is resumed.
@@ -64,6 +69,10 @@ typedef struct stream {
 	char *pend;                               /* private bytes to send first (catch-up page, heartbeat...) */
 	size_t pend_len, pend_off;
 	int suspended, end_after_pend, want_hb;
+	int want_auth;                            /* the session must be verified before anything else is sent */
+	char *token;                              /* the session token the stream was opened with */
+	int64_t expires_at_ms;                    /* its expiry (wall clock, ms since the epoch) */
+	int64_t next_auth_ms;                     /* when to verify it again (monotonic) */
 	int64_t last_write_ms;
 	struct stream *prev, *next;
 } stream;
@@ -81,11 +90,16 @@ static struct {
 	int connected;
 } hub = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = { -1, -1 } };
 
-static int64_t now_ms(void)
+static int64_t clock_ms(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
 }
 
 /* ------------------------------------------------------------ formatting */
@@ -117,6 +131,41 @@ static void send_resync(stream *s, const char *reason)
 	pend_text(s, text);
 	s->end_after_pend = 1;
 	atomic_fetch_add(&g_metrics.sse_resyncs, 1);
+}
+
+/* Verifies the stream's session again (hub.mu NOT held). 0: still good; -1: pend holds the stream's
+ * last event, `unauthorized`. */
+static int verify_session(stream *s)
+{
+	redstore_client *c = server_client_take();
+	server_reply r = { 0 };
+	size_t len = 0;
+	char *ev = NULL;
+	int rc = -1;
+	if (c) {
+		rc = server_authorize_token(&r, s->token, c, s->store, SERVER_PERM_READ);
+		redstore_auth_detach(c);
+		redstore_error_clear();
+		server_client_give(c);
+	} else {
+		httpkit_reply_error(&r, 503, "unavailable", "no client to verify the session with");
+	}
+	if (rc && r.status >= 500) {
+		/* the engines cannot say now: keep the stream, try again at the next check */
+		free(r.json);
+		return 0;
+	}
+	if (rc)
+		ev = httpkit_sse_event("unauthorized", NULL, r.json ? r.json : "{}", &len);
+	free(r.json);
+	if (!rc)
+		return 0;
+	pthread_mutex_lock(&hub.mu);
+	if (ev)
+		pend_set(s, ev, len);
+	s->end_after_pend = 1;
+	pthread_mutex_unlock(&hub.mu);
+	return -1;
 }
 
 /* ------------------------------------------------------------ channels (hub.mu held) */
@@ -262,6 +311,14 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		if (s->end_after_pend || __atomic_load_n(&hub.stop, __ATOMIC_ACQUIRE))
 			break;
+		if (s->want_auth) {
+			s->want_auth = 0;
+			pthread_mutex_unlock(&hub.mu);
+			verify_session(s);
+			pthread_mutex_lock(&hub.mu);
+			s->next_auth_ms = now_ms() + hub.opt.reauth_ms;
+			continue;
+		}
 		if (!s->ch) {
 			int rc;
 			pthread_mutex_unlock(&hub.mu);
@@ -335,6 +392,7 @@ static void sse_free(void *cls)
 	pthread_mutex_unlock(&hub.mu);
 	atomic_fetch_sub(&g_metrics.sse_connections, 1);
 	free(s->pend);
+	free(s->token);
 	free(s);
 }
 
@@ -342,18 +400,27 @@ static void sse_free(void *cls)
 
 void sse_open(server_reply *out, const server_request *req, redstore_client *c)
 {
-	const char *last = httpkit_last_event_id(req->conn);
+	const char *last = httpkit_last_event_id(req->conn), *token = httpkit_bearer(req->conn);
+	redstore_session_info who;
 	stream *s;
 	struct MHD_Response *resp;
+	int rc;
+	if ((rc = redstore_auth_session(&who, c))) {
+		server_reply_lib_error(out, rc);
+		return;
+	}
 	if (last && !httpkit_stream_id_valid(last)) {
 		httpkit_reply_error(out, 400, "invalid_last_event_id",
 		                   "Last-Event-ID \"%.60s\" is not a stream id (<ms>-<seq>)", last);
 		return;
 	}
-	if (!(s = calloc(1, sizeof(*s)))) {
+	if (!(s = calloc(1, sizeof(*s))) || !token || !(s->token = strdup(token))) {
+		free(s);
 		httpkit_reply_error(out, 500, "internal", "out of memory");
 		return;
 	}
+	s->expires_at_ms = who.expires_at_ms;
+	s->next_auth_ms = now_ms() + hub.opt.reauth_ms;
 	s->conn = req->conn;
 	snprintf(s->store, sizeof(s->store), "%s", req->params[0]);
 	pend_text(s, "retry: 1000\n\n");
@@ -372,9 +439,9 @@ void sse_open(server_reply *out, const server_request *req, redstore_client *c)
 		pthread_mutex_unlock(&hub.mu);
 		if (!ch) {
 			redstore_snapshot *snap;
-			int rc = redstore_sync_snapshot(&snap, c);
-			if (rc) {
+			if ((rc = redstore_sync_snapshot(&snap, c))) {
 				free(s->pend);
+				free(s->token);
 				free(s);
 				server_reply_lib_error(out, rc);
 				return;
@@ -390,6 +457,7 @@ void sse_open(server_reply *out, const server_request *req, redstore_client *c)
 			s->ch->streams--;
 		pthread_mutex_unlock(&hub.mu);
 		free(s->pend);
+		free(s->token);
 		free(s);
 		httpkit_reply_error(out, 500, "internal", "out of memory");
 		return;
@@ -428,7 +496,7 @@ static struct MHD_Connection **collect(channel *ch, size_t *n, int all)
 	for (stream *s = hub.streams; s; s = s->next) {
 		if (!s->suspended)
 			continue;
-		if (all || (ch && s->ch == ch) || (!ch && s->want_hb)) {
+		if (all || (ch && s->ch == ch) || (!ch && (s->want_hb || s->want_auth))) {
 			s->suspended = 0;
 			v[(*n)++] = s->conn;
 		}
@@ -555,16 +623,19 @@ static void read_dirty(redstore_client *client)
 	}
 }
 
-/* Heartbeats due, channels nobody listens to any more. */
+/* Heartbeats and session checks due, channels nobody listens to any more. */
 static void tick(void)
 {
-	int64_t now = now_ms();
+	int64_t now = now_ms(), wall = clock_ms(CLOCK_REALTIME);
 	struct MHD_Connection **v;
 	size_t n;
 	pthread_mutex_lock(&hub.mu);
-	for (stream *s = hub.streams; s; s = s->next)
+	for (stream *s = hub.streams; s; s = s->next) {
 		if (now - s->last_write_ms >= hub.opt.heartbeat_ms)
 			s->want_hb = 1;
+		if (!s->end_after_pend && (wall >= s->expires_at_ms || now >= s->next_auth_ms))
+			s->want_auth = 1;
+	}
 	for (channel **pc = &hub.channels; *pc;) {
 		channel *c = *pc;
 		if (c->streams == 0) {

@@ -12,6 +12,12 @@
  * buckets, half-hour zones, by terminal, employee or tender) it reads the raw sale lines (and tenders). Both paths
  * give identical rows; `from_rollups` says which one answered.
  *
+ * On TimescaleDB (the schema's migration 0010 found it loadable) the same calls bucket with time_bucket
+ * and read two real-time continuous aggregates over the sale lines (sales_hourly_cagg and
+ * sales_hourly_totals_cagg, through store-filtering views) instead of the projector's rollup tables;
+ * `timescale` says so. The rows are the same as on plain PostgreSQL (date_bin/date_trunc and the
+ * rollups), which tests/check_timescale.c checks on random data against both engines.
+ *
  * With an employee session attached (redstore/auth.h), every report needs REDSTORE_PERM_REPORTS
  * (managers and admins); other roles get REDSTORE_EPERM before anything is read.
  */
@@ -64,7 +70,8 @@ typedef struct redstore_sales_row {
 typedef struct redstore_sales_report {
 	size_t count;                            /**< entries of `rows` */
 	redstore_sales_row *REDSTORE_NULLABLE rows; /**< the rows (NULL when none) */
-	int from_rollups; /**< 1: answered from sales_hourly; 0: from the raw sale lines */
+	int from_rollups; /**< 1: answered from the hourly rollups; 0: from the raw sale lines */
+	int timescale;    /**< 1: TimescaleDB answered (time_bucket; its continuous aggregates as the rollups) */
 } redstore_sales_report;
 
 /** Options of redstore_report_sales(); zero-initialise, then set what you need. */

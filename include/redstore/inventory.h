@@ -145,7 +145,8 @@ REDSTORE_EXTERN(int) redstore_reservation_create(redstore_stock_result *REDSTORE
                                                  int64_t expires_at_ms, size_t n, const redstore_stock_line *lines);
 
 /**
- * Releases units of a reservation (n = 0: everything it still holds): reserved -= qty.
+ * Releases units of a reservation (n = 0: everything it still holds): reserved -= qty. A retry with the
+ * same release_id answers the first release (duplicate), also when that release emptied the reservation.
  *
  * @param release_id  this release's idempotency id (NULL: new)
  * @return 0, REDSTORE_EINVALID (more than held), REDSTORE_ENOTFOUND (no such reservation)

@@ -58,7 +58,8 @@ REDSTORE_EXTERN(void) redstore_terminal_free(redstore_terminal *REDSTORE_NULLABL
 
 /**
  * Sets the session token sent with every request (Authorization: Bearer), or clears it (NULL). Copied.
- * The event stream uses the token it was started with.
+ * The event stream uses it from its next connection on; a stream waiting after an `unauthorized` end
+ * reconnects with it at once (with its Last-Event-ID: nothing is missed).
  *
  * @return 0, REDSTORE_EINVALID (longer than 2048 characters)
  */
@@ -155,8 +156,13 @@ REDSTORE_EXTERN(int) redstore_terminal_journal(redstore_journal_entry *REDSTORE_
                                                size_t *count, redstore_terminal *t);
 
 /**
- * Receives an event of the store's stream: `event` is "change", "resync" or "snapshot"; `id` its stream
- * id ("" for resync); `data` its JSON. Runs on the terminal's stream thread.
+ * Receives an event of the store's stream: `event` is "change", "resync", "snapshot" or "unauthorized";
+ * `id` its stream id ("" for resync and unauthorized); `data` its JSON. Runs on the terminal's stream thread.
+ *
+ * "unauthorized": the server ended the stream or refused it because the session token expired or is no
+ * longer valid (terminal revoked, employee deactivated); `data` is the server's JSON error. It comes once
+ * per token. The stream keeps retrying with backoff; log in again and give the new token with
+ * redstore_terminal_set_token(), and it continues after the last event delivered.
  */
 typedef void (*redstore_terminal_event_cb)(const char *event, const char *id, const char *data,
                                            void *REDSTORE_NULLABLE payload);

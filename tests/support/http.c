@@ -62,3 +62,38 @@ long rs_http(int port, const char *token, const char *method, const char *path, 
 		free(b.p);
 	return status;
 }
+
+static void sse_line(rs_sse_parser *p)
+{
+	const char *l = p->line;
+	if (!*l) {
+		if (p->event[0] || p->id[0] || p->data[0])
+			p->on_event(p->ctx, p->event, p->id, p->data);
+		p->event[0] = p->id[0] = p->data[0] = '\0';
+	} else if (l[0] == ':') {
+		if (p->on_comment)
+			p->on_comment(p->ctx, l + 1);
+	} else if (!strncmp(l, "id: ", 4)) {
+		snprintf(p->id, sizeof(p->id), "%s", l + 4);
+	} else if (!strncmp(l, "event: ", 7)) {
+		snprintf(p->event, sizeof(p->event), "%s", l + 7);
+	} else if (!strncmp(l, "data: ", 6)) {
+		snprintf(p->data, sizeof(p->data), "%s", l + 6);
+	}
+}
+
+int rs_sse_feed(rs_sse_parser *p, const char *bytes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (bytes[i] == '\n') {
+			p->line[p->len] = '\0';
+			sse_line(p);
+			p->len = 0;
+		} else if (p->len + 1 < sizeof(p->line)) {
+			p->line[p->len++] = bytes[i];
+		} else {
+			p->overflow = 1;
+		}
+	}
+	return p->overflow ? -1 : 0;
+}

@@ -2,6 +2,7 @@
 #include "server.h"
 #include "testutil.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -131,4 +132,25 @@ int rs_test_server_main(Suite *suite, const char *auth_secret)
 	rc = rs_test_run(suite);
 	curl_global_cleanup();
 	return rc;
+}
+
+int64_t rs_json_num(const cJSON *o, const char *name)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+	ck_assert_msg(cJSON_IsNumber(x), "no number \"%s\"", name);
+	return (int64_t)x->valuedouble;
+}
+
+const char *rs_json_str(const cJSON *o, const char *name)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+	ck_assert_msg(cJSON_IsString(x), "no string \"%s\"", name);
+	return x->valuestring;
+}
+
+int rs_json_bool(const cJSON *o, const char *name)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+	ck_assert_msg(cJSON_IsBool(x), "no boolean \"%s\"", name);
+	return cJSON_IsTrue(x);
 }

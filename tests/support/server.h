@@ -3,6 +3,7 @@
 #define REDSTORE_TEST_SERVER_H
 
 #include <check.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct rs_test_server {
@@ -25,5 +26,11 @@ void rs_test_server_stop(rs_test_server *s);
 /* The main() of a suite that runs the server: the session secret (shared by the server, a child, and
  * this process's clients) and cheap PIN hashing in the environment, libcurl set up, the suite run. */
 int rs_test_server_main(Suite *suite, const char *auth_secret);
+
+/* Members of a server's JSON answer: the test fails when `name` is missing or of another type. */
+struct cJSON;
+int64_t rs_json_num(const struct cJSON *o, const char *name);
+const char *rs_json_str(const struct cJSON *o, const char *name);
+int rs_json_bool(const struct cJSON *o, const char *name);
 
 #endif
