@@ -451,7 +451,7 @@ START_TEST(shifts_api_refuses_other_drawers_bad_input_and_no_session)
 	expect_error(&s, k.cashier, "POST", path, NULL, "{\"counted_cash\":-5}", 400, "invalid_body", "counted_cash");
 	expect_error(&s, k.cashier, "POST", path, NULL, "{}", 400, "invalid_body", "counted_cash");
 	snprintf(path, sizeof(path), "/v1/stores/%s/shifts/not-a-shift", store);
-	expect_error(&s, k.cashier, "GET", path, NULL, NULL, 400, "invalid_parameter", "shift id");
+	expect_error(&s, k.cashier, "GET", path, NULL, NULL, 400, "invalid_id", "shift id");
 	snprintf(path, sizeof(path), "/v1/stores/%s/shifts/%s/z-report?wait_ms=40000", store, own);
 	expect_error(&s, k.cashier, "GET", path, NULL, NULL, 400, "invalid_parameter", "wait_ms");
 	snprintf(path, sizeof(path), "/v1/stores/%s/shifts/%s/x-report?format=pdf", store, own);

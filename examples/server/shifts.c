@@ -55,11 +55,11 @@ static void reply_shift(server_reply *out, const redstore_shift_info *sh, unsign
 	httpkit_reply_json(out, status, print(shift_json(sh)));
 }
 
-/* The shift id of the path (params[1]) as a UUID; 400 naming it otherwise. */
+/* The shift id of the path (params[1]) as a UUID; 400 invalid_id naming it otherwise. */
 static int path_shift_id(server_reply *out, const server_request *req)
 {
 	if (req->n_params < 2 || redstore_id_check(req->params[1], "shift id")) {
-		httpkit_reply_error(out, 400, "invalid_parameter", "%s", redstore_error_last());
+		httpkit_reply_error(out, 400, "invalid_id", "%s", redstore_error_last());
 		return -1;
 	}
 	return 0;
