@@ -128,7 +128,7 @@ static int decode_tender(redstore_sale *s, const cJSON *t, size_t i)
 	return 0;
 }
 
-static int decode(redstore_sale **out, const cJSON *o)
+static int decode(redstore_sale **out, const cJSON *o, const char *request_id)
 {
 	static const char *const keys[] = { "sale_id", "lines", "tenders", "order_discount_percent_bp",
 		                                "order_discount_amount", "customer_ref", "note", "occurred_at_ms" };
@@ -160,6 +160,12 @@ static int decode(redstore_sale **out, const cJSON *o)
 		return bad("the body", "has two order discounts (percent and amount)");
 	if (id && redstore_id_check(id, "sale request sale_id"))
 		return redstore__fail_wrap(REDSTORE_EDECODE, "sale request");
+	if (id && request_id && strcmp(id, request_id))
+		return bad("sale_id", "differs from the request's id (Idempotency-Key)");
+	if (!id && request_id && redstore_id_check(request_id, "sale request id"))
+		return redstore__fail_wrap(REDSTORE_EDECODE, "sale request");
+	if (!id)
+		id = request_id;
 	if ((rc = redstore_sale_new(&s, id)))
 		return rc;
 	cJSON_ArrayForEach(v, lines)
@@ -189,6 +195,11 @@ fail:
 
 int redstore_sale_from_json(redstore_sale **out, const void *data, size_t len)
 {
+	return redstore_sale_from_request(out, data, len, NULL);
+}
+
+int redstore_sale_from_request(redstore_sale **out, const void *data, size_t len, const char *sale_id)
+{
 	const char *end = NULL;
 	cJSON *o;
 	int rc;
@@ -207,7 +218,7 @@ int redstore_sale_from_json(redstore_sale **out, const void *data, size_t len)
 			cJSON_Delete(o);
 			return bad("the body", "has text after the JSON value");
 		}
-	rc = decode(out, o);
+	rc = decode(out, o, sale_id);
 	cJSON_Delete(o);
 	return rc;
 }

@@ -266,6 +266,17 @@ int redstore_terminal_request(char **out, long *status, redstore_terminal *t, co
 	return request(out, status, t, t->token, method, path, idempotency_key, body);
 }
 
+int redstore_terminal_request_as(char **out, long *status, redstore_terminal *t, const char *token,
+                                 const char *method, const char *path, const char *idempotency_key, const char *body)
+{
+	*status = 0;
+	if (out)
+		*out = NULL;
+	if (token && strlen(token) > MAX_TOKEN)
+		return redstore__fail(REDSTORE_EINVALID, "terminal: token longer than %d characters", MAX_TOKEN);
+	return request(out, status, t, token, method, path, idempotency_key, body);
+}
+
 /* ------------------------------------------------------------ the journal */
 
 const char *redstore_journal_state_name(redstore_journal_state state)

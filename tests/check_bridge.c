@@ -53,6 +53,7 @@ typedef struct stack {
 	char store[65];
 	rs_test_server server, bridge;
 	char token[1024];
+	char device[REDSTORE_DEVICE_TOKEN_SIZE]; /* the paired till's */
 	char jdir[64], journal[160];
 } stack;
 
@@ -66,8 +67,9 @@ static void login(stack *k)
 	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
 	ck_assert_int_eq(rs_http(k->server.port, NULL, "POST", "/v1/pair", NULL, body, 10000, &resp, NULL), 201);
 	root = parse(resp);
+	snprintf(k->device, sizeof(k->device), "%s", str_at(root, "device_token"));
 	snprintf(body, sizeof(body), "{\"device_token\":\"%s\",\"employee_id\":\"cash1\",\"pin\":\"1111\"}",
-	         str_at(root, "device_token"));
+	         k->device);
 	cJSON_Delete(root);
 	free(resp);
 	ck_assert_int_eq(rs_http(k->server.port, NULL, "POST", "/v1/sessions", NULL, body, 10000, &resp, NULL), 201);
@@ -299,6 +301,90 @@ START_TEST(bridge_sale_lands_exactly_once)
 	ck_assert_str_eq(str_at(root, "uplink"), "up");
 	cJSON_Delete(root);
 	free(resp);
+	stack_down(&k);
+}
+END_TEST
+
+/* A request to the bridge with the local token and the session of the employee at the till. */
+static long bridge_req_as(stack *k, const char *session, const char *method, const char *path, const char *idem,
+                          const char *body, char **out)
+{
+	char header[1100];
+	snprintf(header, sizeof(header), "X-Redstore-Session: %s", session);
+	return rs_http_header(k->bridge.port, LOCAL_TOKEN, header, method, path, idem, body, 20000, out, NULL);
+}
+
+START_TEST(bridge_passes_other_routes_through_for_the_employee_at_the_till)
+{
+	stack k;
+	char id[REDSTORE_ID_SIZE], path[256], body[256], manager[1024], *resp = NULL;
+	cJSON *root;
+	stack_up(&k, "brpass", 10, "4096");
+	RS_OK(redstore_auth_employee_add(k.c, "man1", "Morgan", REDSTORE_ROLE_MANAGER, "3333"));
+	RS_OK(redstore_id_new(id));
+	ck_assert_int_eq(bridge_sell(&k, id, &resp), 201);
+	free(resp);
+	ck_assert_int_eq(rs_test_available(k.c, "A"), 9);
+	/* a void with the bridge's (cashier's) session: the server's refusal comes back, nothing changes */
+	snprintf(path, sizeof(path), "/v1/stores/%s/sales/%s/void", k.store, id);
+	ck_assert_int_eq(bridge_req(&k, "POST", path, NULL, "{\"reason\":\"mistake\"}", &resp), 403);
+	ck_assert_msg(strstr(resp, "\"forbidden\"") != NULL, "%s", resp);
+	free(resp);
+	ck_assert_int_eq(rs_test_available(k.c, "A"), 9);
+	/* the manager logs in through the bridge on the same till ... */
+	snprintf(body, sizeof(body), "{\"device_token\":\"%s\",\"employee_id\":\"man1\",\"pin\":\"3333\"}", k.device);
+	ck_assert_int_eq(bridge_req(&k, "POST", "/v1/sessions", NULL, body, &resp), 201);
+	root = parse(resp);
+	snprintf(manager, sizeof(manager), "%s", str_at(root, "session_token"));
+	cJSON_Delete(root);
+	free(resp);
+	/* ... and voids it with that session: done once, the stock is back */
+	ck_assert_int_eq(bridge_req_as(&k, manager, "POST", path, NULL, "{\"reason\":\"mistake\"}", &resp), 201);
+	free(resp);
+	ck_assert_int_eq(rs_test_available(k.c, "A"), 10);
+	ck_assert_int_eq(bridge_req_as(&k, manager, "POST", path, NULL, "{\"reason\":\"mistake\"}", &resp), 409);
+	free(resp);
+	/* a stock operation with its Idempotency-Key: once */
+	RS_OK(redstore_id_new(id));
+	snprintf(path, sizeof(path), "/v1/stores/%s/stock/receipts", k.store);
+	ck_assert_int_eq(bridge_req_as(&k, manager, "POST", path, id, "{\"lines\":[{\"sku\":\"A\",\"qty\":5}]}", &resp),
+	                 201);
+	free(resp);
+	ck_assert_int_eq(bridge_req_as(&k, manager, "POST", path, id, "{\"lines\":[{\"sku\":\"A\",\"qty\":5}]}", &resp),
+	                 200);
+	free(resp);
+	ck_assert_int_eq(rs_test_available(k.c, "A"), 15);
+	/* the query goes along (encoded again): the server names the bad parameter; the local token does not */
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/top-products?from=0&to=x%%20y&access_token=%s", k.store,
+	         LOCAL_TOKEN);
+	ck_assert_int_eq(bridge_req_as(&k, manager, "GET", path, NULL, NULL, &resp), 400);
+	ck_assert_msg(strstr(resp, "\\\"to\\\" must be an integer") != NULL, "%s", resp);
+	free(resp);
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/top-products?from=%lld&to=%lld&n=3", k.store,
+	         (long long)time(NULL) * 1000 - 86400000, (long long)time(NULL) * 1000);
+	ck_assert_int_eq(bridge_req_as(&k, manager, "GET", path, NULL, NULL, &resp), 200);
+	ck_assert_msg(strstr(resp, "\"rows\"") != NULL, "%s", resp);
+	free(resp);
+	/* a forged session is the server's 401, not the bridge's uplink trouble */
+	ck_assert_int_eq(bridge_req_as(&k, "forged", "GET", path, NULL, NULL, &resp), 401);
+	free(resp);
+	/* only this bridge's store, only with the local token */
+	ck_assert_int_eq(bridge_req_as(&k, manager, "GET", "/v1/stores/elsewhere/reports/reorder", NULL, NULL, &resp),
+	                 403);
+	free(resp);
+	snprintf(path, sizeof(path), "/v1/stores/%s/reports/reorder", k.store);
+	ck_assert_int_eq(rs_http(k.bridge.port, "wrong", "GET", path, NULL, NULL, 10000, &resp, NULL), 401);
+	free(resp);
+	/* the server away: 503, nothing journaled (only sales are) */
+	rs_test_server_stop(&k.server);
+	snprintf(path, sizeof(path), "/v1/stores/%s/stock/adjustments", k.store);
+	ck_assert_int_eq(
+		bridge_req_as(&k, manager, "POST", path, NULL, "{\"sku\":\"A\",\"delta\":-1,\"reason\":\"damage\"}", &resp), 503);
+	ck_assert_msg(strstr(resp, "\"uplink_down\"") != NULL, "%s", resp);
+	free(resp);
+	ck_assert_int_eq(rs_test_available(k.c, "A"), 15);
+	ck_assert_int_eq(journal_count(&k, "pending"), 0);
+	server_restart(&k);
 	stack_down(&k);
 }
 END_TEST
@@ -879,6 +965,7 @@ static Suite *bridge_suite(void)
 	TCase *t = tcase_create("bridge");
 	tcase_set_timeout(t, 300);
 	tcase_add_test(t, bridge_sale_lands_exactly_once);
+	tcase_add_test(t, bridge_passes_other_routes_through_for_the_employee_at_the_till);
 	tcase_add_test(t, bridge_rejects_bad_requests_without_journaling_them);
 	tcase_add_test(t, bridge_journals_sales_while_the_server_is_down_and_replays_them_in_order);
 	tcase_add_test(t, bridge_a_sale_refused_after_the_offline_period_shows_as_rejected_with_the_reason);

@@ -92,6 +92,25 @@ START_TEST(sale_json_decoder_is_strict)
 	RS_OK(redstore_sale_from_json(&s, ok, strlen(ok)));
 	ck_assert_str_eq(redstore_sale_id(s), "0190a6f2-7c3e-7b1a-9f00-1234567890ab");
 	redstore_sale_free(s);
+	/* with the request's id (a REST server's Idempotency-Key): taken when the body names none, and a body
+	 * that names another one is refused */
+	{
+		static const char *const id = "0190a6f2-7c3e-7b1a-9f00-1234567890ab";
+		const char *anon = "{\"lines\":[{\"sku\":\"A\",\"qty\":1}]}";
+		RS_OK(redstore_sale_from_request(&s, anon, strlen(anon), id));
+		ck_assert_str_eq(redstore_sale_id(s), id);
+		redstore_sale_free(s);
+		RS_OK(redstore_sale_from_request(&s, ok, strlen(ok), id));
+		ck_assert_str_eq(redstore_sale_id(s), id);
+		redstore_sale_free(s);
+		RS_FAILS(REDSTORE_EDECODE,
+		         redstore_sale_from_request(&s, ok, strlen(ok), "0190a6f2-7c3e-7b1a-9f00-1234567890ac"));
+		ck_assert_ptr_null(s);
+		RS_FAILS(REDSTORE_EDECODE, redstore_sale_from_request(&s, anon, strlen(anon), "not-a-uuid"));
+		ck_assert_ptr_null(s);
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			RS_FAILS(REDSTORE_EDECODE, redstore_sale_from_request(&s, bad[i], strlen(bad[i]), id));
+	}
 	{
 		size_t big = 1024 * 1024 + 1;
 		char *b = malloc(big);

@@ -944,24 +944,6 @@ START_TEST(server_sse_200_clients_receive_every_change_of_5000_sales_in_order)
 END_TEST
 
 
-/* A token for `employee` logged in in-process on a terminal paired in-process, valid for ttl_s seconds. */
-static void token_with_ttl(const char *store, const char *device, const char *employee, const char *pin, int ttl_s,
-                           char *out)
-{
-	redstore_config *cfg = rs_test_config();
-	redstore_client *c;
-	char ttl[16], *token;
-	snprintf(ttl, sizeof(ttl), "%d", ttl_s);
-	RS_OK(redstore_config_set(cfg, "auth.session_ttl_s", ttl));
-	RS_OK(redstore_client_new(&c, cfg));
-	redstore_config_free(cfg);
-	RS_OK(redstore_client_use_store(c, store));
-	RS_OK(redstore_auth_login(&token, c, device, employee, pin));
-	snprintf(out, 1024, "%s", token);
-	redstore_free(token);
-	redstore_client_free(c);
-}
-
 static void wait_ended(sse_run *r, int timeout_ms)
 {
 	int64_t deadline = rs_test_now_ms() + timeout_ms;
@@ -988,9 +970,9 @@ START_TEST(server_sse_stream_ends_unauthorized_at_expiry_and_when_the_terminal_i
 	RS_OK(redstore_auth_pair(dev2, term2, c, code));
 	server_start(&s, args);
 	issued = rs_test_now_ms();
-	token_with_ttl(store, dev1, "cash1", "1111", 2, short_tok);
-	token_with_ttl(store, dev1, "cash1", "1111", 3600, long_tok);
-	token_with_ttl(store, dev2, "cash1", "1111", 3600, other);
+	rs_test_login_ttl(store, dev1, "cash1", "1111", 2, short_tok);
+	rs_test_login_ttl(store, dev1, "cash1", "1111", 3600, long_tok);
+	rs_test_login_ttl(store, dev2, "cash1", "1111", 3600, other);
 	g_token = short_tok;
 	brief = sse_start(&s, store, NULL, 0);
 	g_token = long_tok;

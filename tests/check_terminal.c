@@ -298,50 +298,78 @@ static void sell(redstore_client *c, char *stream_id)
 	redstore_sale_free(s);
 }
 
+/* An event stream test: a store with product A, the server, a paired terminal with a cashier logged in
+ * (its device token kept), its event stream started at the present and delivering into `got`. */
+typedef struct stream_fx {
+	rs_test_server s;
+	redstore_client *c;
+	redstore_terminal *t;
+	char jdir[64], store[65], path[160], device[REDSTORE_DEVICE_TOKEN_SIZE];
+	seen got;
+} stream_fx;
+
+static void stream_fx_up(stream_fx *f, const char *prefix, int ttl_s)
+{
+	redstore_snapshot *snap;
+	memset(f, 0, sizeof(*f));
+	pthread_mutex_init(&f->got.mu, NULL);
+	f->c = rs_test_client();
+	rs_test_store(f->c, prefix, f->store, 0);
+	rs_test_product(f->c, "A", 250, "standard", REDSTORE_STOCK_DENY, 100);
+	rs_test_server_start(&f->s, NULL);
+	journal_path(f->path, sizeof(f->path), f->jdir);
+	f->t = paired_terminal_device(&f->s, f->c, f->path, f->device);
+	if (ttl_s) {
+		char token[1024];
+		rs_test_login_ttl(f->store, f->device, "cash1", "1111", ttl_s, token);
+		RS_OK(redstore_terminal_set_token(f->t, token));
+	}
+	RS_OK(redstore_sync_snapshot(&snap, f->c));
+	RS_OK(redstore_terminal_events_start(f->t, snap->stream_id, on_event, &f->got));
+	redstore_snapshot_free(snap);
+}
+
+/* Asserts that exactly the changes `ids` (n of them) arrived, in order, with no resync. */
+static void stream_fx_check(stream_fx *f, char (*ids)[REDSTORE_STREAM_ID_SIZE], int n)
+{
+	wait_seen(&f->got, n);
+	for (int i = 0; i < n; i++)
+		ck_assert_str_eq(f->got.ids[i], ids[i]);
+	ck_assert_int_eq(f->got.resyncs, 0);
+}
+
+static void stream_fx_down(stream_fx *f)
+{
+	redstore_terminal_events_stop(f->t);
+	redstore_terminal_free(f->t);
+	rs_test_server_stop(&f->s);
+	journal_cleanup(f->jdir);
+	pthread_mutex_destroy(&f->got.mu);
+	redstore_client_free(f->c);
+}
+
 START_TEST(terminal_event_stream_reconnects_with_last_event_id_and_misses_nothing)
 {
-	rs_test_server s;
-	redstore_client *c = rs_test_client();
-	redstore_terminal *t;
-	redstore_snapshot *snap;
-	char jdir[64], store[65], path[160], ids[25][REDSTORE_STREAM_ID_SIZE], last[REDSTORE_STREAM_ID_SIZE];
-	seen got;
-	memset(&got, 0, sizeof(got));
-	pthread_mutex_init(&got.mu, NULL);
-	rs_test_store(c, "termsse", store, 0);
-	rs_test_product(c, "A", 250, "standard", REDSTORE_STOCK_DENY, 100);
-	rs_test_server_start(&s, NULL);
-	journal_path(path, sizeof(path), jdir);
-	t = paired_terminal(&s, c, path);
-	RS_OK(redstore_sync_snapshot(&snap, c));
-	RS_OK(redstore_terminal_events_start(t, snap->stream_id, on_event, &got));
-	redstore_snapshot_free(snap);
+	stream_fx f;
+	char ids[25][REDSTORE_STREAM_ID_SIZE], last[REDSTORE_STREAM_ID_SIZE];
+	stream_fx_up(&f, "termsse", 0);
 	for (int i = 0; i < 10; i++)
-		sell(c, ids[i]);
-	wait_seen(&got, 10);
+		sell(f.c, ids[i]);
+	wait_seen(&f.got, 10);
 	/* the server goes away; sales go on (the library writes Redis directly) */
-	rs_test_server_stop(&s);
+	rs_test_server_stop(&f.s);
 	for (int i = 10; i < 20; i++)
-		sell(c, ids[i]);
-	server_restart(&s);
-	wait_seen(&got, 20);
+		sell(f.c, ids[i]);
+	server_restart(&f.s);
+	wait_seen(&f.got, 20);
 	for (int i = 20; i < 25; i++)
-		sell(c, ids[i]);
-	wait_seen(&got, 25);
-	for (int i = 0; i < 25; i++)
-		ck_assert_str_eq(got.ids[i], ids[i]);
-	ck_assert_int_eq(got.resyncs, 0);
-	redstore_terminal_last_event_id(last, t);
+		sell(f.c, ids[i]);
+	stream_fx_check(&f, ids, 25);
+	redstore_terminal_last_event_id(last, f.t);
 	ck_assert_str_eq(last, ids[24]);
-	redstore_terminal_events_stop(t);
-	redstore_terminal_free(t);
-	rs_test_server_stop(&s);
-	journal_cleanup(jdir);
-	pthread_mutex_destroy(&got.mu);
-	redstore_client_free(c);
+	stream_fx_down(&f);
 }
 END_TEST
-
 
 static int seen_unauthorized(seen *s)
 {
@@ -352,70 +380,29 @@ static int seen_unauthorized(seen *s)
 	return n;
 }
 
-/* A session token of cash1 on the device, valid for ttl_s seconds (logged in in-process). */
-static void cashier_token(redstore_client *svc, const char *device, int ttl_s, char *out)
-{
-	redstore_config *cfg = rs_test_config();
-	redstore_client *c;
-	char ttl[16], *token;
-	snprintf(ttl, sizeof(ttl), "%d", ttl_s);
-	RS_OK(redstore_config_set(cfg, "auth.session_ttl_s", ttl));
-	RS_OK(redstore_client_new(&c, cfg));
-	redstore_config_free(cfg);
-	RS_OK(redstore_client_use_store(c, redstore_client_store(svc)));
-	RS_OK(redstore_auth_login(&token, c, device, "cash1", "1111"));
-	snprintf(out, 1024, "%s", token);
-	redstore_free(token);
-	redstore_client_free(c);
-}
-
 START_TEST(terminal_event_stream_reports_an_expired_session_and_resumes_with_a_new_token)
 {
-	rs_test_server s;
-	redstore_client *c = rs_test_client();
-	redstore_terminal *t;
-	redstore_snapshot *snap;
-	char jdir[64], store[65], path[160], ids[8][REDSTORE_STREAM_ID_SIZE], device[REDSTORE_DEVICE_TOKEN_SIZE];
-	char token[1024];
-	seen got;
-	memset(&got, 0, sizeof(got));
-	pthread_mutex_init(&got.mu, NULL);
-	rs_test_store(c, "termauth", store, 0);
-	rs_test_product(c, "A", 250, "standard", REDSTORE_STOCK_DENY, 100);
-	rs_test_server_start(&s, NULL);
-	journal_path(path, sizeof(path), jdir);
-	t = paired_terminal_device(&s, c, path, device);
-	cashier_token(c, device, 2, token);
-	RS_OK(redstore_terminal_set_token(t, token));
-	RS_OK(redstore_sync_snapshot(&snap, c));
-	RS_OK(redstore_terminal_events_start(t, snap->stream_id, on_event, &got));
-	redstore_snapshot_free(snap);
+	stream_fx f;
+	char ids[8][REDSTORE_STREAM_ID_SIZE], token[1024];
+	stream_fx_up(&f, "termauth", 2); /* a session of 2 s */
 	for (int i = 0; i < 3; i++)
-		sell(c, ids[i]);
-	wait_seen(&got, 3);
+		sell(f.c, ids[i]);
+	wait_seen(&f.got, 3);
 	/* the session expires: the stream says so (once) and stops delivering */
 	{
 		int64_t deadline = rs_test_now_ms() + 15000;
-		while (seen_unauthorized(&got) == 0 && rs_test_now_ms() < deadline)
+		while (seen_unauthorized(&f.got) == 0 && rs_test_now_ms() < deadline)
 			rs_test_pause_ms(10);
 	}
-	ck_assert_int_eq(seen_unauthorized(&got), 1);
+	ck_assert_int_eq(seen_unauthorized(&f.got), 1);
 	for (int i = 3; i < 8; i++)
-		sell(c, ids[i]);
+		sell(f.c, ids[i]);
 	/* a new session: the stream continues after the last event it delivered, nothing missed */
-	cashier_token(c, device, 3600, token);
-	RS_OK(redstore_terminal_set_token(t, token));
-	wait_seen(&got, 8);
-	for (int i = 0; i < 8; i++)
-		ck_assert_str_eq(got.ids[i], ids[i]);
-	ck_assert_int_eq(got.resyncs, 0);
-	ck_assert_int_eq(seen_unauthorized(&got), 1);
-	redstore_terminal_events_stop(t);
-	redstore_terminal_free(t);
-	rs_test_server_stop(&s);
-	journal_cleanup(jdir);
-	pthread_mutex_destroy(&got.mu);
-	redstore_client_free(c);
+	rs_test_login_ttl(f.store, f.device, "cash1", "1111", 3600, token);
+	RS_OK(redstore_terminal_set_token(f.t, token));
+	stream_fx_check(&f, ids, 8);
+	ck_assert_int_eq(seen_unauthorized(&f.got), 1);
+	stream_fx_down(&f);
 }
 END_TEST
 

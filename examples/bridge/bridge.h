@@ -69,6 +69,11 @@ int uplink_sell(redstore_journal_state *state, char **receipt, const char *sale_
 /* A GET of the server (path), with the bridge's token. 0 when it answered (*status, *out: malloc'ed, may
  * be NULL), else the terminal client's error (the uplink is then down). */
 int uplink_get(char **out, long *status, const char *path);
+/* Any request of the server (path with its query), with the bridge's token (as = 0) or with `token`
+ * (as = 1; NULL: none), and an Idempotency-Key and a JSON body when not NULL. As uplink_get(); a 401
+ * for another token than the bridge's says nothing of the uplink. */
+int uplink_request(char **out, long *status, const char *method, const char *path, const char *idempotency_key,
+                   const char *body, int as, const char *token);
 /* The journal, oldest first (redstore_free). */
 int uplink_journal(redstore_journal_entry **out, size_t *count);
 /* Replaces the upstream token (copied): new requests and the event stream use it. */

@@ -11,8 +11,15 @@
  *   GET  /v1/stores/{store}/stock/{sku}, /products/{sku}, /barcodes/{code}, /snapshot    forwarded
  *   GET  /v1/bridge/journal[?state=&after_seq=&limit=]   the journal's entries and counts
  *   PUT  /v1/bridge/token {"token":"..."}      a new upstream session token
+ *   POST /v1/pair, /v1/sessions                passed through (pairing a till, an employee's login)
+ *   any other /v1/stores/{store}/...           passed through while the uplink is up (voids, refunds,
+ *                                              stock operations, reports, ...): 503 uplink_down otherwise
  *
  * Every route but /healthz needs "Authorization: Bearer <bridge.local_token>" (or ?access_token=).
+ * What is forwarded acts for the bridge's session, unless the request names the session of the employee
+ * at the till with "X-Redstore-Session: <session token>" (from a login through the bridge): then the
+ * server authorizes that employee, and its 401/403 come back as they are. Only sales are journaled:
+ * everything else needs the server there and then.
  */
 #include "bridge.h"
 
@@ -146,6 +153,109 @@ static void h_forward(httpkit_reply *out, const breq *req)
 		return;
 	}
 	pass_on(out, status, resp);
+}
+
+/* ------------------------------------------------------------ passed through */
+
+typedef struct query {
+	char *out;
+	size_t n, cap;
+	int bad;
+} query;
+
+/* Appends s, percent-encoded (everything but unreserved characters) unless `plain`. */
+static void query_put(query *q, const char *s, int plain)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p && !q->bad; p++) {
+		if (q->n + 4 > q->cap) {
+			q->bad = 1;
+		} else if (plain || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		           strchr("-._~", *p)) {
+			q->out[q->n++] = (char)*p;
+		} else {
+			q->out[q->n++] = '%';
+			q->out[q->n++] = hex[*p >> 4];
+			q->out[q->n++] = hex[*p & 15];
+		}
+	}
+	q->out[q->n] = '\0';
+}
+
+/* Each query argument again, after '?' or '&'. */
+static MHD_RESULT query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	query *q = cls;
+	(void)kind;
+	if (!strcmp(key, "access_token"))
+		return MHD_YES; /* the local token stays here */
+	query_put(q, q->out[q->n - 1] == '?' ? "" : "&", 1);
+	query_put(q, key, 0);
+	if (value) {
+		query_put(q, "=", 1);
+		query_put(q, value, 0);
+	}
+	return q->bad ? MHD_NO : MHD_YES;
+}
+
+/* A request the bridge does not handle itself, sent on to the server as it came (path and query, body,
+ * Idempotency-Key); `open`: a route of the server that takes no session (pairing, login). */
+static void pass_through(httpkit_reply *out, const breq *req, int open)
+{
+	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", NULL };
+	const char *session = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Redstore-Session");
+	const char *key = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Idempotency-Key");
+	char path[4096], *resp = NULL;
+	query q = { path, 0, sizeof(path), 0 };
+	long status = 0;
+	int known = 0, as = open || session;
+	for (const char *const *m = methods; *m; m++)
+		known |= !strcmp(*m, req->method);
+	if (!known) {
+		httpkit_reply_error(out, 405, "method_not_allowed", "%s is not forwarded", req->method);
+		return;
+	}
+	if (key && (!*key || strlen(key) > 64)) {
+		httpkit_reply_error(out, 400, "invalid_idempotency_key", "Idempotency-Key: 1-64 characters");
+		return;
+	}
+	if (session && (!*session || strlen(session) > 2048)) {
+		httpkit_reply_error(out, 400, "invalid_session", "X-Redstore-Session: 1-2048 characters");
+		return;
+	}
+	if (strlen(req->body) != req->body_len) {
+		httpkit_reply_error(out, 400, "malformed_json", "the body contains a NUL byte");
+		return;
+	}
+	if (upstream_path(path, sizeof(path) - 1, req->path)) {
+		httpkit_reply_error(out, 414, "uri_too_long", "the path is too long");
+		return;
+	}
+	q.n = strlen(path);
+	path[q.n++] = '?';
+	path[q.n] = '\0';
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+	if (q.bad) {
+		httpkit_reply_error(out, 414, "uri_too_long", "the query is too long");
+		return;
+	}
+	if (path[q.n - 1] == '?')
+		path[q.n - 1] = '\0';
+	if (uplink_request(&resp, &status, req->method, path, key, req->body_len ? req->body : NULL, as,
+	                   open ? NULL : session)) {
+		free(resp);
+		uplink_error(out);
+		return;
+	}
+	if (!as)
+		pass_on(out, status, resp); /* the bridge's own session: a 401 is the bridge's problem */
+	else
+		httpkit_reply_json(out, (unsigned)status, resp ? resp : strdup("{}"));
+}
+
+static void h_open(httpkit_reply *out, const breq *req)
+{
+	pass_through(out, req, 1);
 }
 
 /* ------------------------------------------------------------ sales */
@@ -389,6 +499,8 @@ static const route routes[] = {
 	{ "GET", "/v1/stores/*/products/*", h_forward },
 	{ "GET", "/v1/stores/*/barcodes/*", h_forward },
 	{ "GET", "/v1/stores/*/snapshot", h_forward },
+	{ "POST", "/v1/pair", h_open },
+	{ "POST", "/v1/sessions", h_open },
 };
 
 static void dispatch(httpkit_reply *out, breq *req)
@@ -426,6 +538,21 @@ static void dispatch(httpkit_reply *out, breq *req)
 		}
 		rt->fn(out, req);
 		redstore_error_clear();
+		return;
+	}
+	if (!strncmp(req->path, "/v1/stores/", 11)) {
+		/* the server's other store routes (or other methods on the paths above, e.g. POST
+		 * .../stock/receipts beside GET .../stock/{sku}): passed through, for this bridge's store only */
+		size_t n = strlen(g_opt.store);
+		if (!(token = httpkit_bearer(req->conn)) || !httpkit_token_equal(token, g_opt.local_token)) {
+			httpkit_reply_error(out, 401, "unauthenticated",
+			                    "the bridge's local token is required (Authorization: Bearer)");
+		} else if (strncmp(req->path + 11, g_opt.store, n) || (req->path[11 + n] != '/' && req->path[11 + n])) {
+			httpkit_reply_error(out, 403, "forbidden", "this bridge serves store \"%s\" only", g_opt.store);
+		} else {
+			pass_through(out, req, 0);
+			redstore_error_clear();
+		}
 		return;
 	}
 	if (path_known)

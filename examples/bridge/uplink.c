@@ -290,18 +290,25 @@ void uplink_counts(long *replayed, long *replay_attempts)
 
 int uplink_get(char **out, long *status, const char *path)
 {
+	return uplink_request(out, status, "GET", path, NULL, NULL, 0, NULL);
+}
+
+int uplink_request(char **out, long *status, const char *method, const char *path, const char *idempotency_key,
+                   const char *body, int as, const char *token)
+{
 	redstore_terminal *t = pool_take();
 	int rc;
 	*out = NULL;
 	*status = 0;
 	if (!t)
 		return REDSTORE_ERROR;
-	rc = redstore_terminal_request(out, status, t, "GET", path, NULL, NULL);
+	rc = as ? redstore_terminal_request_as(out, status, t, token, method, path, idempotency_key, body)
+	        : redstore_terminal_request(out, status, t, method, path, idempotency_key, body);
 	pool_give(t);
 	*out = own(*out);
 	if (rc)
 		set_state(UPLINK_DOWN);
-	else if (*status == 401)
+	else if (*status == 401 && !as)
 		set_state(UPLINK_UNAUTHORIZED);
 	else if (*status >= 500 || *status == 429)
 		set_state(UPLINK_UNAVAILABLE);

@@ -320,143 +320,33 @@ void api_snapshot(server_reply *out, const server_request *req, redstore_client 
 
 /* ------------------------------------------------------------ sales */
 
-static const char *const SALE_FIELDS[] = { "sale_id", "lines", "tenders", "order_discount_percent_bp",
-	                                       "order_discount_amount", "customer_ref", "note", "occurred_at_ms",
-	                                       NULL };
-static const char *const SALE_LINE_FIELDS[] = { "sku", "barcode", "qty", "discount_percent_bp", "discount_amount",
-	                                            NULL };
-static const char *const TENDER_FIELDS[] = { "kind", "amount", "reference", NULL };
-
-/* Builds a sale from a decoded body; 400 (nothing built) on any bad field. */
-static redstore_sale *sale_from_body(server_reply *out, const cJSON *root, const char *sale_id)
+/* The sale of a request body (redstore_sale_from_request: strict, every field checked; `sale_id` the
+ * Idempotency-Key or a new id); 400 malformed_json / invalid_body (nothing built) when it is not one. */
+static redstore_sale *sale_from_body(server_reply *out, const server_request *req, const char *sale_id)
 {
-	const cJSON *lines, *tenders, *x;
-	const char *body_id = NULL, *s = NULL;
-	redstore_sale *sale = NULL;
-	int64_t v;
-	size_t i = 0;
-	char where[48];
-
-	if (check_members(out, root, "sale", SALE_FIELDS) || get_str(out, root, "sale", "sale_id", 0, 64, &body_id))
+	redstore_sale *sale;
+	cJSON *root;
+	int rc;
+	if (!(root = parse_object(out, req)))
 		return NULL;
-	if (body_id && strcmp(body_id, sale_id)) {
-		httpkit_reply_error(out, 400, "invalid_body", "sale: \"sale_id\" differs from the Idempotency-Key");
-		return NULL;
-	}
-	if (!(lines = get_array(out, root, "lines", MAX_LINES)))
-		return NULL;
-	tenders = cJSON_GetObjectItemCaseSensitive(root, "tenders");
-	if (tenders && (!cJSON_IsArray(tenders) || cJSON_GetArraySize(tenders) > 16)) {
-		httpkit_reply_error(out, 400, "invalid_body", "\"tenders\" must be an array of at most 16 items");
+	cJSON_Delete(root);
+	if ((rc = redstore_sale_from_request(&sale, req->body, req->body_len, sale_id))) {
+		if (rc == REDSTORE_EDECODE)
+			httpkit_reply_error(out, 400, "invalid_body", "%s", redstore_error_last());
+		else
+			server_reply_lib_error(out, rc);
 		return NULL;
 	}
-	if (redstore_sale_new(&sale, sale_id)) {
-		server_reply_lib_error(out, redstore_error_last_code());
-		return NULL;
-	}
-	cJSON_ArrayForEach(x, lines) {
-		const char *sku = NULL, *barcode = NULL;
-		int64_t qty = 0, pct = -1, amt = -1;
-		size_t idx;
-		int rc;
-		snprintf(where, sizeof(where), "lines[%zu]", i);
-		if (!cJSON_IsObject(x)) {
-			httpkit_reply_error(out, 400, "invalid_body", "%s must be an object", where);
-			goto bad;
-		}
-		if (check_members(out, x, where, SALE_LINE_FIELDS) || get_str(out, x, where, "sku", 0, 64, &sku) ||
-		    get_str(out, x, where, "barcode", 0, 64, &barcode) ||
-		    get_int(out, x, where, "qty", 1, 1, 1000000, &qty) ||
-		    get_int(out, x, where, "discount_percent_bp", 0, 0, 10000, &pct) ||
-		    get_int(out, x, where, "discount_amount", 0, 0, 1000000000000LL, &amt))
-			goto bad;
-		if (!sku == !barcode) {
-			httpkit_reply_error(out, 400, "invalid_body", "%s: exactly one of \"sku\" and \"barcode\"", where);
-			goto bad;
-		}
-		if (pct >= 0 && amt >= 0) {
-			httpkit_reply_error(out, 400, "invalid_body", "%s: at most one discount", where);
-			goto bad;
-		}
-		rc = sku ? redstore_sale_add_line(sale, sku, qty, &idx) : redstore_sale_add_barcode(sale, barcode, qty, &idx);
-		if (!rc && pct >= 0)
-			rc = redstore_sale_line_discount_percent(sale, idx, pct);
-		if (!rc && amt >= 0)
-			rc = redstore_sale_line_discount_amount(sale, idx, amt);
-		if (rc) {
-			httpkit_reply_error(out, 400, "invalid_body", "%s: %s", where, redstore_error_last());
-			goto bad;
-		}
-		i++;
-	}
-	i = 0;
-	cJSON_ArrayForEach(x, tenders) {
-		const char *kind = NULL, *ref = NULL;
-		redstore_tender_kind k;
-		int64_t amount = 0;
-		snprintf(where, sizeof(where), "tenders[%zu]", i++);
-		if (!cJSON_IsObject(x)) {
-			httpkit_reply_error(out, 400, "invalid_body", "%s must be an object", where);
-			goto bad;
-		}
-		if (check_members(out, x, where, TENDER_FIELDS) || get_str(out, x, where, "kind", 1, 8, &kind) ||
-		    get_int(out, x, where, "amount", 1, 1, 1000000000000LL, &amount) ||
-		    get_str(out, x, where, "reference", 0, 64, &ref))
-			goto bad;
-		if (tender_parse(&k, kind)) {
-			httpkit_reply_error(out, 400, "invalid_body", "%s: \"kind\" must be cash, card or other", where);
-			goto bad;
-		}
-		if (redstore_sale_add_tender(sale, k, amount, ref)) {
-			httpkit_reply_error(out, 400, "invalid_body", "%s: %s", where, redstore_error_last());
-			goto bad;
-		}
-	}
-	v = -1;
-	if (get_int(out, root, "sale", "order_discount_percent_bp", 0, 0, 10000, &v))
-		goto bad;
-	if (v >= 0 && redstore_sale_order_discount_percent(sale, v))
-		goto lib_bad;
-	v = -1;
-	if (get_int(out, root, "sale", "order_discount_amount", 0, 0, 1000000000000LL, &v))
-		goto bad;
-	if (v >= 0 && redstore_sale_order_discount_amount(sale, v))
-		goto lib_bad;
-	s = NULL;
-	if (get_str(out, root, "sale", "customer_ref", 0, 64, &s))
-		goto bad;
-	if (s && redstore_sale_set_customer(sale, s))
-		goto lib_bad;
-	s = NULL;
-	if (get_str(out, root, "sale", "note", 0, 500, &s))
-		goto bad;
-	if (s && redstore_sale_set_note(sale, s))
-		goto lib_bad;
-	v = -1;
-	if (get_int(out, root, "sale", "occurred_at_ms", 0, 1, 253402300799999LL, &v))
-		goto bad;
-	if (v > 0 && redstore_sale_set_occurred_at(sale, v))
-		goto lib_bad;
 	return sale;
-lib_bad:
-	httpkit_reply_error(out, 400, "invalid_body", "sale: %s", redstore_error_last());
-bad:
-	redstore_sale_free(sale);
-	return NULL;
 }
 
 void api_sale_create(server_reply *out, const server_request *req, redstore_client *c)
 {
 	const char *key;
-	cJSON *root;
 	redstore_sale *sale;
 	redstore_receipt *r;
 	int rc;
-	if (idempotency_key(out, req, 1, &key) || !(root = parse_object(out, req)))
-		return;
-	sale = sale_from_body(out, root, key);
-	cJSON_Delete(root);
-	if (!sale)
+	if (idempotency_key(out, req, 1, &key) || !(sale = sale_from_body(out, req, key)))
 		return;
 	rc = redstore_sale_commit(&r, c, sale);
 	redstore_sale_free(sale);
@@ -472,21 +362,10 @@ void api_sale_create(server_reply *out, const server_request *req, redstore_clie
  * terminal's screen shows the total due before the tenders). */
 void api_sale_quote(server_reply *out, const server_request *req, redstore_client *c)
 {
-	char id[REDSTORE_ID_SIZE];
-	cJSON *root;
 	redstore_sale *sale;
 	redstore_receipt *r;
 	int rc;
-	if (!(root = parse_object(out, req)))
-		return;
-	if (redstore_id_new(id)) {
-		cJSON_Delete(root);
-		server_reply_lib_error(out, redstore_error_last_code());
-		return;
-	}
-	sale = sale_from_body(out, root, id);
-	cJSON_Delete(root);
-	if (!sale)
+	if (!(sale = sale_from_body(out, req, NULL)))
 		return;
 	rc = redstore_sale_quote(&r, c, sale);
 	redstore_sale_free(sale);

@@ -268,6 +268,16 @@ REDSTORE_EXTERN(int) redstore_receipt_to_json(char *REDSTORE_NULLABLE *REDSTORE_
 REDSTORE_EXTERN(int) redstore_sale_from_json(redstore_sale *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
                                              const void *REDSTORE_NULLABLE data, size_t len);
 
+/**
+ * The same for a request that carries the sale's id apart from the body (a REST server's
+ * Idempotency-Key): `sale_id` is the sale's id when the body names none; a body "sale_id" must equal it.
+ *
+ * @param sale_id  the request's id (a UUID), or NULL: as redstore_sale_from_json()
+ * @return as redstore_sale_from_json(); REDSTORE_EDECODE also when the ids differ or sale_id is not a UUID
+ */
+REDSTORE_EXTERN(int) redstore_sale_from_request(redstore_sale *REDSTORE_NULLABLE *REDSTORE_NONNULL out,
+                                                const void *data, size_t len, const char *REDSTORE_NULLABLE sale_id);
+
 REDSTORE_ASSUME_NONNULL_END
 REDSTORE_END_DECLS
 

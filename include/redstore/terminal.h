@@ -84,6 +84,18 @@ REDSTORE_EXTERN(int) redstore_terminal_request(char *REDSTORE_NULLABLE *REDSTORE
                                                const char *REDSTORE_NULLABLE idempotency_key,
                                                const char *REDSTORE_NULLABLE body);
 
+/**
+ * The same call with another session token than the terminal's (e.g. a proxy such as redstore-bridge
+ * forwarding for the employee logged in at a local till), or none (NULL: open routes such as login).
+ *
+ * @return as redstore_terminal_request(), or REDSTORE_EINVALID (a token over 2048 characters)
+ */
+REDSTORE_EXTERN(int) redstore_terminal_request_as(char *REDSTORE_NULLABLE *REDSTORE_NULLABLE out, long *status,
+                                                  redstore_terminal *t, const char *REDSTORE_NULLABLE token,
+                                                  const char *method, const char *path,
+                                                  const char *REDSTORE_NULLABLE idempotency_key,
+                                                  const char *REDSTORE_NULLABLE body);
+
 /** The state of a journaled sale. */
 typedef enum redstore_journal_state {
 	REDSTORE_JOURNAL_PENDING = 0,  /**< not yet committed by the server */

@@ -46,32 +46,23 @@ BEGIN
         GRANT SELECT, INSERT ON sales, sale_lines, sale_tenders TO redstore_store;
     END IF;
 
-    CREATE MATERIALIZED VIEW sales_hourly_cagg
-        WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
-        SELECT store_id, sku, time_bucket(interval '1 hour', occurred_at) AS hour,
-               sum(CASE WHEN kind = 'sale' THEN qty ELSE 0 END) AS units,
-               sum(CASE WHEN kind = 'sale' THEN gross ELSE 0 END) AS gross,
-               sum(CASE WHEN kind = 'sale' THEN discount ELSE 0 END) AS discount,
-               sum(CASE WHEN kind = 'sale' THEN tax ELSE 0 END) AS tax,
-               sum(CASE WHEN kind = 'sale' THEN total ELSE 0 END) AS total,
-               sum(CASE WHEN kind = 'sale' THEN 0 ELSE qty END) AS refunded_units,
-               sum(CASE WHEN kind = 'sale' THEN 0 ELSE total END) AS refunds,
-               count(*) AS lines
-        FROM sale_lines GROUP BY store_id, sku, time_bucket(interval '1 hour', occurred_at)
-        WITH NO DATA;
-    CREATE MATERIALIZED VIEW sales_hourly_totals_cagg
-        WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
-        SELECT store_id, time_bucket(interval '1 hour', occurred_at) AS hour,
-               sum(CASE WHEN kind = 'sale' THEN qty ELSE 0 END) AS units,
-               sum(CASE WHEN kind = 'sale' THEN gross ELSE 0 END) AS gross,
-               sum(CASE WHEN kind = 'sale' THEN discount ELSE 0 END) AS discount,
-               sum(CASE WHEN kind = 'sale' THEN tax ELSE 0 END) AS tax,
-               sum(CASE WHEN kind = 'sale' THEN total ELSE 0 END) AS total,
-               sum(CASE WHEN kind = 'sale' THEN 0 ELSE qty END) AS refunded_units,
-               sum(CASE WHEN kind = 'sale' THEN 0 ELSE total END) AS refunds,
-               count(*) AS lines
-        FROM sale_lines GROUP BY store_id, time_bucket(interval '1 hour', occurred_at)
-        WITH NO DATA;
+    -- the rollups' columns, as the projector sums them (lib/analytics.c sums raw lines the same way)
+    FOREACH t IN ARRAY ARRAY['sales_hourly_cagg', 'sales_hourly_totals_cagg'] LOOP
+        EXECUTE format(
+            'CREATE MATERIALIZED VIEW %I WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS'
+            ' SELECT store_id, %s time_bucket(interval ''1 hour'', occurred_at) AS hour,'
+            ' sum(CASE WHEN kind = ''sale'' THEN qty ELSE 0 END) AS units,'
+            ' sum(CASE WHEN kind = ''sale'' THEN gross ELSE 0 END) AS gross,'
+            ' sum(CASE WHEN kind = ''sale'' THEN discount ELSE 0 END) AS discount,'
+            ' sum(CASE WHEN kind = ''sale'' THEN tax ELSE 0 END) AS tax,'
+            ' sum(CASE WHEN kind = ''sale'' THEN total ELSE 0 END) AS total,'
+            ' sum(CASE WHEN kind = ''sale'' THEN 0 ELSE qty END) AS refunded_units,'
+            ' sum(CASE WHEN kind = ''sale'' THEN 0 ELSE total END) AS refunds,'
+            ' count(*) AS lines'
+            ' FROM sale_lines GROUP BY store_id, %s time_bucket(interval ''1 hour'', occurred_at) WITH NO DATA',
+            t, CASE WHEN t = 'sales_hourly_cagg' THEN 'sku,' ELSE '' END,
+            CASE WHEN t = 'sales_hourly_cagg' THEN 'sku,' ELSE '' END);
+    END LOOP;
     BEGIN
         -- materialize what is older than an hour every 15 minutes (needs the server's job scheduler)
         PERFORM add_continuous_aggregate_policy('sales_hourly_cagg', start_offset => NULL,

@@ -25,25 +25,12 @@ if [[ ! -x $chromium ]]; then
   echo "browser_web: SKIPPED: chromium is not installed ($chromium); install it with: apt-get install chromium"
   exit 77
 fi
-for v in REDSTORE_REDIS_URL REDSTORE_DATABASE_URL REDSTORE_KAFKA_BROKERS; do
-  if [[ -z ${!v:-} ]]; then
-    echo "browser_web: $v is not set: start the dev stack (scripts/dev-stack up) and source its env" >&2
-    exit 1
-  fi
-done
-command -v node > /dev/null && command -v npm > /dev/null || {
-  echo "browser_web: node and npm are required" >&2
-  exit 1
-}
-
-# playwright-core, exactly as locked, into the build tree (npm ci: the lock file decides, nothing else)
-mkdir -p "$work"
-stamp="$work/node_modules/.redstore-lock-$(sha256sum "$here/package-lock.json" | cut -c1-16)"
-if [[ ! -f $stamp ]]; then
-  cp "$here/package.json" "$here/package-lock.json" "$work/"
-  (cd "$work" && npm ci --no-audit --no-fund --loglevel=error)
-  touch "$stamp"
-fi
+# shellcheck source=tests/support/npm.sh
+source "$here/../support/npm.sh"
+rs_test_name=browser_web
+rs_need_stack_and_node
+# playwright-core, exactly as locked, into the build tree
+rs_npm_ci "$here" "$work"
 cp "$here/web.test.mjs" "$work/" # ES modules resolve packages next to the script
 
 tmp=$(mktemp -d /tmp/rs-browser-XXXXXX)

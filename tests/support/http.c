@@ -22,6 +22,12 @@ size_t rs_http_buf_write(char *data, size_t size, size_t nmemb, void *userdata)
 long rs_http(int port, const char *token, const char *method, const char *path, const char *idem, const char *body,
              long timeout_ms, char **out, CURLcode *rc)
 {
+	return rs_http_header(port, token, NULL, method, path, idem, body, timeout_ms, out, rc);
+}
+
+long rs_http_header(int port, const char *token, const char *header, const char *method, const char *path,
+                    const char *idem, const char *body, long timeout_ms, char **out, CURLcode *rc)
+{
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdr = NULL;
 	char url[512], line[128], auth[1200];
@@ -43,6 +49,8 @@ long rs_http(int port, const char *token, const char *method, const char *path, 
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 		hdr = curl_slist_append(hdr, auth);
 	}
+	if (header)
+		hdr = curl_slist_append(hdr, header);
 	if (body) {
 		hdr = curl_slist_append(hdr, "Content-Type: application/json");
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);

@@ -18,6 +18,10 @@ size_t rs_http_buf_write(char *data, size_t size, size_t nmemb, void *userdata);
 long rs_http(int port, const char *token, const char *method, const char *path, const char *idem, const char *body,
              long timeout_ms, char **out, CURLcode *rc);
 
+/* The same with one more header line ("Name: value"), or none (NULL). */
+long rs_http_header(int port, const char *token, const char *header, const char *method, const char *path,
+                    const char *idem, const char *body, long timeout_ms, char **out, CURLcode *rc);
+
 /* A Server-Sent Events reader for the tests and the benches: feed it what arrives, it calls on_event for
  * each complete event (at its blank line) with its event name, id and data ("" when absent; data is the
  * last data line: the servers send one), and on_comment for each ": ..." line (heartbeats). */

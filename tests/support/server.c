@@ -154,3 +154,20 @@ int rs_json_bool(const cJSON *o, const char *name)
 	ck_assert_msg(cJSON_IsBool(x), "no boolean \"%s\"", name);
 	return cJSON_IsTrue(x);
 }
+
+void rs_test_login_ttl(const char *store, const char *device, const char *employee, const char *pin, int ttl_s,
+                       char *out)
+{
+	redstore_config *cfg = rs_test_config();
+	redstore_client *c;
+	char ttl[16], *token;
+	snprintf(ttl, sizeof(ttl), "%d", ttl_s);
+	RS_OK(redstore_config_set(cfg, "auth.session_ttl_s", ttl));
+	RS_OK(redstore_client_new(&c, cfg));
+	redstore_config_free(cfg);
+	RS_OK(redstore_client_use_store(c, store));
+	RS_OK(redstore_auth_login(&token, c, device, employee, pin));
+	snprintf(out, 1024, "%s", token);
+	redstore_free(token);
+	redstore_client_free(c);
+}

@@ -27,6 +27,11 @@ void rs_test_server_stop(rs_test_server *s);
  * this process's clients) and cheap PIN hashing in the environment, libcurl set up, the suite run. */
 int rs_test_server_main(Suite *suite, const char *auth_secret);
 
+/* A session token (into out, 1024 bytes) of `employee` logged in in-process on the paired terminal
+ * `device` of `store`, valid for ttl_s seconds (auth.session_ttl_s): short-lived sessions for expiry tests. */
+void rs_test_login_ttl(const char *store, const char *device, const char *employee, const char *pin, int ttl_s,
+                       char *out);
+
 /* Members of a server's JSON answer: the test fails when `name` is missing or of another type. */
 struct cJSON;
 int64_t rs_json_num(const struct cJSON *o, const char *name);

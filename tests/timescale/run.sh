@@ -14,24 +14,11 @@ set -euo pipefail
 check=$1 work=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-for v in REDSTORE_REDIS_URL REDSTORE_DATABASE_URL REDSTORE_KAFKA_BROKERS; do
-  if [[ -z ${!v:-} ]]; then
-    echo "timescale_reports: $v is not set: start the dev stack (scripts/dev-stack up) and source its env" >&2
-    exit 1
-  fi
-done
-command -v node > /dev/null && command -v npm > /dev/null || {
-  echo "timescale_reports: node and npm are required" >&2
-  exit 1
-}
-
-mkdir -p "$work"
-stamp="$work/node_modules/.redstore-lock-$(sha256sum "$here/package-lock.json" | cut -c1-16)"
-if [[ ! -f $stamp ]]; then
-  cp "$here/package.json" "$here/package-lock.json" "$work/"
-  (cd "$work" && npm ci --no-audit --no-fund --loglevel=error)
-  touch "$stamp"
-fi
+# shellcheck source=tests/support/npm.sh
+source "$here/../support/npm.sh"
+rs_test_name=timescale_reports
+rs_need_stack_and_node
+rs_npm_ci "$here" "$work"
 cp "$here/server.mjs" "$work/" # ES modules resolve packages next to the script
 
 log=$(mktemp /tmp/rs-timescale-XXXXXX)
