@@ -413,6 +413,7 @@ static int prepare_sale(pending_sale *p, redstore__stock_op *op, redstore_client
 	op->result = p->json;
 	op->result_is_payload = true;
 	op->payload = p->payload;
+	op->occurred_at_ms = s->occurred_at_ms; /* the history puts the sale when it was made */
 	return 0;
 }
 

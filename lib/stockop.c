@@ -95,7 +95,8 @@ static int prepare(op_state *s, redstore_client *c, const redstore__stock_op *op
 	build_keys(&s->k, s->store, op);
 	if (op->domain) {
 		/* The envelope names the store whose stock changed. */
-		s->event = redstore__event_encode(c, s->store, op->id, op->type, redstore__wall_ms(), op->payload);
+		s->event = redstore__event_encode(c, s->store, op->id, op->type,
+		                                  op->occurred_at_ms ? op->occurred_at_ms : redstore__wall_ms(), op->payload);
 		if (!s->event)
 			return REDSTORE_ENOMEM;
 	}

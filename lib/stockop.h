@@ -45,6 +45,7 @@ typedef struct redstore__stock_op {
 	const char *result;     /* stored and returned to duplicates */
 	bool result_is_payload; /* result is the event's payload: store it once, inside the event */
 	const cJSON *payload;   /* the event's payload */
+	int64_t occurred_at_ms; /* the event's occurred_at (e.g. a sale made offline, committed later); 0: now */
 } redstore__stock_op;
 
 typedef struct redstore__stock_outcome {

@@ -332,15 +332,31 @@ static void refusal(char *out, size_t cap, long status, const char *body)
 	cJSON_Delete(root);
 }
 
-/* Sends one pending sale. *done = 1 when the server settled it (synced or rejected). */
-static int send_one(redstore_terminal *t, int64_t seq, const char *sale_id, const char *body, char **receipt, int *done)
+/* The body as sent: with "occurred_at_ms" = when the sale was journaled (made at the till) unless it
+ * names one, so a sale replayed after an offline period is recorded when it was made, and every attempt
+ * sends the same. NULL: send the body as it is (it names a time already, or out of memory). */
+static char *stamped_body(const char *body, int64_t created_ms)
 {
-	char path[128], *resp = NULL, reason[512];
+	cJSON *o = cJSON_Parse(body);
+	char *s = NULL;
+	if (cJSON_IsObject(o) && !cJSON_GetObjectItemCaseSensitive(o, "occurred_at_ms") &&
+	    cJSON_AddNumberToObject(o, "occurred_at_ms", (double)created_ms))
+		s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+/* Sends one pending sale. *done = 1 when the server settled it (synced or rejected). */
+static int send_one(redstore_terminal *t, int64_t seq, const char *sale_id, const char *body, int64_t created_ms,
+                    char **receipt, int *done)
+{
+	char path[128], *resp = NULL, reason[512], *stamped = stamped_body(body, created_ms);
 	long status = 0;
 	int rc;
 	*done = 0;
 	snprintf(path, sizeof(path), "/v1/stores/%s/sales", t->store);
-	rc = request(&resp, &status, t, t->token, "POST", path, sale_id, body);
+	rc = request(&resp, &status, t, t->token, "POST", path, sale_id, stamped ? stamped : body);
+	free(stamped);
 	if (rc) {
 		journal_mark(t, seq, REDSTORE_JOURNAL_PENDING, 0, redstore_error_last());
 		return rc;
@@ -376,10 +392,11 @@ static int sync_pending(redstore_terminal *t, size_t *settled, const char *want,
 	int rc = 0;
 	for (;;) {
 		sqlite3_stmt *st = NULL;
-		int64_t seq;
+		int64_t seq, created = 0;
 		char *id = NULL, *body = NULL;
 		int done, step;
-		if (sqlite3_prepare_v2(t->db, "SELECT seq, sale_id, body FROM journal WHERE state = 0 ORDER BY seq LIMIT 1",
+		if (sqlite3_prepare_v2(t->db,
+		                       "SELECT seq, sale_id, body, created_ms FROM journal WHERE state = 0 ORDER BY seq LIMIT 1",
 		                       -1, &st, NULL) != SQLITE_OK) {
 			rc = db_fail(t, "select");
 			break;
@@ -389,6 +406,7 @@ static int sync_pending(redstore_terminal *t, size_t *settled, const char *want,
 			seq = sqlite3_column_int64(st, 0);
 			id = redstore__strdup((const char *)sqlite3_column_text(st, 1));
 			body = redstore__strdup((const char *)sqlite3_column_text(st, 2));
+			created = sqlite3_column_int64(st, 3);
 		}
 		sqlite3_finalize(st);
 		if (step == SQLITE_DONE)
@@ -400,7 +418,7 @@ static int sync_pending(redstore_terminal *t, size_t *settled, const char *want,
 			                        : db_fail(t, "select");
 			break;
 		}
-		rc = send_one(t, seq, id, body, want && receipt && !strcmp(id, want) ? receipt : NULL, &done);
+		rc = send_one(t, seq, id, body, created, want && receipt && !strcmp(id, want) ? receipt : NULL, &done);
 		free(id);
 		free(body);
 		if (done)

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------ pricing and receipts */
 
@@ -278,6 +279,37 @@ START_TEST(sale_completed_event_is_acknowledged_with_its_store_terminal_and_id)
 	snprintf(needle, sizeof(needle), "\"store_id\":\"%s\",\"terminal_id\":\"till-9\",\"employee_id\":\"emp-3\"", store);
 	ck_assert_msg(rs_test_watch_find(w, redstore_sale_id(s), needle, 30000),
 	              "no sale.completed event with %s within 30 s", needle);
+	redstore_receipt_free(r);
+	redstore_sale_free(s);
+	redstore_client_free(c);
+}
+END_TEST
+
+/* A sale made earlier (offline at a till, committed when the network came back) keeps its time: in the
+ * receipt and in the event, which is what the history and every report go by. */
+START_TEST(sale_made_earlier_keeps_its_time_in_the_receipt_and_the_event)
+{
+	redstore_client *c = rs_test_client();
+	redstore_sale *s;
+	redstore_receipt *r;
+	rs_test_watch *w;
+	char store[65], needle[64];
+	int64_t made = ((int64_t)time(NULL) - 3 * 3600) * 1000;
+	time_t secs = (time_t)(made / 1000);
+	struct tm tm;
+	rs_test_store(c, "earlier", store, 0);
+	rs_test_product(c, "EA", 100, "", REDSTORE_STOCK_DENY, 5);
+	w = rs_test_watch_start(redstore_client_config(c), "sales");
+	RS_OK(redstore_sale_new(&s, NULL));
+	RS_OK(redstore_sale_add_line(s, "EA", 1, NULL));
+	RS_OK(redstore_sale_add_tender(s, REDSTORE_TENDER_CASH, 100, NULL));
+	RS_OK(redstore_sale_set_occurred_at(s, made));
+	RS_OK(redstore_sale_commit(&r, c, s));
+	ck_assert_int_eq(r->occurred_at_ms, made);
+	gmtime_r(&secs, &tm);
+	snprintf(needle, sizeof(needle), "\"occurred_at\":\"%04d-%02d-%02dT%02d:%02d:%02d.000Z\"", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	ck_assert_msg(rs_test_watch_find(w, redstore_sale_id(s), needle, 30000), "no sale.completed event with %s", needle);
 	redstore_receipt_free(r);
 	redstore_sale_free(s);
 	redstore_client_free(c);
@@ -767,6 +799,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, sale_allow_policy_may_go_negative);
 	tcase_add_test(tc, sale_crossing_the_low_stock_threshold_emits_an_inventory_low_stock_event);
 	tcase_add_test(tc, sale_completed_event_is_acknowledged_with_its_store_terminal_and_id);
+	tcase_add_test(tc, sale_made_earlier_keeps_its_time_in_the_receipt_and_the_event);
 	tcase_add_test(tc, sale_commit_rejects_duplicate_id_returning_the_first_receipt);
 	tcase_add_test(tc, sale_concurrent_duplicate_commits_have_one_effect_and_one_receipt);
 	tcase_add_test(tc, sale_kafka_down_restores_stock_then_the_retry_commits_once);

@@ -103,6 +103,7 @@ START_TEST(terminal_sales_journaled_while_the_server_is_down_are_recorded_exactl
 	redstore_journal_entry *j;
 	size_t n, settled;
 	char *receipt;
+	int64_t back;
 	rs_test_store(c, "term", store, 0);
 	rs_test_product(c, "A", 250, "standard", REDSTORE_STOCK_DENY, 100);
 	rs_test_server_start(&s, NULL);
@@ -136,7 +137,12 @@ START_TEST(terminal_sales_journaled_while_the_server_is_down_are_recorded_exactl
 			ck_assert_int_ge(j[i].attempts, 1); /* later ones wait behind it */
 	}
 	redstore_free(j);
-	/* back: every pending sale is sent, in order, each recorded once */
+	/* back: every pending sale is sent, in order, each recorded once, at the time it was made */
+	{
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		back = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	}
 	server_restart(&s);
 	RS_OK(redstore_terminal_sync(t, &settled));
 	ck_assert_uint_eq(settled, 50);
@@ -150,6 +156,8 @@ START_TEST(terminal_sales_journaled_while_the_server_is_down_are_recorded_exactl
 	for (int i = 0; i <= 50; i++) {
 		redstore_receipt *r;
 		RS_OK(redstore_receipt_get(&r, c, ids[i]));
+		ck_assert_msg(r->occurred_at_ms < back, "sale %d is recorded at %lld, after the server came back (%lld)", i,
+		              (long long)r->occurred_at_ms, (long long)back);
 		redstore_receipt_free(r);
 	}
 	/* selling the same sale again (an app retrying) changes nothing */
