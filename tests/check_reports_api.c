@@ -3,6 +3,7 @@
  * parameters with 400; the catalog listing pages through every product once and searches; the reorder
  * report (library) lists exactly the low products with hand-checked quantities; the static pages are
  * served with their content types and nothing outside the web root is. */
+#include "history.h"
 #include "http.h"
 #include "server.h"
 #include "synth.h"
@@ -102,22 +103,15 @@ static void same_report(const cJSON *body, const redstore_sales_report *lib, con
 /* `n` synthetic sales (and every tenth a refund) over the `days` days before end_ms, projected. */
 static int64_t project_history(redstore_client *c, const char *store, int n, int days, int64_t end_ms, unsigned seed)
 {
-	redstore_event **ev = calloc((size_t)n, sizeof(*ev));
+	char **json = calloc((size_t)n, sizeof(*json));
 	int64_t total = 0;
-	size_t applied;
-	ck_assert_ptr_nonnull(ev);
+	ck_assert_ptr_nonnull(json);
 	for (int i = 0; i < n; i++) {
 		int64_t when = end_ms - 60000 - (int64_t)(rand_r(&seed) % (unsigned)(days * 24 * 60)) * 60000;
-		char *json = i % 10 == 9 ? rs_synth_refund_event(c, store, i, when, NULL) : rs_synth_sale_event(c, store, i, when, &total);
-		ck_assert_ptr_nonnull(json);
-		RS_OK(redstore_event_decode(&ev[i], json, strlen(json)));
-		free(json);
+		json[i] = i % 10 == 9 ? rs_synth_refund_event(c, store, i, when, NULL)
+		                      : rs_synth_sale_event(c, store, i, when, &total);
 	}
-	RS_OK(redstore_projector_apply(c, (const redstore_event *const *)ev, (size_t)n, &applied));
-	ck_assert_uint_eq(applied, (size_t)n);
-	for (int i = 0; i < n; i++)
-		redstore_event_free(ev[i]);
-	free(ev);
+	rs_history_project(c, json, n);
 	return total;
 }
 

@@ -4,6 +4,7 @@
  * is issued; roles; bad input writes nothing. The tests that need the projector use this run's own topics,
  * each with its own projector group. */
 #include "authfx.h"
+#include "projector.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -34,92 +35,7 @@ static redstore_config *own_topics_config(void)
 	return cfg;
 }
 
-/* A projector on its own thread: a consumer group member that applies every batch to PostgreSQL and
- * commits, until stopped. It can be paused (it then polls nothing) to hold sales back from PostgreSQL. */
-typedef struct projector {
-	pthread_t thread;
-	redstore_client *db;
-	redstore_consumer *consumer;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool paused, idle, stop;
-	int error;
-	char group[64];
-} projector;
-
-static int apply_batch(const redstore_event *const *events, size_t n, void *payload)
-{
-	return redstore_projector_apply(payload, events, n, NULL);
-}
-
-static void *projector_main(void *arg)
-{
-	projector *p = arg;
-	for (;;) {
-		int rc;
-		pthread_mutex_lock(&p->mu);
-		p->idle = p->paused;
-		pthread_cond_broadcast(&p->cv);
-		while (p->paused && !p->stop)
-			pthread_cond_wait(&p->cv, &p->mu);
-		p->idle = false;
-		if (p->stop) {
-			pthread_mutex_unlock(&p->mu);
-			return NULL;
-		}
-		pthread_mutex_unlock(&p->mu);
-		rc = redstore_consumer_poll(p->consumer, 100, NULL);
-		if (!rc)
-			rc = redstore_consumer_commit(p->consumer);
-		if (rc && rc != REDSTORE_EUNAVAILABLE) {
-			pthread_mutex_lock(&p->mu);
-			if (!p->error)
-				p->error = rc;
-			pthread_mutex_unlock(&p->mu);
-		}
-	}
-}
-
-static void projector_start(projector *p, const redstore_config *cfg)
-{
-	redstore_consumer_options o = { NULL, NULL, 500, 3 };
-	memset(p, 0, sizeof(*p));
-	RS_OK(redstore_client_new(&p->db, cfg));
-	rs_test_unique(p->group, sizeof(p->group), "projector");
-	o.group_id = p->group;
-	RS_OK(redstore_consumer_new(&p->consumer, p->db, &o));
-	RS_OK(redstore_consumer_on_batch(p->consumer, apply_batch, p->db));
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
-	ck_assert_int_eq(pthread_create(&p->thread, NULL, projector_main, p), 0);
-}
-
-/* Pausing returns once the thread has stopped polling (so nothing more reaches PostgreSQL). */
-static void projector_pause(projector *p, bool pause)
-{
-	pthread_mutex_lock(&p->mu);
-	p->paused = pause;
-	pthread_cond_broadcast(&p->cv);
-	while (pause && !p->idle)
-		pthread_cond_wait(&p->cv, &p->mu);
-	pthread_mutex_unlock(&p->mu);
-}
-
-static void projector_stop(projector *p)
-{
-	pthread_mutex_lock(&p->mu);
-	p->stop = true;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	ck_assert_int_eq(pthread_join(p->thread, NULL), 0);
-	ck_assert_msg(p->error == 0, "projector thread failed: %s", redstore_err_name(p->error));
-	redstore_consumer_free(p->consumer);
-	redstore_client_free(p->db);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
-}
-
-static redstore_maintenance_options wait_opts(const projector *p, int wait_ms)
+static redstore_maintenance_options wait_opts(const rs_test_projector *p, int wait_ms)
 {
 	redstore_maintenance_options o = { p->group, wait_ms };
 	return o;
@@ -153,7 +69,7 @@ START_TEST(shift_expected_cash_and_reports_count_projected_cash_sales_refunds_an
 	redstore_maintenance_options wo;
 	char store[65], *json;
 	rs_test_watch *watch;
-	projector p;
+	rs_test_projector p;
 
 	RS_OK(redstore_client_new(&c, cfg));
 	RS_OK(redstore_client_new(&other, cfg));
@@ -169,7 +85,7 @@ START_TEST(shift_expected_cash_and_reports_count_projected_cash_sales_refunds_an
 	redstore_receipt_free(sell(c, "P1", 1, REDSTORE_TENDER_CASH, 250, 0, 0));
 	RS_OK(redstore_shift_open(&sh, c, NULL, NULL, 10000));
 	/* Every topic exists now: the projector's pattern subscription finds them all at once. */
-	projector_start(&p, cfg);
+	rs_test_projector_start(&p, cfg, NULL);
 	ck_assert_str_eq(sh.terminal_id, "till-A");
 	ck_assert_str_eq(sh.opened_by, "cash1");
 	ck_assert_int_eq(sh.closed, 0);
@@ -226,7 +142,7 @@ START_TEST(shift_expected_cash_and_reports_count_projected_cash_sales_refunds_an
 
 	/* Hold the projector back: S5 (cash 250, exact) is acknowledged by Kafka but not in PostgreSQL at
 	 * the close. */
-	projector_pause(&p, true);
+	rs_test_projector_pause(&p, true);
 	s5 = sell(c, "P1", 1, REDSTORE_TENDER_CASH, 250, 0, 0);
 	watch = rs_test_watch_start(cfg, "shifts");
 	RS_OK(redstore_shift_close(&closed, c, sh.shift_id, 11400));
@@ -248,7 +164,7 @@ START_TEST(shift_expected_cash_and_reports_count_projected_cash_sales_refunds_an
 	ck_assert_int_eq(sql_count(c, "SELECT count(*) FROM shift_z_reports WHERE store_id = $1", store, NULL), 0);
 
 	/* The projector catches up: the Z report has S5 and not the sale after the close. */
-	projector_pause(&p, false);
+	rs_test_projector_pause(&p, false);
 	wo = wait_opts(&p, 60000);
 	RS_OK(redstore_shift_z_report(&z, c, sh.shift_id, &wo));
 	ck_assert_int_eq(z->is_final, 1);
@@ -294,7 +210,7 @@ START_TEST(shift_expected_cash_and_reports_count_projected_cash_sales_refunds_an
 	redstore_receipt_free(s2);
 	redstore_receipt_free(s3);
 	redstore_receipt_free(s5);
-	projector_stop(&p);
+	rs_test_projector_stop(&p);
 	redstore_client_free(other);
 	redstore_client_free(c);
 	redstore_config_free(cfg);
@@ -438,7 +354,7 @@ START_TEST(shift_z_numbers_are_gap_free_per_terminal_under_concurrency_and_immut
 	pthread_barrier_t go;
 	pthread_t th[N];
 	issuer z[N];
-	projector p;
+	rs_test_projector p;
 	bool seen_a[Z_SHIFTS_A + 1] = { false }, seen_b[Z_SHIFTS_B + 1] = { false };
 
 	RS_OK(redstore_client_new(&c, cfg));
@@ -454,7 +370,7 @@ START_TEST(shift_z_numbers_are_gap_free_per_terminal_under_concurrency_and_immut
 		RS_OK(redstore_shift_close(NULL, c, sh.shift_id, 100 * i));
 		snprintf(ids[i], sizeof(ids[i]), "%s", sh.shift_id);
 	}
-	projector_start(&p, cfg); /* after every topic exists (see above) */
+	rs_test_projector_start(&p, cfg, NULL); /* after every topic exists (see above) */
 	pthread_barrier_init(&go, NULL, N);
 	for (int i = 0; i < N; i++) {
 		z[i] = (issuer){ cfg, store, ids[i], p.group, &go, 0, { 0, 0 }, "" };
@@ -504,7 +420,7 @@ START_TEST(shift_z_numbers_are_gap_free_per_terminal_under_concurrency_and_immut
 		ck_assert_int_eq(sql_count(c, "SELECT sum(counted_cash) FROM shift_z_reports WHERE store_id = $1", store, NULL),
 		                 100 * (N - 1) * N / 2);
 	}
-	projector_stop(&p);
+	rs_test_projector_stop(&p);
 	redstore_client_free(c);
 	redstore_config_free(cfg);
 }
@@ -550,7 +466,7 @@ START_TEST(shift_cashier_acts_on_own_shift_manager_on_others_and_every_action_is
 	redstore_audit_report ar;
 	redstore_maintenance_options wo;
 	int64_t now = redstore__wall_ms();
-	projector p;
+	rs_test_projector p;
 
 	roles_setup(&f, cfg);
 	cash = session_on(&f, cfg, "cash1", "1111");
@@ -608,7 +524,7 @@ START_TEST(shift_cashier_acts_on_own_shift_manager_on_others_and_every_action_is
 	 * (row-level security): 5000 + 200 - 100 + 250 counted exactly. */
 	RS_OK(redstore_shift_close(&got, cash, sh.shift_id, 5350));
 	ck_assert_str_eq(got.closed_by, "cash1");
-	projector_start(&p, cfg); /* every topic exists now */
+	rs_test_projector_start(&p, cfg, NULL); /* every topic exists now */
 	wo = wait_opts(&p, 60000);
 	RS_OK(redstore_shift_z_report(&z, cash, sh.shift_id, &wo));
 	ck_assert_int_eq(z->z_number, 1);
@@ -639,7 +555,7 @@ START_TEST(shift_cashier_acts_on_own_shift_manager_on_others_and_every_action_is
 	RS_OK(redstore_audit_verify(&ar, f.svc));
 	ck_assert_msg(ar.ok, "audit chain: %s", ar.problem);
 
-	projector_stop(&p);
+	rs_test_projector_stop(&p);
 	redstore_client_free(man);
 	redstore_client_free(cash2);
 	redstore_client_free(cash);

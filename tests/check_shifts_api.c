@@ -5,6 +5,7 @@
  * terminal's drawer (403), no token gets 401; bad bodies, ids and parameters get 400 naming them. */
 #include "http.h"
 #include "server.h"
+#include "projector.h"
 #include "testutil.h"
 
 #include <cjson/cJSON.h>
@@ -21,69 +22,6 @@ typedef rs_test_server server;
 
 /* This run's topics and projector group (chosen in main, before the tests fork; the server inherits them). */
 static char topic_prefix[64], group[64];
-
-/* ------------------------------------------------------------ a projector on its own thread */
-
-typedef struct projector {
-	pthread_t thread;
-	redstore_client *db;
-	redstore_consumer *consumer;
-	pthread_mutex_t mu;
-	bool stop;
-	int error;
-} projector;
-
-static int apply_batch(const redstore_event *const *events, size_t n, void *payload)
-{
-	return redstore_projector_apply(payload, events, n, NULL);
-}
-
-static void *projector_main(void *arg)
-{
-	projector *p = arg;
-	for (;;) {
-		int rc;
-		pthread_mutex_lock(&p->mu);
-		if (p->stop) {
-			pthread_mutex_unlock(&p->mu);
-			return NULL;
-		}
-		pthread_mutex_unlock(&p->mu);
-		rc = redstore_consumer_poll(p->consumer, 100, NULL);
-		if (!rc)
-			rc = redstore_consumer_commit(p->consumer);
-		if (rc && rc != REDSTORE_EUNAVAILABLE) {
-			pthread_mutex_lock(&p->mu);
-			if (!p->error)
-				p->error = rc;
-			pthread_mutex_unlock(&p->mu);
-		}
-	}
-}
-
-static void projector_start(projector *p)
-{
-	redstore_consumer_options o = { NULL, NULL, 500, 3 };
-	o.group_id = group;
-	memset(p, 0, sizeof(*p));
-	p->db = rs_test_client();
-	RS_OK(redstore_consumer_new(&p->consumer, p->db, &o));
-	RS_OK(redstore_consumer_on_batch(p->consumer, apply_batch, p->db));
-	pthread_mutex_init(&p->mu, NULL);
-	ck_assert_int_eq(pthread_create(&p->thread, NULL, projector_main, p), 0);
-}
-
-static void projector_stop(projector *p)
-{
-	pthread_mutex_lock(&p->mu);
-	p->stop = true;
-	pthread_mutex_unlock(&p->mu);
-	ck_assert_int_eq(pthread_join(p->thread, NULL), 0);
-	ck_assert_msg(p->error == 0, "projector thread failed: %s", redstore_err_name(p->error));
-	redstore_consumer_free(p->consumer);
-	redstore_client_free(p->db);
-	pthread_mutex_destroy(&p->mu);
-}
 
 /* ------------------------------------------------------------ fixtures */
 
@@ -197,7 +135,7 @@ START_TEST(shifts_api_drawer_over_http_matches_the_library_and_z_is_issued_once)
 	redstore_receipt *r;
 	server s;
 	creds k;
-	projector p;
+	rs_test_projector p;
 	char store[65], path[512], shift_id[REDSTORE_ID_SIZE], key[REDSTORE_ID_SIZE], move[REDSTORE_ID_SIZE], body[256];
 	cJSON *a, *b;
 	int64_t z_number, issued_at;
@@ -231,7 +169,7 @@ START_TEST(shifts_api_drawer_over_http_matches_the_library_and_z_is_issued_once)
 	RS_OK(redstore_id_new(key));
 	expect_error(&s, k.cashier, "POST", path, key, "{\"opening_float\":5}", 409, "conflict", shift_id);
 	/* Every topic exists now. */
-	projector_start(&p);
+	rs_test_projector_start(&p, NULL, group);
 
 	/* The current shift of the session's terminal, and by id. */
 	snprintf(path, sizeof(path), "/v1/stores/%s/shifts/current", store);
@@ -346,7 +284,7 @@ START_TEST(shifts_api_drawer_over_http_matches_the_library_and_z_is_issued_once)
 	RS_OK(redstore_shift_get(&info, c, shift_id));
 	ck_assert_int_eq(info.z_number, 1);
 
-	projector_stop(&p);
+	rs_test_projector_stop(&p);
 	rs_test_server_stop(&s);
 	redstore_client_free(till);
 	redstore_client_free(c);

@@ -13,9 +13,8 @@ void rs_history_store(redstore_client *c, const char *tz, char *store, int n, in
 	redstore_store_info info = { NULL, "Analytics", "EUR", tz, 1 };
 	static const char *const categories[] = { "coffee", "tea", "bakery", "" };
 	static const char *const brands[] = { "Acme", "Bean", "" };
-	redstore_event **ev = calloc((size_t)n, sizeof(*ev));
-	size_t applied;
-	ck_assert_ptr_nonnull(ev);
+	char **json = calloc((size_t)n, sizeof(*json));
+	ck_assert_ptr_nonnull(json);
 	rs_test_unique(store, 65, "an");
 	info.store_id = store;
 	RS_OK(redstore_store_create(c, &info));
@@ -37,12 +36,23 @@ void rs_history_store(redstore_client *c, const char *tz, char *store, int n, in
 	for (int i = 0; i < n; i++) {
 		int64_t when = end_ms - (int64_t)(rand_r(&seed) % (unsigned)(days * 24 * 60)) * 60000 -
 		               (int64_t)(rand_r(&seed) % 60000);
-		char *json = rand_r(&seed) % 10 == 0 ? rs_synth_refund_event(c, store, i, when, NULL)
-		                                       : rs_synth_sale_event(c, store, i, when, NULL);
-		ck_assert_ptr_nonnull(json);
-		RS_OK(redstore_event_decode(&ev[i], json, strlen(json)));
-		free(json);
+		json[i] = rand_r(&seed) % 10 == 0 ? rs_synth_refund_event(c, store, i, when, NULL)
+		                                    : rs_synth_sale_event(c, store, i, when, NULL);
 	}
+	rs_history_project(c, json, n);
+}
+
+void rs_history_project(redstore_client *c, char **json, int n)
+{
+	redstore_event **ev = calloc((size_t)n, sizeof(*ev));
+	size_t applied;
+	ck_assert_ptr_nonnull(ev);
+	for (int i = 0; i < n; i++) {
+		ck_assert_ptr_nonnull(json[i]);
+		RS_OK(redstore_event_decode(&ev[i], json[i], strlen(json[i])));
+		free(json[i]);
+	}
+	free(json);
 	RS_OK(redstore_projector_apply(c, (const redstore_event *const *)ev, (size_t)n, &applied));
 	ck_assert_uint_eq(applied, (size_t)n);
 	for (int i = 0; i < n; i++)
