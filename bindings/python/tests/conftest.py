@@ -1,6 +1,8 @@
 """Fixtures of the pytest suite: real engines through the dev stack's REDSTORE_* environment
 (scripts/dev-stack up; scripts/test and ctest set it), unique names so concurrent runs never meet."""
+import datetime
 import itertools
+import json
 import os
 import secrets
 import time
@@ -15,6 +17,15 @@ _counter = itertools.count()
 def unique(prefix: str) -> str:
     """prefix-<pid>-<counter>-<random>: unique to this process and call."""
     return "%s-%d-%d-%s" % (prefix, os.getpid(), next(_counter), secrets.token_hex(3))
+
+
+def sale_envelope(store: str, receipt) -> str:
+    """The sale.completed envelope of a committed receipt, as the projector receives it from Kafka."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (now.microsecond // 1000)
+    return json.dumps({"id": redstore.new_id(), "type": "sale.completed", "schema_version": 1, "store_id": store,
+                       "terminal_id": "pytest", "employee_id": "tester", "occurred_at": stamp,
+                       "recorded_at": stamp, "payload": json.loads(receipt.to_json())})
 
 
 def wait_for(cond, timeout_s: float = 20.0, step_s: float = 0.02, what: str = "condition"):

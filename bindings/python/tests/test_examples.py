@@ -1,12 +1,11 @@
 """examples/python run against the dev stack: the catalog import and today's sales by hour."""
 import datetime
-import json
 import os
 import subprocess
 import sys
 
 import redstore
-from conftest import unique
+from conftest import sale_envelope, unique
 
 EXAMPLES = os.environ.get("REDSTORE_EXAMPLES_DIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "examples", "python")
@@ -42,13 +41,8 @@ def test_sales_by_hour_prints_the_projected_sales_of_today(client):
     with redstore.Sale() as sale:
         sale.add("BUN", 3).tender("cash", 500)
         with client.commit(sale) as receipt:
-            payload = json.loads(receipt.to_json())
-    # The sale.completed envelope as the projector receives it from Kafka, projected into PostgreSQL.
+            envelope = sale_envelope(store, receipt)  # as the projector receives it from Kafka
     now = datetime.datetime.now(datetime.timezone.utc)
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (now.microsecond // 1000)
-    envelope = json.dumps({"id": redstore.new_id(), "type": "sale.completed", "schema_version": 1, "store_id": store,
-                           "terminal_id": "pytest", "employee_id": "tester", "occurred_at": stamp,
-                           "recorded_at": stamp, "payload": payload})
     assert client.project([envelope]) == 1
     assert client.project([envelope]) == 0  # exactly once by event id
     hours = client.sales_by_hour(now.date().isoformat())

@@ -1,12 +1,11 @@
 """Reports through the bindings: sales by tender kind (net of change) over a store's local day."""
 import datetime
-import json
 
 import pytest
 
 import redstore
 
-from conftest import unique
+from conftest import sale_envelope, unique
 
 
 def test_sales_by_tender_over_the_store_day_of_a_utc_plus_14_store(client):
@@ -29,12 +28,7 @@ def test_sales_by_tender_over_the_store_day_of_a_utc_plus_14_store(client):
     with redstore.Sale() as sale:
         sale.add("BUN", 3).tender("card", 100).tender("cash", 400)
         with client.commit(sale) as receipt:
-            payload = json.loads(receipt.to_json())
-    now = datetime.datetime.now(datetime.timezone.utc)
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (now.microsecond // 1000)
-    envelope = json.dumps({"id": redstore.new_id(), "type": "sale.completed", "schema_version": 1, "store_id": store,
-                           "terminal_id": "pytest", "employee_id": "tester", "occurred_at": stamp,
-                           "recorded_at": stamp, "payload": payload})
+            envelope = sale_envelope(store, receipt)
     assert client.project([envelope]) == 1
     rows = client.report_sales(today["from_ms"], today["to_ms"], "all", group_by="tender")["rows"]
     assert [(r["key"], r["total"], r["lines"]) for r in rows] == [("card", 100, 1), ("cash", 275, 1)]
