@@ -847,17 +847,10 @@ class Client(_Handle):
         return {"day": resolved, "from_ms": from_ms, "to_ms": to_ms}
 
     def sales_by_hour(self, date: str) -> List[Dict[str, Any]]:
-        """The store-local day `date` ("YYYY-MM-DD") hour by hour: the rows of report_sales with hourly
-        buckets whose local start falls on that day (the hours that had sales or refunds). The range
-        asked for spans every UTC offset a zone can have, so the store's zone need not be known here."""
-        try:
-            day = datetime.date.fromisoformat(date)
-        except (TypeError, ValueError):
-            raise error_for(_c.REDSTORE_EINVALID, "sales by hour: date %r: expected YYYY-MM-DD" % (date,)) from None
-        midnight = int(datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc).timestamp())
-        hour = 3600 * 1000
-        rows = self.report_sales(midnight * 1000 - 14 * hour, midnight * 1000 + 38 * hour, "hour")["rows"]
-        return [r for r in rows if r["bucket"].startswith(day.isoformat() + " ")]
+        """The store-local day `date` ("YYYY-MM-DD", or "today") hour by hour: the rows of report_sales
+        with hourly buckets over that day in the store's time zone (the hours that had sales or refunds)."""
+        day = self.store_day_range(date)
+        return self.report_sales(day["from_ms"], day["to_ms"], "hour")["rows"]
 
     # -- shifts (redstore/shift.h, docs/shifts.md)
     def shift_open(self, opening_float: int, terminal_id: Optional[str] = None,
