@@ -31,8 +31,13 @@
  *   POST /v1/stores/{store}/stock/receipts, /stock/adjustments, /stock/counts
  *   GET  /v1/stores/{store}/products?q=&limit=&cursor=&favourites=   catalog listing and search
  *   POST /v1/stores/{store}/sales/quote            a sale priced, nothing written
- *   GET  /v1/stores/{store}/reports/sales, /reports/top-products, /reports/reorder   manager role
+ *   GET  /v1/stores/{store}/reports/sales, /top-products, /reorder, /transactions, /patterns,
+ *        /stock-value                                manager role (reports.c)
+ *   POST /v1/stores/{store}/products, PUT|DELETE .../products/{sku}, .../transfers, .../reservations,
+ *        .../employees, GET .../terminals, .../audit/verify ...    store management (admin.c)
+ *   POST /v1/stores/{store}/shifts, .../shifts/{id}/cash-moves, /close, GET /x-report, /z-report (shifts.c)
  *   GET  /terminal/, /dashboard/ and their files                      static pages (web.c)
+ * Every route with its body, answer and permission: docs/rest.md.
  */
 #include "server.h"
 

@@ -7,6 +7,9 @@
  *           the Server-Sent Events streams that read from it
  *   api.c   the REST handlers (catalog, stock, stock operations, sales, voids, refunds)
  *   admin.c catalog writes, transfers, reservations, employees, terminals, audit verification
+ *   shifts.c shifts and the cash drawer: open, paid-in/out, close, X and Z reports
+ *   reports.c catalog listing and search, every report (manager role)
+ *   web.c   the static pages (web terminal, manager dashboard)
  *   main.c  options, start and stop
  *
  * Threads: libmicrohttpd's worker threads run the access handler and the SSE content readers; the hub
