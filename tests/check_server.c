@@ -958,7 +958,7 @@ START_TEST(server_sse_stream_ends_unauthorized_at_expiry_and_when_the_terminal_i
 	redstore_client *c = rs_test_client();
 	char store[65], code[REDSTORE_PAIRING_CODE_SIZE], dev1[REDSTORE_DEVICE_TOKEN_SIZE], term1[REDSTORE_ID_SIZE];
 	char dev2[REDSTORE_DEVICE_TOKEN_SIZE], term2[REDSTORE_ID_SIZE], short_tok[1024], long_tok[1024], other[1024];
-	char path[160], id[REDSTORE_STREAM_ID_SIZE];
+	char path[160], id[REDSTORE_STREAM_ID_SIZE], start[REDSTORE_STREAM_ID_SIZE];
 	sse_run *brief, *lasting, *bystander;
 	int64_t issued;
 	rs_test_store(c, "srvreauth", store, 0);
@@ -969,33 +969,29 @@ START_TEST(server_sse_stream_ends_unauthorized_at_expiry_and_when_the_terminal_i
 	RS_OK(redstore_auth_pairing_code_new(code, c, "till 2"));
 	RS_OK(redstore_auth_pair(dev2, term2, c, code));
 	server_start(&s, args);
-	issued = rs_test_now_ms();
-	rs_test_login_ttl(store, dev1, "cash1", "1111", 2, short_tok);
+	/* every stream starts after the same id, so each gets the sale below whenever it connects */
+	stream_now(c, start);
 	rs_test_login_ttl(store, dev1, "cash1", "1111", 3600, long_tok);
 	rs_test_login_ttl(store, dev2, "cash1", "1111", 3600, other);
-	g_token = short_tok;
-	brief = sse_start(&s, store, NULL, 0);
 	g_token = long_tok;
-	lasting = sse_start(&s, store, NULL, 0);
+	lasting = sse_start(&s, store, start, 0);
 	g_token = other;
-	bystander = sse_start(&s, store, NULL, 0);
-	/* all three are live: a sale reaches each (retried until the streams are open) */
-	{
-		int64_t deadline = rs_test_now_ms() + 10000;
-		while ((atomic_load(&brief->c.count) == 0 || atomic_load(&lasting->c.count) == 0 ||
-		        atomic_load(&bystander->c.count) == 0) && rs_test_now_ms() < deadline) {
-			rs_test_sell(c, "A", 1, id);
-			rs_test_pause_ms(50);
-		}
-	}
-	ck_assert_uint_gt(atomic_load(&brief->c.count), 0);
-	ck_assert_uint_gt(atomic_load(&lasting->c.count), 0);
-	ck_assert_uint_gt(atomic_load(&bystander->c.count), 0);
+	bystander = sse_start(&s, store, start, 0);
+	/* the short session last, so its 3 s run from here */
+	issued = rs_test_now_ms();
+	rs_test_login_ttl(store, dev1, "cash1", "1111", 3, short_tok);
+	g_token = short_tok;
+	brief = sse_start(&s, store, start, 0);
+	/* all three are live: a sale reaches each */
+	rs_test_sell(c, "A", 1, id);
+	ck_assert_uint_eq(sse_wait(brief, 1, 10000), 1);
+	ck_assert_uint_eq(sse_wait(lasting, 1, 10000), 1);
+	ck_assert_uint_eq(sse_wait(bystander, 1, 10000), 1);
 	/* the short session's stream ends with `unauthorized` once its token expires, not before */
 	wait_ended(brief, 15000);
 	ck_assert_int_eq(atomic_load(&brief->c.ended), 1);
 	ck_assert_int_eq(atomic_load(&brief->c.unauthorized), 1);
-	ck_assert_int_ge(rs_test_now_ms() - issued, 1900); /* not before the token expired (2 s after login) */
+	ck_assert_int_ge(rs_test_now_ms() - issued, 2900); /* not before the token expired (3 s after login) */
 	/* the same token again is refused at the door */
 	g_token = short_tok;
 	snprintf(path, sizeof(path), "/v1/stores/%s/events", store);

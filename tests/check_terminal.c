@@ -392,7 +392,7 @@ START_TEST(terminal_event_stream_reports_an_expired_session_and_resumes_with_a_n
 {
 	stream_fx f;
 	char ids[8][REDSTORE_STREAM_ID_SIZE], token[1024];
-	stream_fx_up(&f, "termauth", 2); /* a session of 2 s */
+	stream_fx_up(&f, "termauth", 3); /* a session of 3 s */
 	for (int i = 0; i < 3; i++)
 		sell(f.c, ids[i]);
 	wait_seen(&f.got, 3);
