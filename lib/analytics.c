@@ -51,11 +51,16 @@ int redstore__report_range_check(const char *what, int64_t from_ms, int64_t to_m
 	return 0;
 }
 
-/* Whether the schema has TimescaleDB's rollups, and whether they are exact for the range [$2, $3) now
- * (lib/sql/0010_timescale_rollups.sql), as two SQL columns. */
-#define TIMESCALE_SQL                                                                                        \
-	"to_regclass('sales_hourly_ts') IS NOT NULL, redstore_rollups_current(to_timestamp($2::bigint / 1000.0),"  \
-	" to_timestamp($3::bigint / 1000.0))"
+/* Which rollups answer the range [$2, $3) now, as one SQL column (lib/sql/0010_timescale_rollups.sql):
+ * NULL on plain PostgreSQL, t/f on TimescaleDB (its aggregates exact for the range, or not). */
+#define ROLLUPS_SQL "redstore_rollups_current(to_timestamp($2::bigint / 1000.0), to_timestamp($3::bigint / 1000.0))"
+
+/* That column: *timescale = the schema has TimescaleDB's aggregates, *current = they are exact now. */
+static void rollups_engine(const PGresult *res, int col, bool *timescale, bool *current)
+{
+	*timescale = !PQgetisnull(res, 0, col);
+	*current = *timescale && !strcmp(PQgetvalue(res, 0, col), "t");
+}
 
 /* The store's time zone, whether local hours coincide with UTC hours over the range (every offset
  * a whole number of hours: checked daily and at both ends), whether TimescaleDB answers and whether its
@@ -69,7 +74,7 @@ static int store_zone(char *tz, size_t cap, bool *whole_hours, bool *timescale, 
 	                           "SELECT s.timezone, (SELECT bool_and(extract(epoch FROM (t AT TIME ZONE s.timezone)"
 	                           " - (t AT TIME ZONE 'UTC'))::bigint % 3600 = 0) FROM (SELECT generate_series("
 	                           "to_timestamp($2::bigint / 1000.0), to_timestamp($3::bigint / 1000.0), interval '1 day')"
-	                           " UNION ALL SELECT to_timestamp($3::bigint / 1000.0)) g(t)), " TIMESCALE_SQL
+	                           " UNION ALL SELECT to_timestamp($3::bigint / 1000.0)) g(t)), " ROLLUPS_SQL
 	                           " FROM stores s WHERE s.store_id = $1",
 	                           3, p);
 	if (rc)
@@ -80,8 +85,7 @@ static int store_zone(char *tz, size_t cap, bool *whole_hours, bool *timescale, 
 	}
 	snprintf(tz, cap, "%s", PQgetvalue(res, 0, 0));
 	*whole_hours = !strcmp(PQgetvalue(res, 0, 1), "t");
-	*timescale = !strcmp(PQgetvalue(res, 0, 2), "t");
-	*current = !strcmp(PQgetvalue(res, 0, 3), "t");
+	rollups_engine(res, 2, timescale, current);
 	PQclear(res);
 	return 0;
 }
@@ -210,7 +214,7 @@ int redstore_report_top_products(redstore_sales_report **out, redstore_client *c
 	char from[24], to[24], limit[24], sql[1024];
 	const char *p[4] = { NULL, from, to, limit };
 	const char *q[3] = { NULL, from, to };
-	bool rollups, timescale;
+	bool rollups, timescale, current;
 	PGresult *res;
 	int rc;
 
@@ -227,10 +231,10 @@ int redstore_report_top_products(redstore_sales_report **out, redstore_client *c
 	snprintf(limit, sizeof(limit), "%zu", n);
 	/* No local buckets here: the UTC-hour rollups answer any range on whole hours. */
 	rollups = from_ms % HOUR_MS == 0 && to_ms % HOUR_MS == 0;
-	if ((rc = redstore__pg_exec(&res, c, "SELECT $1::text, " TIMESCALE_SQL, 3, q)))
+	if ((rc = redstore__pg_exec(&res, c, "SELECT $1::text, " ROLLUPS_SQL, 3, q)))
 		return rc;
-	timescale = !strcmp(PQgetvalue(res, 0, 1), "t");
-	rollups = rollups && (!timescale || !strcmp(PQgetvalue(res, 0, 2), "t"));
+	rollups_engine(res, 1, &timescale, &current);
+	rollups = rollups && (!timescale || current);
 	PQclear(res);
 	order = by == REDSTORE_RANK_UNITS ? (bottom ? "units ASC" : "units DESC") : (bottom ? "total ASC" : "total DESC");
 	if (rollups)

@@ -81,13 +81,16 @@ BEGIN
     GRANT SELECT ON sales_hourly_ts, sales_hourly_totals_ts TO redstore_store;
 END $$;
 
--- Whether the continuous aggregates answer [p_from, p_to) exactly right now. Above an aggregate's
--- watermark TimescaleDB reads the sale lines in real time; below it, a sale line written after the last
--- refresh (an offline till's sale synced late, a projector catching up) stays invisible until the next
--- refresh, and TimescaleDB logs its time as an invalidation. So: exact unless an invalidation not yet
--- refreshed overlaps the range below the watermark (ranges are inclusive there); the reports read the
--- raw lines then. Internal times are Unix microseconds. Reads TimescaleDB's catalog (hence SECURITY DEFINER: sessions have no right to
--- it); on plain PostgreSQL, or a TimescaleDB whose catalog is laid out otherwise, it says false.
+-- Which rollups answer [p_from, p_to) right now, in one call: NULL on plain PostgreSQL (no aggregates:
+-- the projector's sales_hourly tables), true where TimescaleDB's aggregates are exact for the range,
+-- false where they are not. Above an aggregate's watermark TimescaleDB reads the sale lines in real time;
+-- below it, a sale line written after the last refresh (an offline till's sale synced late, a projector
+-- catching up) stays invisible until the next refresh, and TimescaleDB logs its time as an invalidation.
+-- So: exact unless an invalidation not yet refreshed overlaps the range below the watermark (ranges are
+-- inclusive there); the reports read the raw lines then. Internal times are Unix microseconds. Reads
+-- TimescaleDB's catalog (hence SECURITY DEFINER: sessions have no right to it); a TimescaleDB whose
+-- catalog is laid out otherwise says false. Plain PostgreSQL returns before the block that catches
+-- errors, so a report there costs no subtransaction.
 CREATE FUNCTION redstore_rollups_current(p_from timestamptz, p_to timestamptz) RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
@@ -95,20 +98,25 @@ DECLARE
     hi bigint := (extract(epoch FROM p_to) * 1000000)::bigint;
     stale boolean;
 BEGIN
-    SELECT EXISTS (
-               SELECT 1 FROM _timescaledb_catalog.continuous_aggs_hypertable_invalidation_log l
-               JOIN _timescaledb_catalog.hypertable h ON h.id = l.hypertable_id
-               WHERE h.table_name = 'sale_lines'
-                 AND greatest(l.lowest_modified_value, lo) <= least(l.greatest_modified_value, hi - 1))
-        OR EXISTS (
-               SELECT 1 FROM _timescaledb_catalog.continuous_aggs_materialization_invalidation_log m
-               JOIN _timescaledb_catalog.continuous_agg ca ON ca.mat_hypertable_id = m.materialization_id
-               WHERE ca.user_view_name IN ('sales_hourly_cagg', 'sales_hourly_totals_cagg')
-                 AND greatest(m.lowest_modified_value, lo)
-                     <= least(m.greatest_modified_value, hi - 1,
-                              _timescaledb_functions.cagg_watermark(ca.mat_hypertable_id) - 1))
-      INTO stale;
-    RETURN NOT stale;
-EXCEPTION WHEN undefined_table OR undefined_column OR undefined_function OR invalid_schema_name THEN
-    RETURN false;
+    IF to_regclass('public.sales_hourly_ts') IS NULL THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        SELECT EXISTS (
+                   SELECT 1 FROM _timescaledb_catalog.continuous_aggs_hypertable_invalidation_log l
+                   JOIN _timescaledb_catalog.hypertable h ON h.id = l.hypertable_id
+                   WHERE h.table_name = 'sale_lines'
+                     AND greatest(l.lowest_modified_value, lo) <= least(l.greatest_modified_value, hi - 1))
+            OR EXISTS (
+                   SELECT 1 FROM _timescaledb_catalog.continuous_aggs_materialization_invalidation_log m
+                   JOIN _timescaledb_catalog.continuous_agg ca ON ca.mat_hypertable_id = m.materialization_id
+                   WHERE ca.user_view_name IN ('sales_hourly_cagg', 'sales_hourly_totals_cagg')
+                     AND greatest(m.lowest_modified_value, lo)
+                         <= least(m.greatest_modified_value, hi - 1,
+                                  _timescaledb_functions.cagg_watermark(ca.mat_hypertable_id) - 1))
+          INTO stale;
+        RETURN NOT stale;
+    EXCEPTION WHEN undefined_table OR undefined_column OR undefined_function OR invalid_schema_name THEN
+        RETURN false;
+    END;
 END $$;
