@@ -16,7 +16,7 @@
 struct redstore_terminal {
 	char *base_url;
 	char store[65];
-	char *token;
+	char *token;           /* written by the owner thread under mu; the stream thread copies it under mu */
 	int timeout_ms;
 	sqlite3 *db;
 	/* the event stream */
@@ -26,7 +26,6 @@ struct redstore_terminal {
 	pthread_cond_t cv;
 	int stop;
 	char last_id[REDSTORE_STREAM_ID_SIZE];
-	char *stream_token;    /* the stream's token (t->mu): set_token replaces it for the next connection */
 	unsigned token_gen;    /* t->mu: bumped by every set_token */
 	int64_t offline_until; /* monotonic ms: sell() journals without trying the server before this */
 	int64_t offline_backoff;
@@ -122,37 +121,33 @@ void redstore_terminal_free(redstore_terminal *t)
 	pthread_cond_destroy(&t->cv);
 	free(t->base_url);
 	free(t->token);
-	free(t->stream_token);
 	free(t);
 }
 
 int redstore_terminal_set_token(redstore_terminal *t, const char *token)
 {
-	char *copy = NULL, *stream_copy = NULL;
+	char *copy = NULL;
 	if (token && strlen(token) > MAX_TOKEN)
 		return redstore__fail(REDSTORE_EINVALID, "terminal: token longer than %d characters", MAX_TOKEN);
-	if (token && (!(copy = redstore__strdup(token)) || !(stream_copy = redstore__strdup(token)))) {
-		free(copy);
+	if (token && !(copy = redstore__strdup(token)))
 		return redstore__fail(REDSTORE_ENOMEM, "terminal: out of memory");
-	}
+	/* Only the owner thread writes t->token (and reads it without the lock); the stream thread copies it
+	 * under t->mu for each connection, reconnecting at once when it waits after an unauthorized end. */
+	pthread_mutex_lock(&t->mu);
 	free(t->token);
 	t->token = copy;
-	/* the event stream reconnects with it (at once, when it waits after an unauthorized end) */
-	pthread_mutex_lock(&t->mu);
-	free(t->stream_token);
-	t->stream_token = stream_copy;
 	t->token_gen++;
 	pthread_cond_broadcast(&t->cv);
 	pthread_mutex_unlock(&t->mu);
 	return 0;
 }
 
-/* A copy of the stream's token and its generation (NULL when none or out of memory). */
+/* For the stream thread: a copy of the token and its generation (NULL when none or out of memory). */
 static char *stream_token(redstore_terminal *t, unsigned *gen)
 {
 	char *tok;
 	pthread_mutex_lock(&t->mu);
-	tok = t->stream_token ? redstore__strdup(t->stream_token) : NULL;
+	tok = t->token ? redstore__strdup(t->token) : NULL;
 	if (gen)
 		*gen = t->token_gen;
 	pthread_mutex_unlock(&t->mu);
@@ -727,7 +722,7 @@ static int stream_snapshot(redstore_terminal *t)
 	int ok = 0;
 	char *token = stream_token(t, NULL);
 	snprintf(path, sizeof(path), "/v1/stores/%s/snapshot", t->store);
-	/* the stream's own copy: the owner thread may change t->token meanwhile */
+	/* a copy: the owner thread may change t->token meanwhile */
 	if (request(&resp, &status, t, token, "GET", path, NULL, NULL) == 0 && status == 200) {
 		root = cJSON_Parse(resp);
 		sid = cJSON_GetObjectItemCaseSensitive(root, "stream_id");
