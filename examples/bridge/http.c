@@ -97,26 +97,38 @@ static void reply_entry(httpkit_reply *out, const redstore_journal_entry *e)
 
 /* ------------------------------------------------------------ forwarding */
 
+/* An URL being built into a fixed buffer; `bad` once it did not fit. */
+typedef struct urlbuf {
+	char *out;
+	size_t n, cap;
+	int bad;
+} urlbuf;
+
+/* Appends s percent-encoded, but for unreserved characters and those of `keep`; keep NULL: as it is. */
+static void url_put(urlbuf *u, const char *s, const char *keep)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p && !u->bad; p++) {
+		if (u->n + 4 > u->cap) {
+			u->bad = 1;
+		} else if (!keep || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		           strchr("-._~", *p) || (*p && strchr(keep, *p))) {
+			u->out[u->n++] = (char)*p;
+		} else {
+			u->out[u->n++] = '%';
+			u->out[u->n++] = hex[*p >> 4];
+			u->out[u->n++] = hex[*p & 15];
+		}
+	}
+	u->out[u->n] = '\0';
+}
+
 /* The request's path with each segment percent-encoded again (libmicrohttpd decoded it). */
 static int upstream_path(char *out, size_t cap, const char *path)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-		int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		            strchr("-._~/", *p);
-		if (n + 4 > cap)
-			return -1;
-		if (plain) {
-			out[n++] = (char)*p;
-		} else {
-			out[n++] = '%';
-			out[n++] = hex[*p >> 4];
-			out[n++] = hex[*p & 15];
-		}
-	}
-	out[n] = '\0';
-	return 0;
+	urlbuf u = { out, 0, cap, 0 };
+	url_put(&u, path, "/");
+	return u.bad ? -1 : 0;
 }
 
 /* The server's answer as it is, except a refusal of the bridge's own token: that is not the local
@@ -157,43 +169,18 @@ static void h_forward(httpkit_reply *out, const breq *req)
 
 /* ------------------------------------------------------------ passed through */
 
-typedef struct query {
-	char *out;
-	size_t n, cap;
-	int bad;
-} query;
-
-/* Appends s, percent-encoded (everything but unreserved characters) unless `plain`. */
-static void query_put(query *q, const char *s, int plain)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)s; *p && !q->bad; p++) {
-		if (q->n + 4 > q->cap) {
-			q->bad = 1;
-		} else if (plain || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		           strchr("-._~", *p)) {
-			q->out[q->n++] = (char)*p;
-		} else {
-			q->out[q->n++] = '%';
-			q->out[q->n++] = hex[*p >> 4];
-			q->out[q->n++] = hex[*p & 15];
-		}
-	}
-	q->out[q->n] = '\0';
-}
-
 /* Each query argument again, after '?' or '&'. */
 static MHD_RESULT query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-	query *q = cls;
+	urlbuf *q = cls;
 	(void)kind;
 	if (!strcmp(key, "access_token"))
 		return MHD_YES; /* the local token stays here */
-	query_put(q, q->out[q->n - 1] == '?' ? "" : "&", 1);
-	query_put(q, key, 0);
+	url_put(q, q->out[q->n - 1] == '?' ? "" : "&", NULL);
+	url_put(q, key, "");
 	if (value) {
-		query_put(q, "=", 1);
-		query_put(q, value, 0);
+		url_put(q, "=", NULL);
+		url_put(q, value, "");
 	}
 	return q->bad ? MHD_NO : MHD_YES;
 }
@@ -206,7 +193,7 @@ static void pass_through(httpkit_reply *out, const breq *req, int open)
 	const char *session = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Redstore-Session");
 	const char *key = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Idempotency-Key");
 	char path[4096], *resp = NULL;
-	query q = { path, 0, sizeof(path), 0 };
+	urlbuf q = { path, 0, sizeof(path), 0 };
 	long status = 0;
 	int known = 0, as = open || session;
 	for (const char *const *m = methods; *m; m++)
