@@ -13,8 +13,8 @@
  *   RESULT analytics hourly_ms=<x> top10_ms=<x> raw_hourly_ms=<x>
  */
 #include "common.h"
-#include "client.h"
-#include "config.h"
+#include "engines/engines_int.h"
+#include "core/core_int.h"
 
 #include <stdlib.h>
 #include <string.h>

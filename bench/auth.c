@@ -11,7 +11,7 @@
  * Last line: RESULT auth login_ms=<n> argon2_ms=<n> ratio=<x> require_us=<n> audit_per_s=<1 thread>
  *            audit4_per_s=<4 threads>
  */
-#include "auth_impl.h"
+#include "security/security_int.h"
 #include "common.h"
 
 #include <pthread.h>

@@ -14,9 +14,8 @@
  * Last line: RESULT jobs per_s=<median> ceiling_per_s=<n> ratio=<x>
  */
 #include "common.h"
-#include "client.h"
-#include "config.h"
-#include "embedded.h"
+#include "engines/engines_int.h"
+#include "core/core_int.h"
 
 #include <pthread.h>
 #include <stdlib.h>

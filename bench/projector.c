@@ -16,10 +16,10 @@
  * Last line: RESULT projector events_per_s=<n> ceiling_per_s=<n> ratio=<x>
  */
 #include "common.h"
-#include "client.h"
-#include "config.h"
-#include "event.h"
-#include "receipt.h"
+#include "engines/engines_int.h"
+#include "core/core_int.h"
+#include "events/events_int.h"
+#include "sale/sale_int.h"
 #include "synth.h"
 
 #include <pthread.h>

@@ -2,10 +2,10 @@
  * zone and a half-hour one; a small case checked by hand; money by tender kind (split tenders, change,
  * refunds, voids) checked by hand; store-local day ranges; bad arguments refused. */
 #include "testutil.h"
-#include "client.h"
-#include "event.h"
+#include "engines/engines_int.h"
+#include "events/events_int.h"
 #include "history.h"
-#include "receipt.h"
+#include "sale/sale_int.h"
 #include "synth.h"
 
 #include <stdio.h>

@@ -2,8 +2,8 @@
  * catalog events on Kafka), lookups, listing, CSV import and cache warming. Every test works in a store of
  * its own (rs_test_unique), so tests never collide and may run again on the same stack. */
 #include "testutil.h"
-#include "catalog_impl.h"
-#include "keys.h"
+#include "catalog/catalog_priv.h"
+#include "engines/engines_int.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* The client against the real engines of the dev stack: health, lazy connect, timeouts, reconnect. */
 #include "testutil.h"
-#include "client.h"
+#include "engines/engines_int.h"
 
 #include <poll.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* Configuration: the property table, env overrides, validation, the generated reference. */
 #include "testutil.h"
-#include "config.h"
+#include "core/core_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * subscription that finds new topics, poison events to the dead-letter topic, rebalance safety, lag.
  * Each test has its own topic prefix (the cluster creates topics on first produce). */
 #include "testutil.h"
-#include "event.h"
+#include "events/events_int.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* Error codes: names, retriability, the thread-local last-error message. */
 #include "testutil.h"
-#include "internal.h"
+#include "core/core_int.h"
 
 #include <pthread.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Events: the store partitioner (Java-compatible murmur2, pinning) and the strict envelope decoder. */
 #include "testutil.h"
-#include "event.h"
+#include "events/events_int.h"
 
 #include <stdio.h>
 #include <string.h>

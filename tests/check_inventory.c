@@ -1,8 +1,7 @@
 /* Inventory operations against the real engines: each one atomic, exactly once, and bad input changes
  * nothing. */
 #include "testutil.h"
-#include "client.h"
-#include "keys.h"
+#include "engines/engines_int.h"
 
 #include <stdio.h>
 #include <string.h>

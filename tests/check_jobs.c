@@ -1,7 +1,7 @@
 /* Job queues, the worker and webhooks against the real Redis (and PostgreSQL for the day's CSV): leases
  * that survive a killed worker, backoff, dead letters, delays, idempotent ids, signed webhooks. */
 #include "testutil.h"
-#include "client.h"
+#include "engines/engines_int.h"
 
 #include <microhttpd.h>
 #include <netinet/in.h>

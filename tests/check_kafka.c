@@ -1,7 +1,7 @@
 /* Kafka through the real protocol: a round trip on the dev stack's cluster, and faults injected with
  * the mock cluster's fault API (brokers down, request errors). */
 #include "testutil.h"
-#include "client.h"
+#include "engines/engines_int.h"
 
 #include <stdio.h>
 #include <string.h>

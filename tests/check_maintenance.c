@@ -3,8 +3,7 @@
  * the ledger; nothing is ever oversold, a retried sale is a duplicate, a refund stays bounded. Each test
  * has its own topic prefix and consumer group. */
 #include "testutil.h"
-#include "client.h"
-#include "keys.h"
+#include "engines/engines_int.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,7 +1,6 @@
 /* Schema migrations against a real PostgreSQL: fresh database, twice, concurrently, newer schema. */
 #include "testutil.h"
-#include "client.h"
-#include "embedded.h"
+#include "engines/engines_int.h"
 
 #include <pthread.h>
 #include <stdio.h>

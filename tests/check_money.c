@@ -1,9 +1,9 @@
-/* Money arithmetic (lib/pricing.c): half-even rounding, largest-remainder allocation, sale pricing, the
+/* Money arithmetic (lib/sale/pricing.c): half-even rounding, largest-remainder allocation, sale pricing, the
  * text form of amounts. Every expected value is worked out by hand in the comment next to it; "->" is
  * "rounds to", and "tie" marks an exact .5 that goes to the even neighbour. */
 #include "testutil.h"
-#include "internal.h"
-#include "pricing.h"
+#include "core/core_int.h"
+#include "sale/pricing_priv.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* The projector: events from the write path land in PostgreSQL exactly once, and the ledger reconciles
  * with Redis. Each test has its own topic prefix. */
 #include "testutil.h"
-#include "client.h"
+#include "engines/engines_int.h"
 #include "synth.h"
 
 #include <fcntl.h>

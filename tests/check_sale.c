@@ -1,7 +1,7 @@
 /* The write path of a sale against the real engines: pricing, exactly once, never oversold (64 real
  * threads), Kafka faults through the mock cluster's fault API, refunds and voids. */
 #include "testutil.h"
-#include "client.h"
+#include "engines/engines_int.h"
 
 #include <pthread.h>
 #include <stdio.h>

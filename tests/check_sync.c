@@ -1,7 +1,7 @@
 /* Sync: a store's changes read in order from any point, gaps reported as resync, snapshots that say
  * where to continue, and a reader blocked on the stream woken by a sale on another connection. */
 #include "testutil.h"
-#include "client.h"
+#include "engines/engines_int.h"
 
 #include <pthread.h>
 #include <stdio.h>

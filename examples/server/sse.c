@@ -24,7 +24,7 @@
  */
 #include "server.h"
 
-#include "config.h" /* redstore__redis_url_parse: the hub connects to the configured Redis itself */
+#include "core/core_int.h" /* redstore__redis_url_parse: the hub connects to the configured Redis itself */
 
 #include <errno.h>
 #include <fcntl.h>

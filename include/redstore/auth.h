@@ -31,12 +31,12 @@
  *     with REDSTORE_EPERM, and every store-scoped call (catalog, inventory, sales, auth) acts on it;
  *  2. the terminal and employee of every event are the session's;
  *  3. every privileged call checks the session first (signature, expiry, role, limit): voids and refunds
- *     (lib/sale.c), stock receipts, adjustments, counts and transfers (lib/inventory.c), product and price
- *     changes (lib/catalog.c); a refused call returns REDSTORE_EPERM (or REDSTORE_EAUTH for an expired or
+ *     (lib/sale/sale.c), stock receipts, adjustments, counts and transfers (lib/stock/inventory.c), product and price
+ *     changes (lib/catalog/catalog.c); a refused call returns REDSTORE_EPERM (or REDSTORE_EAUTH for an expired or
  *     forged token) before anything is written, and a successful one is appended to the audit log;
  *  4. its PostgreSQL connection runs as the role redstore_store (NOLOGIN, NOBYPASSRLS) with the setting
  *     redstore.store_id = the session's store, so row-level security confines even a wrong query to the
- *     store (lib/sql/0004_security.sql).
+ *     store (lib/engines/sql/0004_security.sql).
  * Checks are tied to the session rather than added as arguments so that existing calls keep their
  * signatures (ABI) and a program cannot forget to pass them: a server attaches the request's session
  * token to the client that serves the request, and every call made through it is checked.

@@ -3,7 +3,7 @@
  * libredstore: configuration.
  *
  * A `redstore_config` holds string-keyed properties ("redis.url", "kafka.brokers", ...). One table in
- * lib/config_props.h defines every key with its type, default and documentation; that table validates
+ * lib/core/config_props.h defines every key with its type, default and documentation; that table validates
  * every `set` and generates docs/CONFIGURATION.md. Every key can also come from an environment variable
  * named `REDSTORE_` + the key in upper case with '.' replaced by '_' (redis.url -> REDSTORE_REDIS_URL).
  *

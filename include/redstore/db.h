@@ -2,7 +2,7 @@
  * @file
  * libredstore: the PostgreSQL schema.
  *
- * The schema migrations are compiled into the library as versioned SQL (lib/sql/NNNN_name.sql). They are
+ * The schema migrations are compiled into the library as versioned SQL (lib/engines/sql/NNNN_name.sql). They are
  * applied in order by redstore_db_migrate(), each inside one transaction under a PostgreSQL advisory lock,
  * so two migrators running at once are safe: the second waits, then finds nothing left to do.
  */

@@ -38,7 +38,7 @@
  * its first recorded_at, lands in the closed window, and appears in the store's sales reports but not
  * in that Z report. An X report never waits: it shows what PostgreSQL holds now.
  *
- * Rules the database enforces (lib/sql/0009_shifts.sql), so no code path can break them: one open
+ * Rules the database enforces (lib/engines/sql/0009_shifts.sql), so no code path can break them: one open
  * shift per terminal; a closed shift never changes and no shift is deleted; paid-in and paid-out only
  * into an open shift; a Z report only for a closed shift, at most one per shift; Z numbers per terminal
  * assigned by the database without gaps (1, 2, 3... in the order they are issued, concurrent issues

@@ -1,5 +1,5 @@
 /* libFuzzer target: the catalog CSV parser and row checks (no engine involved). */
-#include "catalog_impl.h"
+#include "catalog/catalog_priv.h"
 
 #include <stdint.h>
 

@@ -2,7 +2,7 @@
 #ifndef REDSTORE_TEST_AUTHFX_H
 #define REDSTORE_TEST_AUTHFX_H
 
-#include "auth_impl.h"
+#include "security/security_int.h"
 #include "testutil.h"
 
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* Watching a topic for an event, as a downstream consumer would (a separate object: only suites using it
  * link it). */
 #include "testutil.h"
-#include "client.h"
+#include "engines/engines_int.h"
 
 #include <stdio.h>
 #include <string.h>

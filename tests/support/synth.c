@@ -1,7 +1,7 @@
 /* Synthetic sale events (see synth.h). */
 #include "synth.h"
-#include "event.h"
-#include "receipt.h"
+#include "events/events_int.h"
+#include "sale/sale_int.h"
 
 #include <stdio.h>
 #include <string.h>

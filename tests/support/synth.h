@@ -3,7 +3,7 @@
 #ifndef REDSTORE_TEST_SYNTH_H
 #define REDSTORE_TEST_SYNTH_H
 
-#include "client.h"
+#include "engines/engines_int.h"
 
 /* The i-th synthetic 3-line card sale of `store`, occurred at `occurred_ms`, as an encoded
  * sale.completed event (malloc'ed; NULL when out of memory). Adds the sale's total to *total. */

@@ -10,7 +10,7 @@
 #include "history.h"
 #include "synth.h"
 #include "testutil.h"
-#include "client.h"
+#include "engines/engines_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
