@@ -60,7 +60,7 @@ static void produce(redstore_client *c)
 	rd_kafka_t *rk;
 	char topic[160], store[64];
 	int64_t t0 = bench_now_us(), now_ms = redstore__wall_ms();
-	redstore__kafka_topic(topic, sizeof(topic), redstore_client_config(c), REDSTORE_DOMAIN_SALES);
+	redstore__kafka_topic(topic, sizeof(topic), &c->set, REDSTORE_DOMAIN_SALES);
 	bench_check(redstore__kafka_producer(&rk, c), "producer");
 	for (int i = 0; i < opt_sales; i++) {
 		char *ev;

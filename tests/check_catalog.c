@@ -1260,7 +1260,7 @@ START_TEST(catalog_events_reach_kafka_with_their_type_and_store)
 	RS_OK(redstore_catalog_import_csv(&rep, c, DATA "quoted.csv", 0));
 	redstore_import_report_free(rep);
 
-	redstore__kafka_topic(topic, sizeof(topic), redstore_client_config(c), REDSTORE_DOMAIN_CATALOG);
+	redstore__kafka_topic(topic, sizeof(topic), &c->set, REDSTORE_DOMAIN_CATALOG);
 	RS_OK(redstore__kafka_conf(&conf, redstore_client_config(c)));
 	rs_test_unique(group, sizeof(group), "g");
 	ck_assert_int_eq(rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr)), RD_KAFKA_CONF_OK);

@@ -172,7 +172,7 @@ static int find_dead(redstore_client *c, const char *id)
 	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
 	ck_assert_ptr_nonnull(rk);
 	rd_kafka_poll_set_consumer(rk);
-	redstore__kafka_topic(topic, sizeof(topic), redstore_client_config(c), "deadletter");
+	redstore__kafka_topic(topic, sizeof(topic), &c->set, "deadletter");
 	sub = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
 	rd_kafka_subscribe(rk, sub);

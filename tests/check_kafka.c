@@ -17,7 +17,7 @@ START_TEST(kafka_produce_then_consume_round_trip)
 	int found = 0;
 	int64_t deadline;
 
-	redstore__kafka_topic(topic, sizeof(topic), redstore_client_config(c), "sales");
+	redstore__kafka_topic(topic, sizeof(topic), &c->set, "sales");
 	rs_test_unique(payload, sizeof(payload), "roundtrip");
 	RS_OK(redstore__kafka_produce_sync(c, topic, "store-rt", payload, strlen(payload)));
 

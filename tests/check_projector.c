@@ -222,7 +222,7 @@ START_TEST(projector_processes_killed_with_sigkill_lose_and_duplicate_nothing)
 	RS_OK(redstore_client_new(&c, cfg));
 	RS_OK(redstore_client_new(&db, cfg));
 	RS_OK(redstore__kafka_producer(&rk, c));
-	redstore__kafka_topic(topic, sizeof(topic), cfg, "sales");
+	redstore__kafka_topic(topic, sizeof(topic), &c->set, "sales");
 	for (int p = 0; p < 2; p++)
 		pids[p] = start_projector(prefix, group);
 	for (int i = 0; i < SALES; i++) {

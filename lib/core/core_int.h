@@ -61,6 +61,48 @@ typedef struct redstore__redis_url {
 
 int redstore__redis_url_parse(redstore__redis_url *out, const char *url);
 
+/* The library's configuration resolved once, into typed fields, when a client is created
+ * (redstore__settings_resolve): the hot path reads these, never the string-keyed table. Strings are borrowed
+ * from the redstore_config they were resolved from (the client's own copy, never changed after). The
+ * bridge.* keys are the bridge program's: it reads them through the public API. */
+typedef struct redstore__settings {
+	const char *store_id;
+	redstore__redis_url redis;       /* redis.url, parsed */
+	const char *redis_url;
+	int64_t redis_connect_timeout_ms;
+	int64_t redis_command_timeout_ms;
+	const char *database_url;
+	int64_t database_connect_timeout_ms;
+	int64_t database_command_timeout_ms;
+	const char *kafka_brokers;
+	const char *kafka_topic_prefix;
+	int64_t kafka_partitions;
+	int64_t kafka_replication_factor;
+	const char *kafka_partition_map;
+	int64_t kafka_connect_timeout_ms;
+	int64_t kafka_delivery_timeout_ms;
+	const char *kafka_client_id;
+	int64_t kafka_metadata_refresh_ms;
+	int64_t sync_stream_maxlen;
+	int64_t sale_max_lines;
+	const char *auth_secret;
+	int64_t auth_session_ttl_s;
+	int64_t auth_pairing_ttl_s;
+	int64_t auth_pin_opslimit;
+	int64_t auth_pin_memlimit_kib;
+	int64_t auth_lockout_threshold;
+	int64_t auth_lockout_base_ms;
+	int64_t auth_lockout_max_ms;
+	int64_t auth_supervisor_refund_limit;
+	int64_t jobs_webhook_timeout_ms;
+	int64_t shift_max_amount;
+} redstore__settings;
+
+/* Fills `out` from `cfg` and checks what the table's per-key checks cannot (a parsed Redis URL). Returns 0
+ * or REDSTORE_EINVALID naming the setting. */
+int redstore__settings_resolve(redstore__settings *out, const redstore_config *cfg);
+
+
 /* Validates a store id: 1-64 of [A-Za-z0-9_-]. Returns 0 or REDSTORE_EINVALID naming `what`. */
 int redstore__check_store_id(const char *id, const char *what);
 

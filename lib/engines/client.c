@@ -17,8 +17,10 @@ int redstore_client_new(redstore_client **out, const redstore_config *cfg)
 	} else if (!(rc = redstore_config_new(&c->cfg))) {
 		rc = redstore_config_load_env(c->cfg);
 	}
-	if (!rc && redstore__config_str(c->cfg, REDSTORE_CFG_STORE_ID)[0])
-		snprintf(c->store, sizeof(c->store), "%s", redstore__config_str(c->cfg, REDSTORE_CFG_STORE_ID));
+	if (!rc)
+		rc = redstore__settings_resolve(&c->set, c->cfg);
+	if (!rc && c->set.store_id[0])
+		snprintf(c->store, sizeof(c->store), "%s", c->set.store_id);
 	if (!rc && (redstore__lua_script_count + 1) &&
 	    !(c->script_sha = calloc((size_t)(redstore__lua_script_count + 1), sizeof(*c->script_sha))))
 		rc = redstore__fail(REDSTORE_ENOMEM, "client: out of memory");

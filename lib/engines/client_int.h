@@ -9,7 +9,8 @@
 #include <librdkafka/rdkafka.h>
 
 struct redstore_client {
-	redstore_config *cfg;
+	redstore_config *cfg;     /* the client's own copy, never changed after creation */
+	redstore__settings set;   /* cfg resolved into typed fields at creation: what every call reads */
 	redisContext *redis;
 	PGconn *pg;
 	char pg_scope[65];        /* "" = pg runs as the service; else as redstore_store in this store (row-level

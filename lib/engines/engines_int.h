@@ -85,7 +85,9 @@ int redstore__kafka_produce_sync2(redstore_client *c, const char *topic, const c
 int redstore__kafka_produce_with(redstore_client *c, const char *topic, const void *key, size_t keylen,
                                  const void *value, size_t len, rd_kafka_headers_t *headers, bool *maybe_written);
 /* Full topic name: prefix + domain. Writes into buf (size >= 128). */
-const char *redstore__kafka_topic(char *buf, size_t cap, const redstore_config *cfg, const char *domain);
+const char *redstore__kafka_topic(char *buf, size_t cap, const redstore__settings *set, const char *domain);
+/* redstore_store_partition with the partition map given ("" = none): the producer's partitioner. */
+int redstore__store_partition(int32_t *out, const char *map, const char *store_id, int32_t partition_count);
 /* Maps a librdkafka error to a redstore code (retriable ones to ETIMEOUT/EUNAVAILABLE). */
 int redstore__kafka_err(rd_kafka_resp_err_t err);
 int redstore__kafka_health(redstore_engine_health *h, redstore_client *c);

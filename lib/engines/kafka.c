@@ -7,15 +7,15 @@
 void redstore__kafka_drop(redstore_client *c)
 {
 	if (c->producer) {
-		rd_kafka_flush(c->producer, (int)redstore__config_int(c->cfg, REDSTORE_CFG_KAFKA_DELIVERY_TIMEOUT_MS));
+		rd_kafka_flush(c->producer, (int)c->set.kafka_delivery_timeout_ms);
 		rd_kafka_destroy(c->producer);
 		c->producer = NULL;
 	}
 }
 
-const char *redstore__kafka_topic(char *buf, size_t cap, const redstore_config *cfg, const char *domain)
+const char *redstore__kafka_topic(char *buf, size_t cap, const redstore__settings *set, const char *domain)
 {
-	snprintf(buf, cap, "%s%s", redstore__config_str(cfg, REDSTORE_CFG_KAFKA_TOPIC_PREFIX), domain);
+	snprintf(buf, cap, "%s%s", set->kafka_topic_prefix, domain);
 	return buf;
 }
 
@@ -107,7 +107,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	}
 }
 
-/* The store-affinity partitioner (redstore_store_partition); the topic's opaque is the configuration. */
+/* The store-affinity partitioner (redstore_store_partition); the topic's opaque is the client's settings. */
 static int32_t store_partitioner(const rd_kafka_topic_t *rkt, const void *key, size_t keylen, int32_t partition_cnt,
                                  void *rkt_opaque, void *msg_opaque)
 {
@@ -116,7 +116,8 @@ static int32_t store_partitioner(const rd_kafka_topic_t *rkt, const void *key, s
 	if (key && keylen > 0 && keylen < sizeof(store)) {
 		memcpy(store, key, keylen);
 		store[keylen] = '\0';
-		if (redstore_store_partition(&p, rkt_opaque, store, partition_cnt) == 0)
+		const redstore__settings *set = rkt_opaque;
+		if (redstore__store_partition(&p, set->kafka_partition_map, store, partition_cnt) == 0)
 			return p;
 	}
 	/* Not a store id: what the Java client does with any key. */
@@ -143,7 +144,7 @@ int redstore__kafka_producer(rd_kafka_t **out, redstore_client *c)
 	if ((rc = redstore__kafka_conf(&conf, c->cfg)))
 		return rc;
 	snprintf(timeout, sizeof(timeout), "%lld",
-	         (long long)redstore__config_int(c->cfg, REDSTORE_CFG_KAFKA_DELIVERY_TIMEOUT_MS));
+	         (long long)c->set.kafka_delivery_timeout_ms);
 	/* The partitioner lives in the default topic configuration. Installing one REPLACES the topic
 	 * properties set so far (message.timeout.ms, acks), so it goes first and they are set after it. */
 	{
@@ -153,7 +154,7 @@ int redstore__kafka_producer(rd_kafka_t **out, redstore_client *c)
 			return redstore__fail(REDSTORE_ENOMEM, "kafka: out of memory");
 		}
 		rd_kafka_topic_conf_set_partitioner_cb(tconf, store_partitioner);
-		rd_kafka_topic_conf_set_opaque(tconf, c->cfg);
+		rd_kafka_topic_conf_set_opaque(tconf, &c->set);
 		rd_kafka_conf_set_default_topic_conf(conf, tconf);
 	}
 	if ((rc = conf_set(conf, "enable.idempotence", "true")) || (rc = conf_set(conf, "acks", "all")) ||
@@ -229,15 +230,15 @@ int redstore__kafka_health(redstore_engine_health *h, redstore_client *c)
 		return rc;
 	t0 = redstore__now_us();
 	err = rd_kafka_metadata(rk, 0, NULL, &md,
-	                        (int)redstore__config_int(c->cfg, REDSTORE_CFG_KAFKA_CONNECT_TIMEOUT_MS));
+	                        (int)c->set.kafka_connect_timeout_ms);
 	if (err)
 		return redstore__fail(err == RD_KAFKA_RESP_ERR__TIMED_OUT ? REDSTORE_ECONNECT : redstore__kafka_err(err),
-		                      "kafka %s: no metadata: %s", redstore__config_str(c->cfg, REDSTORE_CFG_KAFKA_BROKERS),
+		                      "kafka %s: no metadata: %s", c->set.kafka_brokers,
 		                      rd_kafka_err2str(err));
 	h->latency_us = redstore__now_us() - t0;
 	h->ok = 1;
 	snprintf(h->version, sizeof(h->version), "%d brokers", md->broker_cnt);
-	snprintf(h->detail, sizeof(h->detail), "%s (%d topics)", redstore__config_str(c->cfg, REDSTORE_CFG_KAFKA_BROKERS),
+	snprintf(h->detail, sizeof(h->detail), "%s (%d topics)", c->set.kafka_brokers,
 	         md->topic_cnt);
 	rd_kafka_metadata_destroy(md);
 	return 0;

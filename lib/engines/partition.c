@@ -1,5 +1,5 @@
 /* The store-affinity partitioner: Java-compatible murmur2 of the store id, or a pinned partition. */
-#include "core/core_int.h"
+#include "engines/engines_int.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -59,6 +59,12 @@ static int32_t pinned(const char *map, const char *store)
 
 int redstore_store_partition(int32_t *out, const redstore_config *cfg, const char *store_id, int32_t partition_count)
 {
+	return redstore__store_partition(out, cfg ? redstore__config_str(cfg, REDSTORE_CFG_KAFKA_PARTITION_MAP) : "",
+	                                 store_id, partition_count);
+}
+
+int redstore__store_partition(int32_t *out, const char *map, const char *store_id, int32_t partition_count)
+{
 	int32_t pin;
 	int rc;
 
@@ -68,7 +74,7 @@ int redstore_store_partition(int32_t *out, const redstore_config *cfg, const cha
 	if (partition_count < 1)
 		return redstore__fail(REDSTORE_EINVALID, "redstore_store_partition: %d partitions (expected >= 1)",
 		                      (int)partition_count);
-	pin = cfg ? pinned(redstore__config_str(cfg, REDSTORE_CFG_KAFKA_PARTITION_MAP), store_id) : -1;
+	pin = map && map[0] ? pinned(map, store_id) : -1;
 	if (pin >= 0 && pin < partition_count)
 		*out = pin;
 	else

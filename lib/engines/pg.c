@@ -99,7 +99,7 @@ int redstore__pg_connect(redstore_client *c)
 	const char *kw[] = { "dbname", "options", "application_name", NULL };
 	char options[64], msg[256], at[300];
 	const char *vals[4];
-	int64_t timeout_ms = redstore__config_int(c->cfg, REDSTORE_CFG_DATABASE_CONNECT_TIMEOUT_MS);
+	int64_t timeout_ms = c->set.database_connect_timeout_ms;
 	int64_t deadline = redstore__now_us() + timeout_ms * 1000;
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 
@@ -115,8 +115,8 @@ int redstore__pg_connect(redstore_client *c)
 	}
 	redstore__pg_drop(c);
 	snprintf(options, sizeof(options), "-c statement_timeout=%lld",
-	         (long long)redstore__config_int(c->cfg, REDSTORE_CFG_DATABASE_COMMAND_TIMEOUT_MS));
-	vals[0] = redstore__config_str(c->cfg, REDSTORE_CFG_DATABASE_URL);
+	         (long long)c->set.database_command_timeout_ms);
+	vals[0] = c->set.database_url;
 	vals[1] = options;
 	vals[2] = "redstore";
 	vals[3] = NULL;
@@ -204,7 +204,7 @@ static int run(PGresult **out, redstore_client *c, const char *sql, int nparams,
 	}
 	/* The server enforces statement_timeout; the client deadline catches a server that stopped answering. */
 	deadline = redstore__now_us() +
-	           (redstore__config_int(c->cfg, REDSTORE_CFG_DATABASE_COMMAND_TIMEOUT_MS) + 2000) * 1000;
+	           (c->set.database_command_timeout_ms + 2000) * 1000;
 	for (;;) {
 		while (PQisBusy(c->pg)) {
 			int ready = wait_socket(PQsocket(c->pg), POLLIN, deadline);

@@ -30,13 +30,11 @@ static bool is_timeout(const redisContext *ctx)
 /* "host:port" or the socket path of the configured server; never the password. */
 static void server_name(char *buf, size_t cap, const redstore_client *c)
 {
-	redstore__redis_url u;
-	if (redstore__redis_url_parse(&u, redstore__config_str(c->cfg, REDSTORE_CFG_REDIS_URL)))
-		snprintf(buf, cap, "(malformed redis.url)");
-	else if (u.path[0])
-		snprintf(buf, cap, "%.200s", u.path);
+	const redstore__redis_url *u = &c->set.redis;
+	if (u->path[0])
+		snprintf(buf, cap, "%.200s", u->path);
 	else
-		snprintf(buf, cap, "%.200s:%d", u.host, u.port);
+		snprintf(buf, cap, "%.200s:%d", u->host, u->port);
 }
 
 int redstore__redis_io_error(redstore_client *c, const char *what)
@@ -81,10 +79,9 @@ int redstore__redis_connect(redstore_client *c)
 	drop_if_closed(c);
 	if (c->redis)
 		return 0;
-	if (redstore__redis_url_parse(&u, redstore__config_str(c->cfg, REDSTORE_CFG_REDIS_URL)))
-		return redstore__fail(REDSTORE_EINVALID, "redis.url is malformed");
-	ctv = ms_to_tv(redstore__config_int(c->cfg, REDSTORE_CFG_REDIS_CONNECT_TIMEOUT_MS));
-	rtv = ms_to_tv(redstore__config_int(c->cfg, REDSTORE_CFG_REDIS_COMMAND_TIMEOUT_MS));
+	u = c->set.redis;
+	ctv = ms_to_tv(c->set.redis_connect_timeout_ms);
+	rtv = ms_to_tv(c->set.redis_command_timeout_ms);
 	c->redis = u.path[0] ? redisConnectUnixWithTimeout(u.path, ctv) : redisConnectWithTimeout(u.host, u.port, ctv);
 	if (!c->redis)
 		return redstore__fail(REDSTORE_ENOMEM, "redis: out of memory");

@@ -59,7 +59,7 @@ int redstore__event_emit_for(redstore_client *c, const char *store, const char *
 	int rc;
 	if (!text)
 		return REDSTORE_ENOMEM;
-	redstore__kafka_topic(topic, sizeof(topic), c->cfg, domain);
+	redstore__kafka_topic(topic, sizeof(topic), &c->set, domain);
 	rc = redstore__kafka_produce_sync(c, topic, store, text, strlen(text));
 	free(text);
 	if (rc)

@@ -26,8 +26,8 @@ static int read_metadata(redstore_topic_status *out, rd_kafka_t *rk, int timeout
 
 static void create_missing(redstore_topic_status *out, redstore_client *c, rd_kafka_t *rk, int timeout_ms)
 {
-	int partitions = (int)redstore__config_int(c->cfg, REDSTORE_CFG_KAFKA_PARTITIONS);
-	int replication = (int)redstore__config_int(c->cfg, REDSTORE_CFG_KAFKA_REPLICATION_FACTOR);
+	int partitions = (int)c->set.kafka_partitions;
+	int replication = (int)c->set.kafka_replication_factor;
 	rd_kafka_NewTopic_t *nt[REDSTORE_TOPIC_COUNT];
 	rd_kafka_AdminOptions_t *opts;
 	rd_kafka_queue_t *q;
@@ -88,18 +88,18 @@ static void create_missing(redstore_topic_status *out, redstore_client *c, rd_ka
 
 int redstore_events_ensure_topics(redstore_topic_status *out, redstore_client *c, int timeout_ms)
 {
-	int partitions = (int)redstore__config_int(c->cfg, REDSTORE_CFG_KAFKA_PARTITIONS);
+	int partitions = (int)c->set.kafka_partitions;
 	rd_kafka_t *rk;
 	int rc;
 
 	for (int i = 0; i < REDSTORE_TOPIC_COUNT; i++) {
 		memset(&out[i], 0, sizeof(out[i]));
-		redstore__kafka_topic(out[i].name, sizeof(out[i].name), c->cfg, domains[i]);
+		redstore__kafka_topic(out[i].name, sizeof(out[i].name), &c->set, domains[i]);
 	}
 	if (timeout_ms < 1000 || timeout_ms > 600000)
 		return redstore__fail(REDSTORE_EINVALID, "ensure_topics: timeout %d ms (expected 1000..600000)", timeout_ms);
 	if ((rc = redstore__kafka_producer(&rk, c)) ||
-	    (rc = read_metadata(out, rk, timeout_ms, redstore__config_str(c->cfg, REDSTORE_CFG_KAFKA_BROKERS))))
+	    (rc = read_metadata(out, rk, timeout_ms, c->set.kafka_brokers)))
 		return rc;
 	create_missing(out, c, rk, timeout_ms);
 	for (int i = 0; i < REDSTORE_TOPIC_COUNT; i++)

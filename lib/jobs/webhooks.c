@@ -327,7 +327,7 @@ redstore_job_outcome redstore_webhook_handler(const redstore_job *job, redstore_
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->valuestring);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body->valuestring));
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-	                 (long)redstore__config_int(redstore_client_config(c), REDSTORE_CFG_JOBS_WEBHOOK_TIMEOUT_MS));
+	                 (long)c->set.jobs_webhook_timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curlerr);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "libredstore-webhooks/" REDSTORE_VERSION_STRING);

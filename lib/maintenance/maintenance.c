@@ -95,7 +95,7 @@ int redstore__log_positions(redstore__log_pos *p, rd_kafka_t *rk, const redstore
 	memset(p, 0, sizeof(*p));
 	for (int t = 0; t < REDSTORE__LOG_TOPICS; t++) {
 		int32_t count = 0;
-		redstore__kafka_topic(p->topic[t], sizeof(p->topic[t]), c->cfg, log_domains[t]);
+		redstore__kafka_topic(p->topic[t], sizeof(p->topic[t]), &c->set, log_domains[t]);
 		p->committed[t] = -1;
 		if ((rc = partition_count(&count, rk, p->topic[t], timeout_ms)) == REDSTORE_ENOTFOUND) {
 			/* Not created yet (nothing was ever produced to it): an empty log. */

@@ -640,8 +640,8 @@ static int gate(redstore_client *c, const char *key, const char *how, const char
  * only that time bound is safe, and it is waited. */
 static int quiesce(rebuild *b, int64_t gate_ms)
 {
-	int64_t delivery = redstore__config_int(b->c->cfg, REDSTORE_CFG_KAFKA_DELIVERY_TIMEOUT_MS);
-	int64_t cmd = redstore__config_int(b->c->cfg, REDSTORE_CFG_REDIS_COMMAND_TIMEOUT_MS);
+	int64_t delivery = b->c->set.kafka_delivery_timeout_ms;
+	int64_t cmd = b->c->set.redis_command_timeout_ms;
 	int64_t until = gate_ms + delivery + 1000;
 	char key[REDSTORE_KEY_MAX], since[32];
 	VEC(char *) ids = { NULL, 0, 0 };
@@ -1027,7 +1027,7 @@ int redstore_cache_rebuild(redstore_rebuild_stats *out, redstore_client *c, cons
 	b.c = c;
 	b.store = store;
 	b.ttl_ms = strtoll(REDSTORE_OP_TTL_S, NULL, 10) * 1000;
-	lease_ms = (int64_t)mo.wait_ms + redstore__config_int(c->cfg, REDSTORE_CFG_KAFKA_DELIVERY_TIMEOUT_MS) + 60000;
+	lease_ms = (int64_t)mo.wait_ms + c->set.kafka_delivery_timeout_ms + 60000;
 	redstore__key(kgate, store, "rebuild");
 	redstore__key(ton, store, "rb:onhand");
 	redstore__key(tres, store, "rb:reserved");
@@ -1035,7 +1035,7 @@ int redstore_cache_rebuild(redstore_rebuild_stats *out, redstore_client *c, cons
 	redstore__key(kres, store, "reserved");
 	redstore__key(kstream, store, "stream");
 	redstore__key(kchan, store, "changes");
-	snprintf(maxlen, sizeof(maxlen), "%lld", (long long)redstore__config_int(c->cfg, REDSTORE_CFG_SYNC_STREAM_MAXLEN));
+	snprintf(maxlen, sizeof(maxlen), "%lld", (long long)c->set.sync_stream_maxlen);
 
 	{
 		/* The store must exist (its settings are readable) before anything is gated. */

@@ -85,17 +85,17 @@ int redstore_consumer_new(redstore_consumer **out, const redstore_client *client
 	k->max_attempts = o->max_attempts ? o->max_attempts : 5;
 	if ((rc = redstore_client_new(&k->client, client->cfg)))
 		goto fail;
-	redstore__kafka_topic(k->dlq, sizeof(k->dlq), k->client->cfg, "deadletter");
+	redstore__kafka_topic(k->dlq, sizeof(k->dlq), &k->client->set, "deadletter");
 	if (o->pattern)
 		snprintf(pattern, sizeof(pattern), "%s", o->pattern);
 	else
-		default_pattern(pattern, sizeof(pattern), redstore__config_str(k->client->cfg, REDSTORE_CFG_KAFKA_TOPIC_PREFIX));
+		default_pattern(pattern, sizeof(pattern), k->client->set.kafka_topic_prefix);
 	if (pattern[0] != '^') {
 		rc = redstore__fail(REDSTORE_EINVALID, "consumer: pattern \"%.100s\" must start with ^ (a regex)", pattern);
 		goto fail;
 	}
 	snprintf(refresh, sizeof(refresh), "%lld",
-	         (long long)redstore__config_int(k->client->cfg, REDSTORE_CFG_KAFKA_METADATA_REFRESH_MS));
+	         (long long)k->client->set.kafka_metadata_refresh_ms);
 	if ((rc = redstore__kafka_conf(&conf, k->client->cfg)) || (rc = set(conf, "group.id", o->group_id)) ||
 	    (rc = set(conf, "enable.auto.commit", "false")) || (rc = set(conf, "enable.auto.offset.store", "false")) ||
 	    (rc = set(conf, "auto.offset.reset", "earliest")) || (rc = set(conf, "topic.metadata.refresh.interval.ms", refresh)) ||

@@ -69,7 +69,7 @@ static int check_name(const char *v, const char *field, const char *what)
 
 static int check_amount(int64_t amount, int64_t min, redstore_client *c, const char *field, const char *what)
 {
-	int64_t max = redstore__config_int(c->cfg, REDSTORE_CFG_SHIFT_MAX_AMOUNT);
+	int64_t max = c->set.shift_max_amount;
 	if (amount < min)
 		return redstore__fail(REDSTORE_EINVALID, "%s: %s %lld must be at least %lld (minor units)", what, field,
 		                      (long long)amount, (long long)min);
@@ -796,7 +796,7 @@ int redstore_shift_z_report(redstore_shift_report **out, redstore_client *c, con
 		                      what, shift_id);
 	if (!sh.z_number) {
 		/* 1. Settled: every commit that stamped its event before the close has returned. */
-		settle_ms = sh.closed_at_ms + redstore__config_int(c->cfg, REDSTORE_CFG_KAFKA_DELIVERY_TIMEOUT_MS) +
+		settle_ms = sh.closed_at_ms + c->set.kafka_delivery_timeout_ms +
 		            SETTLE_MARGIN_MS;
 		if ((now = redstore__wall_ms()) < settle_ms) {
 			if (settle_ms > deadline_ms)

@@ -298,9 +298,9 @@ static int check_sale_shape(redstore_client *c, const redstore_sale *s)
 {
 	if (s->nlines == 0)
 		return redstore__fail(REDSTORE_EINVALID, "sale %s has no lines", s->id);
-	if ((int64_t)s->nlines > redstore__config_int(c->cfg, REDSTORE_CFG_SALE_MAX_LINES))
+	if ((int64_t)s->nlines > c->set.sale_max_lines)
 		return redstore__fail(REDSTORE_ELIMIT, "sale %s has %zu lines (sale.max_lines is %lld)", s->id, s->nlines,
-		                      (long long)redstore__config_int(c->cfg, REDSTORE_CFG_SALE_MAX_LINES));
+		                      (long long)c->set.sale_max_lines);
 	return 0;
 }
 

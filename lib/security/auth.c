@@ -53,7 +53,7 @@ int redstore_role_allows(redstore_role role, redstore_permission perm)
 static bool within_limit(redstore_client *c, redstore_role role, redstore_permission perm, int64_t amount)
 {
 	return !(perm == REDSTORE_PERM_REFUND && role == REDSTORE_ROLE_SUPERVISOR &&
-	         amount > redstore__config_int(c->cfg, REDSTORE_CFG_AUTH_SUPERVISOR_REFUND_LIMIT));
+	         amount > c->set.auth_supervisor_refund_limit);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -113,7 +113,7 @@ static int check_pin_form(const char *pin, const char *what)
 
 static const char *secret_of(redstore_client *c)
 {
-	return redstore__config_str(c->cfg, REDSTORE_CFG_AUTH_SECRET);
+	return c->set.auth_secret;
 }
 
 static void mac_hex(char out[MAC_HEX + 1], const char *secret, const char *payload, size_t len)
@@ -179,7 +179,7 @@ static int token_make(char **out, redstore_client *c, const char *store, const c
 {
 	unsigned char nonce[12];
 	char nonce_hex[25], payload[TOKEN_MAX], mac[MAC_HEX + 1];
-	int64_t exp = redstore__wall_ms() + redstore__config_int(c->cfg, REDSTORE_CFG_AUTH_SESSION_TTL_S) * 1000;
+	int64_t exp = redstore__wall_ms() + c->set.auth_session_ttl_s * 1000;
 	int n;
 
 	randombytes_buf(nonce, sizeof(nonce));
@@ -248,8 +248,8 @@ static int check_pin(redstore_role *role, redstore_client *c, const char *store,
 		PQclear(res);
 		/* Spend what a PIN check costs, so the answer's timing does not tell who exists. */
 		if (crypto_pwhash_str(dummy, "0000", 4,
-		                      (unsigned long long)redstore__config_int(c->cfg, REDSTORE_CFG_AUTH_PIN_OPSLIMIT),
-		                      (size_t)redstore__config_int(c->cfg, REDSTORE_CFG_AUTH_PIN_MEMLIMIT_KIB) * 1024) == 0)
+		                      (unsigned long long)c->set.auth_pin_opslimit,
+		                      (size_t)c->set.auth_pin_memlimit_kib * 1024) == 0)
 			sodium_memzero(dummy, sizeof(dummy));
 		if ((rc = audit(c, store, "auth.login_failed", employee, terminal, NULL, employee,
 		                details_obj("why", "unknown employee", NULL, NULL))))
@@ -283,9 +283,9 @@ static int check_pin(redstore_role *role, redstore_client *c, const char *store,
 			return redstore__fail_wrap(rc, "%s", what);
 		return 0;
 	}
-	snprintf(thr, sizeof(thr), "%lld", (long long)redstore__config_int(c->cfg, REDSTORE_CFG_AUTH_LOCKOUT_THRESHOLD));
-	snprintf(base, sizeof(base), "%lld", (long long)redstore__config_int(c->cfg, REDSTORE_CFG_AUTH_LOCKOUT_BASE_MS));
-	snprintf(max, sizeof(max), "%lld", (long long)redstore__config_int(c->cfg, REDSTORE_CFG_AUTH_LOCKOUT_MAX_MS));
+	snprintf(thr, sizeof(thr), "%lld", (long long)c->set.auth_lockout_threshold);
+	snprintf(base, sizeof(base), "%lld", (long long)c->set.auth_lockout_base_ms);
+	snprintf(max, sizeof(max), "%lld", (long long)c->set.auth_lockout_max_ms);
 	params[2] = thr;
 	params[3] = base;
 	params[4] = max;
@@ -449,7 +449,7 @@ int redstore__auth_require(redstore_client *c, redstore_permission perm, int64_t
 	if (redstore_role_allows(info.role, perm) || (a->override_armed && a->override_perm == perm))
 		return redstore__fail(REDSTORE_EPERM, "%s: %lld is over the supervisor refund limit of %lld", what,
 		                      (long long)amount,
-		                      (long long)redstore__config_int(c->cfg, REDSTORE_CFG_AUTH_SUPERVISOR_REFUND_LIMIT));
+		                      (long long)c->set.auth_supervisor_refund_limit);
 	return redstore__fail(REDSTORE_EPERM, "%s: employee %s (%s) lacks the permission \"%s\" (a supervisor may approve it)",
 	                      what, info.employee_id, redstore_role_name(info.role), redstore_permission_name(perm));
 }
@@ -553,7 +553,7 @@ int redstore_auth_pairing_code_new(char out[REDSTORE_PAIRING_CODE_SIZE], redstor
 	code[8] = '\0';
 	sodium_memzero(rnd, sizeof(rnd));
 	sha256_hex(hash, "redstore-pair:", code);
-	snprintf(ttl, sizeof(ttl), "%lld", (long long)redstore__config_int(c->cfg, REDSTORE_CFG_AUTH_PAIRING_TTL_S));
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)c->set.auth_pairing_ttl_s);
 	params[0] = store;
 	params[1] = hash;
 	params[2] = name;
@@ -710,8 +710,8 @@ int redstore_auth_employee_add(redstore_client *c, const char *employee_id, cons
 	if ((rc = may_manage(c, role, what)))
 		return rc;
 	if (crypto_pwhash_str(hash, pin, strlen(pin),
-	                      (unsigned long long)redstore__config_int(c->cfg, REDSTORE_CFG_AUTH_PIN_OPSLIMIT),
-	                      (size_t)redstore__config_int(c->cfg, REDSTORE_CFG_AUTH_PIN_MEMLIMIT_KIB) * 1024) != 0)
+	                      (unsigned long long)c->set.auth_pin_opslimit,
+	                      (size_t)c->set.auth_pin_memlimit_kib * 1024) != 0)
 		return redstore__fail(REDSTORE_ENOMEM, "%s: argon2id could not allocate its memory (auth.pin_memlimit_kib)",
 		                      what);
 	params[0] = store;

@@ -104,7 +104,7 @@ static int prepare(op_state *s, redstore_client *c, const redstore__stock_op *op
 	s->nums = calloc(n, sizeof(*s->nums));
 	if (!s->argv || !s->nums)
 		return redstore__fail(REDSTORE_ENOMEM, "%s: out of memory", op->type);
-	snprintf(s->maxlen, sizeof(s->maxlen), "%lld", (long long)redstore__config_int(c->cfg, REDSTORE_CFG_SYNC_STREAM_MAXLEN));
+	snprintf(s->maxlen, sizeof(s->maxlen), "%lld", (long long)c->set.sync_stream_maxlen);
 	snprintf(s->expiry, sizeof(s->expiry), "%lld", (long long)op->aux_expiry_ms);
 	snprintf(s->count, sizeof(s->count), "%zu", n);
 	s->argv[s->argc++] = s->k.onhand;
@@ -229,7 +229,7 @@ static int produce_all(redstore_client *c, op_state *st, size_t n)
 		rd_kafka_resp_err_t err;
 		if (!(s->produce && s->to_produce && s->op->domain))
 			continue;
-		redstore__kafka_topic(topic, sizeof(topic), c->cfg, s->op->domain);
+		redstore__kafka_topic(topic, sizeof(topic), &c->set, s->op->domain);
 		for (;;) {
 			err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(s->store, strlen(s->store)),
 			                        RD_KAFKA_V_VALUE((void *)s->to_produce, s->to_produce_len),

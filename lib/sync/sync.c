@@ -144,7 +144,7 @@ int redstore_sync_read(redstore_changes **out, redstore_client *c, const char *a
 	char key[REDSTORE_KEY_MAX], count[24];
 	redisReply *r = NULL;
 	redstore_changes *res;
-	int64_t block_max = redstore__config_int(c->cfg, REDSTORE_CFG_REDIS_COMMAND_TIMEOUT_MS) - 1000;
+	int64_t block_max = c->set.redis_command_timeout_ms - 1000;
 	int rc;
 
 	*out = NULL;

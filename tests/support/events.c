@@ -25,7 +25,7 @@ rs_test_watch *rs_test_watch_start(const redstore_config *cfg, const char *domai
 	ck_assert_int_eq(rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err)), RD_KAFKA_CONF_OK);
 	w->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
 	ck_assert_msg(w->rk != NULL, "%s", err);
-	redstore__kafka_topic(topic, sizeof(topic), cfg, domain);
+	snprintf(topic, sizeof(topic), "%s%s", redstore__config_str(cfg, REDSTORE_CFG_KAFKA_TOPIC_PREFIX), domain);
 	t = rd_kafka_topic_new(w->rk, topic, NULL);
 	ck_assert_int_eq(rd_kafka_metadata(w->rk, 0, t, &md, 10000), 0);
 	ck_assert_int_eq(md->topic_cnt, 1);
