@@ -25,5 +25,6 @@
 #include "redstore/terminal.h"
 #include "redstore/auth.h"
 #include "redstore/shift.h"
+#include "redstore/commit.h"
 
 #endif

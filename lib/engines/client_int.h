@@ -24,6 +24,7 @@ struct redstore_client {
 	char employee[65];
 	struct redstore__auth *auth; /* the attached employee session (lib/security/auth.c), NULL = the service */
 	void (*auth_free)(struct redstore__auth *); /* frees `auth`: set with it by the security area */
+	struct redstore_committer *committer; /* blocking commits go through it (lib/stock/commit.c), or NULL */
 };
 
 /* Selects `store` (already validated); safe when `store` points into c->store itself. */

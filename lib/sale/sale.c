@@ -7,6 +7,7 @@
 #include "sale/sale_int.h"
 #include "stock/stock_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 
 #define SALE_MAX_LINES 10000
@@ -528,10 +529,162 @@ done:
 	return rc;
 }
 
+/* ------------------------------------------------------------------ through a committer */
+
+/* One sale on its way through a committer: everything it needs, owned (the caller's sale is not kept). */
+typedef struct sale_task {
+	pending_sale p;
+	redstore__item *items;
+	redstore__stock_op op;
+	redstore__stock_job job;
+	char id[REDSTORE_ID_SIZE];
+	redstore_sale_done_cb done;
+	void *payload;
+} sale_task;
+
+static void sale_task_free(sale_task *t)
+{
+	if (!t)
+		return;
+	redstore__stock_job_clear(&t->job);
+	redstore_receipt_free(t->p.receipt);
+	cJSON_Delete(t->p.payload);
+	free(t->p.json);
+	free(t->p.it);
+	free(t->p.fields);
+	free(t->items);
+	free(t);
+}
+
+/* Validates, authorises and prices one sale on the caller's client, and prepares its stock job. */
+static int sale_task_new(sale_task **out, redstore_client *c, const redstore_sale *s)
+{
+	redstore__store_meta meta;
+	const char *store;
+	sale_task *t;
+	int rc;
+
+	*out = NULL;
+	if ((rc = redstore__need_store(&store, c, "sale")) || (rc = redstore__auth_require(c, REDSTORE_PERM_SELL, 0, "sale")) ||
+	    (rc = check_sale_shape(c, s)) || (rc = redstore__store_meta_get(&meta, c)))
+		return rc;
+	if (!(t = calloc(1, sizeof(*t))) || !(t->items = calloc(s->nlines, sizeof(*t->items)))) {
+		free(t);
+		return redstore__fail(REDSTORE_ENOMEM, "sale %s: out of memory", s->id);
+	}
+	snprintf(t->id, sizeof(t->id), "%s", s->id);
+	t->p.s = s;
+	t->p.items = t->items;
+	if ((rc = resolve_sales(t->items, c, &s, 1)) || (rc = prepare_sale(&t->p, &t->op, c, &meta)) ||
+	    (rc = discount_check(c, s, &t->p))) {
+		sale_task_free(t);
+		return rc;
+	}
+	t->op.id = t->id;
+	t->p.s = NULL; /* the caller's sale is not used after this */
+	if ((rc = redstore__stock_prepare(&t->job, c, &t->op, t->p.it, s->nlines))) {
+		sale_task_free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+/* The sale's answer once its job ran: the receipt, the first receipt of a duplicate, or the error. */
+static int sale_task_result(redstore_receipt **out, sale_task *t)
+{
+	int rc;
+	*out = NULL;
+	if ((rc = t->job.rc)) {
+		if (rc == REDSTORE_EOUT_OF_STOCK)
+			redstore__fail(rc, "sale %s: %s", t->id, t->job.message);
+		else
+			redstore__fail(rc, "%s", t->job.message);
+		return rc;
+	}
+	if (t->job.out.duplicate)
+		return receipt_of_duplicate(out, t->job.out.result);
+	snprintf(t->p.receipt->stream_id, sizeof(t->p.receipt->stream_id), "%s", t->job.out.stream_id);
+	*out = t->p.receipt;
+	t->p.receipt = NULL;
+	return 0;
+}
+
+static void sale_task_done(redstore__stock_job *job, void *payload)
+{
+	sale_task *t = payload;
+	redstore_receipt *r;
+	int rc = sale_task_result(&r, t);
+	(void)job;
+	t->done(rc, r, t->payload);
+	sale_task_free(t);
+}
+
+int redstore_sale_submit(redstore_committer *cm, redstore_client *c, const redstore_sale *s, redstore_sale_done_cb done,
+                         void *payload)
+{
+	sale_task *t;
+	int rc;
+	if ((rc = sale_task_new(&t, c, s)))
+		return rc;
+	t->done = done;
+	t->payload = payload;
+	if ((rc = redstore__committer_submit(cm, &t->job, sale_task_done, t)))
+		sale_task_free(t);
+	return rc;
+}
+
+/* A blocking commit's wait for its committer. */
+typedef struct sale_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	int rc;
+	redstore_receipt *receipt;
+	char message[512];
+} sale_wait;
+
+static void sale_wake(int rc, redstore_receipt *r, void *payload)
+{
+	sale_wait *w = payload;
+	pthread_mutex_lock(&w->mu);
+	w->rc = rc;
+	w->receipt = r;
+	if (rc)
+		snprintf(w->message, sizeof(w->message), "%s", redstore_error_last());
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static int commit_through(redstore_receipt **out, redstore_client *c, const redstore_sale *s)
+{
+	sale_wait w;
+	int rc;
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	if (!(rc = redstore_sale_submit(c->committer, c, s, sale_wake, &w))) {
+		pthread_mutex_lock(&w.mu);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.mu);
+		pthread_mutex_unlock(&w.mu);
+		*out = w.receipt;
+		if ((rc = w.rc))
+			redstore__fail(rc, "%s", w.message);
+	}
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	return rc;
+}
+
 int redstore_sale_commit(redstore_receipt **out, redstore_client *c, const redstore_sale *s)
 {
-	int one = 0;
-	int rc = redstore_sale_commit_many(out, &one, c, 1, &s);
+	int one = 0, rc;
+	*out = NULL;
+	if (c->committer)
+		return commit_through(out, c, s);
+	rc = redstore_sale_commit_many(out, &one, c, 1, &s);
 	if (!rc && one == REDSTORE_EOUT_OF_STOCK)
 		redstore__fail_wrap(one, "sale %s", s->id);
 	return rc ? rc : one;

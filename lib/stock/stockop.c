@@ -13,32 +13,7 @@ void redstore__stock_outcome_clear(redstore__stock_outcome *out)
 	memset(out, 0, sizeof(*out));
 }
 
-typedef struct op_keys {
-	char onhand[REDSTORE_KEY_MAX], reserved[REDSTORE_KEY_MAX], op[REDSTORE_KEY_MAX], stream[REDSTORE_KEY_MAX],
-		aux[REDSTORE_KEY_MAX], resvexp[REDSTORE_KEY_MAX], channel[REDSTORE_KEY_MAX], gate[REDSTORE_KEY_MAX];
-} op_keys;
-
-/* Everything one operation of a batch needs while it is in flight. */
-typedef struct op_state {
-	const redstore__stock_op *op;
-	redstore__stock_item *items;
-	size_t n;
-	const char *store;
-	op_keys k;
-	char *event;              /* the envelope this run produced, or NULL */
-	const char *to_produce;   /* the event to produce now (own or stored), or NULL */
-	size_t to_produce_len;
-	redisReply *reply;        /* the apply reply (owns to_produce when stored) */
-	const char **argv;
-	char (*nums)[2][24];
-	size_t argc;
-	int rc;
-	bool produce;             /* produce to_produce, then settle */
-	redstore__delivery dr;    /* the event's delivery report */
-	char maxlen[24], expiry[24], count[24];
-} op_state;
-
-static void build_keys(op_keys *k, const char *store, const redstore__stock_op *op)
+static void build_keys(redstore__stock_keys *k, const char *store, const redstore__stock_op *op)
 {
 	redstore__key(k->onhand, store, "onhand");
 	redstore__key(k->reserved, store, "reserved");
@@ -55,7 +30,7 @@ static void build_keys(op_keys *k, const char *store, const redstore__stock_op *
 
 /* Settles one attempt: "undo" or "abandon" (see stock_settle.lua). Returns 1 when the operation was
  * undone (nothing of it remains), 0 when it stays (pending or done), or an error. */
-static int settle(redstore_client *c, const op_state *s, const char *how)
+static int settle(redstore_client *c, const redstore__stock_job *s, const char *how)
 {
 	const char *argv[10] = { s->k.onhand, s->k.reserved, s->k.op, s->k.stream, s->k.aux, s->k.resvexp, s->op->id, how,
 		                     s->maxlen, s->k.channel };
@@ -77,17 +52,18 @@ static long long reply_int(const redisReply *r)
 	return 0;
 }
 
-/* Prepares the event and the script arguments of one operation. */
-static int prepare(op_state *s, redstore_client *c, const redstore__stock_op *op, redstore__stock_item *items,
-                   size_t n)
+int redstore__stock_prepare(redstore__stock_job *s, redstore_client *c, const redstore__stock_op *op,
+                            redstore__stock_item *items, size_t n)
 {
 	static const char ttl[] = REDSTORE_OP_TTL_S;
 
 	memset(s, 0, sizeof(*s));
+	snprintf(s->terminal, sizeof(s->terminal), "%s", c->terminal);
+	snprintf(s->employee, sizeof(s->employee), "%s", c->employee);
 	s->op = op;
 	s->items = items;
 	s->n = n;
-	s->store = op->store ? op->store : c->store;
+	snprintf(s->store, sizeof(s->store), "%s", op->store ? op->store : c->store);
 	if (!s->store[0])
 		return redstore__fail(REDSTORE_EINVALID, "%s: no store selected", op->type);
 	if (n < 1 || n > MAX_ITEMS)
@@ -139,10 +115,12 @@ static int prepare(op_state *s, redstore_client *c, const redstore__stock_op *op
 }
 
 /* Reads the apply reply of one operation: decides its result or that its event must be produced. */
-static void classify(op_state *s, redstore__stock_outcome *out)
+static void classify(redstore__stock_job *s)
+
 {
 	redisReply *r = s->reply;
 	const char *type = s->op->type;
+	redstore__stock_outcome *out = &s->out;
 
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->type != REDIS_REPLY_STRING) {
 		s->rc = redstore__fail(REDSTORE_EREDIS, "%s: unexpected reply from stock_apply", type);
@@ -210,24 +188,24 @@ static void classify(op_state *s, redstore__stock_outcome *out)
 
 /* Produces every pending event asynchronously and waits for all delivery reports (each bounded by
  * kafka.delivery_timeout_ms inside librdkafka). */
-static int produce_all(redstore_client *c, op_state *st, size_t n)
+static int produce_all(redstore_client *c, redstore__stock_job *const *jobs, size_t n)
 {
 	rd_kafka_t *rk = NULL;
 	size_t waiting = 0;
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (st[i].produce && st[i].to_produce && st[i].op->domain)
+		if (!jobs[i]->rc && jobs[i]->produce && jobs[i]->to_produce && jobs[i]->op->domain)
 			waiting++;
 	if (!waiting)
 		return 0;
 	if ((rc = redstore__kafka_producer(&rk, c)))
 		return rc;
 	for (size_t i = 0; i < n; i++) {
-		op_state *s = &st[i];
+		redstore__stock_job *s = jobs[i];
 		char topic[160];
 		rd_kafka_resp_err_t err;
-		if (!(s->produce && s->to_produce && s->op->domain))
+		if (s->rc || !(s->produce && s->to_produce && s->op->domain))
 			continue;
 		redstore__kafka_topic(topic, sizeof(topic), &c->set, s->op->domain);
 		for (;;) {
@@ -250,30 +228,35 @@ static int produce_all(redstore_client *c, op_state *st, size_t n)
 		rd_kafka_poll(rk, 100);
 		waiting = 0;
 		for (size_t i = 0; i < n; i++)
-			if (st[i].produce && st[i].to_produce && st[i].op->domain && !st[i].dr.done)
+			if (!jobs[i]->rc && jobs[i]->produce && jobs[i]->to_produce && jobs[i]->op->domain && !jobs[i]->dr.done)
 				waiting++;
 	}
 	return 0;
 }
 
+static bool acknowledged(const redstore__stock_job *s)
+{
+	return !s->rc && s->produce && (!s->op->domain || !s->to_produce || !s->dr.err);
+}
+
 /* Confirms the acknowledged operations: one script call per run of operations of the same store. */
-static void confirm_all(redstore_client *c, op_state *st, size_t n)
+static void confirm_all(redstore_client *c, redstore__stock_job *const *jobs, size_t n)
 {
 	const char **keys = calloc(n, sizeof(*keys));
 	size_t k = 0;
 	const char *store = NULL;
 
 	for (size_t i = 0; i <= n; i++) {
-		bool ok = i < n && st[i].produce && !st[i].rc && (!st[i].op->domain || !st[i].to_produce || !st[i].dr.err);
-		if (keys && k && (i == n || (ok && strcmp(store, st[i].store) != 0))) {
+		bool ok = i < n && acknowledged(jobs[i]);
+		if (keys && k && (i == n || (ok && strcmp(store, jobs[i]->store) != 0))) {
 			/* The event is durable: the operation happened, even if recording "done" fails now (a retry
 			 * would find it pending, re-produce the same event and confirm). */
 			redstore__redis_script(NULL, c, "stock_confirm", (int)k, (int)k, keys, NULL);
 			k = 0;
 		}
 		if (ok && keys) {
-			store = st[i].store;
-			keys[k++] = st[i].k.op;
+			store = jobs[i]->store;
+			keys[k++] = jobs[i]->k.op;
 		}
 	}
 	free(keys);
@@ -282,10 +265,10 @@ static void confirm_all(redstore_client *c, op_state *st, size_t n)
 /* Emits one inventory.low_stock event for an operation that took SKUs to their threshold. The operation
  * is already durable; its event id is derived from the operation's so a retry cannot double it. A failure
  * here does not fail the operation: the crossing stays in the stream entry and the caller's result. */
-static void emit_low_stock(redstore_client *c, const op_state *s)
+static void emit_low_stock(redstore_client *c, const redstore__stock_job *s)
 {
 	cJSON *payload = NULL, *skus;
-	char id[REDSTORE_ID_SIZE];
+	char id[REDSTORE_ID_SIZE], saved_terminal[sizeof(c->terminal)], saved_employee[sizeof(c->employee)];
 	size_t crossed = 0;
 
 	for (size_t i = 0; i < s->n; i++)
@@ -306,100 +289,173 @@ static void emit_low_stock(redstore_client *c, const op_state *s)
 	/* The operation's id with its last hex digit changed: stable across retries, distinct from the op. */
 	snprintf(id, sizeof(id), "%s", s->op->id);
 	id[35] = id[35] == '0' ? '1' : '0';
+	/* The event names the operation's actor: the executing client may be a committer's. */
+	memcpy(saved_terminal, c->terminal, sizeof(saved_terminal));
+	memcpy(saved_employee, c->employee, sizeof(saved_employee));
+	snprintf(c->terminal, sizeof(c->terminal), "%s", s->terminal);
+	snprintf(c->employee, sizeof(c->employee), "%s", s->employee);
 	redstore__event_emit_for(c, s->store, REDSTORE_DOMAIN_INVENTORY, id, "inventory.low_stock", payload);
+	memcpy(c->terminal, saved_terminal, sizeof(saved_terminal));
+	memcpy(c->employee, saved_employee, sizeof(saved_employee));
 done:
 	cJSON_Delete(payload);
+}
+
+/* Runs the prepared jobs' scripts in one pipelined round trip and reads their replies. Returns an error
+ * that stopped the whole batch (the connection failed), else 0 with each job's own rc set. */
+static int apply_all(redstore_client *c, redstore__stock_job *const *jobs, size_t n)
+{
+	size_t appended = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i]->rc)
+			continue;
+		if ((rc = redstore__redis_script_append(c, "stock_apply", 7, (int)jobs[i]->argc, jobs[i]->argv, NULL))) {
+			/* Commands already queued would answer someone else's next call: discard the connection. */
+			if (appended)
+				redstore__redis_drop(c);
+			return rc;
+		}
+		appended++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		redstore__stock_job *s = jobs[i];
+		if (s->rc)
+			continue;
+		if ((rc = redstore__redis_read(&s->reply, c)))
+			return rc;
+		if (s->reply->type == REDIS_REPLY_ERROR) {
+			if (!strncmp(s->reply->str, "NOSCRIPT", 8)) {
+				/* Scripts were flushed between load and run: run this one alone (it reloads). */
+				freeReplyObject(s->reply);
+				s->reply = NULL;
+				if ((s->rc = redstore__redis_script(&s->reply, c, "stock_apply", 7, (int)s->argc, s->argv, NULL)))
+					continue;
+			} else {
+				s->rc = redstore__fail(REDSTORE_EREDIS, "%s: %s", s->op->type, s->reply->str);
+				continue;
+			}
+		}
+		classify(s);
+	}
+	return 0;
+}
+
+/* Undoes or abandons the operations whose events Kafka did not acknowledge, one by one. */
+static void settle_failed(redstore_client *c, redstore__stock_job *const *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		redstore__stock_job *s = jobs[i];
+		int code;
+		char saved[512];
+		if (s->rc || !s->produce || !s->op->domain || !s->to_produce || !s->dr.err)
+			continue;
+		code = redstore__kafka_err(s->dr.err);
+		snprintf(saved, sizeof(saved), "kafka: not acknowledged: %s", rd_kafka_err2str(s->dr.err));
+		if (settle(c, s, s->dr.maybe_written ? "abandon" : "undo") == 1)
+			s->rc = redstore__fail(code, "%s %s: %s (definitely not written); nothing was changed: retry with the "
+			                       "same id", s->op->type, s->op->id, saved);
+		else
+			s->rc = redstore__fail(code, "%s %s: %s; the operation is pending: retry with the same id",
+			                       s->op->type, s->op->id, saved);
+	}
+}
+
+/* Keeps each failed job's message: the batch runs on one thread, its callers read their own. */
+static void keep_message(redstore__stock_job *s)
+{
+	if (s->rc && !s->message[0])
+		snprintf(s->message, sizeof(s->message), "%s", redstore_error_last());
+}
+
+void redstore__stock_execute(redstore_client *c, redstore__stock_job *const *jobs, size_t n)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		keep_message(jobs[i]);
+	/* 1. apply: every script in one pipelined round trip. */
+	rc = apply_all(c, jobs, n);
+	for (size_t i = 0; i < n; i++)
+		keep_message(jobs[i]);
+	/* 2. produce every event that must go out, and wait for all acknowledgements. */
+	if (!rc)
+		rc = produce_all(c, jobs, n);
+	/* 3. settle: confirm the acknowledged ones together; undo or abandon the others one by one. */
+	if (!rc) {
+		confirm_all(c, jobs, n);
+		for (size_t i = 0; i < n; i++)
+			if (acknowledged(jobs[i]) && !jobs[i]->out.duplicate)
+				emit_low_stock(c, jobs[i]);
+		settle_failed(c, jobs, n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		redstore__stock_job *s = jobs[i];
+		if (rc && !s->rc) {
+			/* The batch stopped before this job's answer was known: every one of them gets the error. */
+			s->rc = rc;
+			snprintf(s->message, sizeof(s->message), "%s", redstore_error_last());
+		}
+		keep_message(s);
+		if (s->rc)
+			redstore__stock_outcome_clear(&s->out);
+	}
+}
+
+void redstore__stock_job_clear(redstore__stock_job *s)
+{
+	if (s->reply)
+		freeReplyObject(s->reply);
+	free(s->event);
+	free(s->argv);
+	free(s->nums);
+	redstore__stock_outcome_clear(&s->out);
+	memset(s, 0, sizeof(*s));
 }
 
 int redstore__stock_run_many(redstore__stock_outcome *outs, int *rcs, redstore_client *c,
                              const redstore__stock_op *ops, redstore__stock_item *const *items, const size_t *counts,
                              size_t n)
 {
-	op_state *st = calloc(n ? n : 1, sizeof(*st));
-	size_t appended = 0;
-	int rc = 0;
+	redstore__stock_job *st = calloc(n ? n : 1, sizeof(*st));
+	redstore__stock_job **jobs = calloc(n ? n : 1, sizeof(*jobs));
+	char lastmsg[sizeof(st->message)] = "";
+	int rc = 0, last = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		memset(&outs[i], 0, sizeof(outs[i]));
 		rcs[i] = 0;
 	}
-	if (!st)
+	if (!st || !jobs) {
+		free(st);
+		free(jobs);
 		rc = redstore__fail(REDSTORE_ENOMEM, "stock operations: out of memory");
-	for (size_t i = 0; !rc && i < n; i++)
-		st[i].rc = prepare(&st[i], c, &ops[i], items[i], counts[i]);
-	/* 1. apply: every script in one pipelined round trip. */
-	for (size_t i = 0; !rc && i < n; i++) {
-		if (st[i].rc)
-			continue;
-		if ((rc = redstore__redis_script_append(c, "stock_apply", 7, (int)st[i].argc, st[i].argv, NULL))) {
-			/* Commands already queued would answer someone else's next call: discard the connection. */
-			if (appended)
-				redstore__redis_drop(c);
-			break;
-		}
-		appended++;
-	}
-	for (size_t i = 0; !rc && i < n; i++) {
-		if (st[i].rc)
-			continue;
-		if ((rc = redstore__redis_read(&st[i].reply, c)))
-			break;
-		if (st[i].reply->type == REDIS_REPLY_ERROR) {
-			if (!strncmp(st[i].reply->str, "NOSCRIPT", 8)) {
-				/* Scripts were flushed between load and run: run this one alone (it reloads). */
-				freeReplyObject(st[i].reply);
-				st[i].reply = NULL;
-				st[i].rc = redstore__redis_script(&st[i].reply, c, "stock_apply", 7, (int)st[i].argc, st[i].argv,
-				                                   NULL);
-				if (st[i].rc)
-					continue;
-			} else {
-				st[i].rc = redstore__fail(REDSTORE_EREDIS, "%s: %s", ops[i].type, st[i].reply->str);
-				continue;
-			}
-		}
-		classify(&st[i], &outs[i]);
-	}
-	/* 2. produce every event that must go out, and wait for all acknowledgements. */
-	if (!rc)
-		rc = produce_all(c, st, n);
-	/* 3. settle: confirm the acknowledged ones together; undo or abandon the others one by one. */
-	if (!rc) {
-		confirm_all(c, st, n);
 		for (size_t i = 0; i < n; i++)
-			if (!st[i].rc && st[i].produce && !outs[i].duplicate && (!st[i].op->domain || !st[i].dr.err))
-				emit_low_stock(c, &st[i]);
-		for (size_t i = 0; i < n; i++) {
-			op_state *s = &st[i];
-			int code;
-			char saved[512];
-			if (s->rc || !s->produce || !s->op->domain || !s->to_produce || !s->dr.err)
-				continue;
-			code = redstore__kafka_err(s->dr.err);
-			snprintf(saved, sizeof(saved), "kafka: not acknowledged: %s", rd_kafka_err2str(s->dr.err));
-			if (settle(c, s, s->dr.maybe_written ? "abandon" : "undo") == 1)
-				s->rc = redstore__fail(code, "%s %s: %s (definitely not written); nothing was changed: retry with the "
-				                       "same id", s->op->type, s->op->id, saved);
-			else
-				s->rc = redstore__fail(code, "%s %s: %s; the operation is pending: retry with the same id",
-				                       s->op->type, s->op->id, saved);
-			redstore__stock_outcome_clear(&outs[i]);
-		}
+			rcs[i] = rc;
+		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
-		rcs[i] = rc ? rc : (st ? st[i].rc : rc);
-		if (rcs[i])
-			redstore__stock_outcome_clear(&outs[i]);
-		if (st) {
-			if (st[i].reply)
-				freeReplyObject(st[i].reply);
-			free(st[i].event);
-			free(st[i].argv);
-			free(st[i].nums);
-		}
+		st[i].rc = redstore__stock_prepare(&st[i], c, &ops[i], items[i], counts[i]);
+		jobs[i] = &st[i];
 	}
+	redstore__stock_execute(c, jobs, n);
+	for (size_t i = 0; i < n; i++) {
+		rcs[i] = st[i].rc;
+		if (st[i].rc) {
+			last = st[i].rc;
+			snprintf(lastmsg, sizeof(lastmsg), "%s", st[i].message);
+		} else {
+			outs[i] = st[i].out;
+			memset(&st[i].out, 0, sizeof(st[i].out));
+		}
+		redstore__stock_job_clear(&st[i]);
+	}
+	/* This thread's last error is the last failed operation's message (callers of one operation read it). */
+	if (last)
+		redstore__fail(last, "%s", lastmsg);
 	free(st);
-	(void)appended;
+	free(jobs);
 	return rc;
 }
 
