@@ -174,7 +174,7 @@ static int data_valid(const char *s, size_t max)
 /* "id: <id>\nevent: <event>\ndata: <data>\n\n" (no id line for NULL), malloc'ed. */
 static char *sse_text(const char *event, const char *id, const char *data, size_t *len)
 {
-	size_t n = (id ? strlen(id) + 5 : 0) + strlen(event) + strlen(data) + 16;
+	size_t n = (id ? strlen(id) + 5 : 0) + strlen(event) + strlen(data) + 24;
 	char *t = malloc(n);
 	int w;
 	if (!t)
