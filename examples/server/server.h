@@ -3,8 +3,7 @@
  *
  *   http.c  the libmicrohttpd access handler: request bodies with a size limit, the route table, JSON
  *           errors with stable codes, the one authenticate+authorise step, metrics, the client pool
- *   sse.c   the sync hub (one Redis subscription per process, a bounded buffer of events per store) and
- *           the Server-Sent Events streams that read from it
+ *   sse.c   the event streams: the library's fan-out hub (redstore/hub.h) joined to libmicrohttpd
  *   api.c   the REST handlers (catalog, stock, stock operations, sales, voids, refunds)
  *   admin.c catalog writes, transfers, reservations, employees, terminals, audit verification
  *   shifts.c shifts and the cash drawer: open, paid-in/out, close, X and Z reports
@@ -43,12 +42,6 @@ typedef struct server_options {
 /* ------------------------------------------------------------ metrics (http.c) */
 
 typedef struct server_metrics {
-	atomic_long sse_connections;   /* open SSE streams */
-	atomic_long sse_events_sent;   /* change events written to streams */
-	atomic_long sse_resyncs;       /* resync events sent (too old Last-Event-ID, slow client, gap) */
-	atomic_long sse_heartbeats;
-	atomic_long hub_reads;         /* redstore_sync_read calls made by the hub */
-	atomic_long hub_events;        /* changes the hub read (each once, whatever the number of streams) */
 	atomic_long requests[6];       /* by status class: index 1..5 = 1xx..5xx */
 	atomic_long status[600];       /* by exact status */
 } server_metrics;
@@ -207,16 +200,14 @@ int web_serve(server_reply *out, const server_request *req);
 
 /* ------------------------------------------------------------ the sync hub and SSE (sse.c) */
 
-/* Starts the hub thread (its own Redis subscription). 0 or -1 with a message on stderr. */
+/* Starts the library's hub (its own Redis subscription). 0 or -1 with a message on stderr. */
 int sse_hub_start(const server_options *opt, const redstore_config *cfg);
-/* Shutdown, in this order: sse_hub_stop() wakes every stream so it ends and stops the hub thread,
- * sse_hub_join() waits for it, MHD_stop_daemon() closes the connections (which detach their streams),
- * then sse_hub_free() frees the channels. */
+/* Shutdown, in this order: sse_hub_stop() ends every stream and stops the hub's thread,
+ * MHD_stop_daemon() closes the connections (which close their streams), then sse_hub_free(). */
 void sse_hub_stop(void);
-void sse_hub_join(void);
 void sse_hub_free(void);
-/* 1 while the hub holds its Redis subscription. */
-int sse_hub_connected(void);
+/* The hub's counters (connected: it holds its Redis subscription). */
+void sse_hub_stats(redstore_hub_stats *out);
 
 /* GET /v1/stores/{store}/events: builds the streaming response (or an error reply). */
 void sse_open(server_reply *out, const server_request *req, redstore_client *c);
