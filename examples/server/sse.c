@@ -124,6 +124,8 @@ int sse_hub_start(const server_options *opt, const redstore_config *cfg)
 	redstore_hub_options o;
 	redstore_hub_options_init(&o);
 	o.ring_events = opt->sse_buffer;
+	/* a stream may fall as far behind as the ring reaches (about 512 bytes an event), then it is cut off */
+	o.conn_buffer_bytes = opt->sse_buffer * 512 < 4096 ? 4096 : opt->sse_buffer * 512;
 	o.heartbeat_ms = opt->heartbeat_ms;
 	o.check_ms = opt->reauth_ms;
 	o.max_streams = opt->max_connections;
