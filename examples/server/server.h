@@ -126,27 +126,27 @@ struct cJSON *api_product_json(const redstore_product *p);
 
 /* Strict body decoding and encoding (api.c), shared by the handlers of api.c and admin.c. Each fills
  * `out` with a 400 naming the member and returns -1 (or NULL) on a bad body. */
-struct cJSON *parse_object(server_reply *out, const server_request *req);
+struct cJSON *srv_parse_object(server_reply *out, const server_request *req);
 /* Refuses repeated and unknown members of obj. `allowed` ends with NULL. */
-int check_members(server_reply *out, const struct cJSON *obj, const char *where, const char *const *allowed);
+int srv_check_members(server_reply *out, const struct cJSON *obj, const char *where, const char *const *allowed);
 /* An integer member in [min, max]; absent: *v untouched and 0 unless required. */
-int get_int(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int required,
+int srv_get_int(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int required,
             int64_t min, int64_t max, int64_t *v);
 /* A string member of at most maxlen bytes; absent: *v untouched. */
-int get_str(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int required,
+int srv_get_str(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int required,
             size_t maxlen, const char **v);
-int get_bool(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int *v);
+int srv_get_bool(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int *v);
 /* An array member of 1..max elements. */
-const struct cJSON *get_array(server_reply *out, const struct cJSON *obj, const char *name, int max);
+const struct cJSON *srv_get_array(server_reply *out, const struct cJSON *obj, const char *name, int max);
 /* The Idempotency-Key header: a UUID, or NULL when absent (and not required). */
-int idempotency_key(server_reply *out, const server_request *req, int required, const char **key);
+int srv_idempotency_key(server_reply *out, const server_request *req, int required, const char **key);
 /* "lines": [{"sku", "qty", "unit_cost"?}] (1..1000 of them; strings borrowed from root); free() it. */
-redstore_stock_line *stock_lines(server_reply *out, const struct cJSON *root, int64_t min_qty, int with_cost,
+redstore_stock_line *srv_stock_lines(server_reply *out, const struct cJSON *root, int64_t min_qty, int with_cost,
                                  size_t *n);
 /* Prints root unformatted and deletes it. */
-char *print(struct cJSON *root);
+char *srv_print(struct cJSON *root);
 /* A stock operation's result: 201, or 200 for a retry of an applied id (duplicate). */
-void reply_stock_result(server_reply *out, const redstore_stock_result *r);
+void srv_reply_stock_result(server_reply *out, const redstore_stock_result *r);
 
 /* ------------------------------------------------------------ catalog writes, transfers, reservations,
  * employees, terminals, audit (admin.c) */
