@@ -103,6 +103,12 @@ int server_authorize_token(server_reply *reply, const char *token, redstore_clie
 
 /* ------------------------------------------------------------ REST handlers (api.c) */
 
+/* A handler answers in `out` before it returns, or takes the request asynchronously: it calls
+ * httpkit_suspend(req) (the connection is suspended, no worker thread waits), hands the work to another
+ * thread (e.g. a commit queue) and returns; that thread's completion callback answers with
+ * httpkit_complete(ticket, &reply), which resumes the connection and sends the reply through the same
+ * counting as every other. The session was checked before the handler ran; `client` goes back to the
+ * pool when the handler returns, so the asynchronous work uses its own engine connections. */
 typedef void (*server_handler)(server_reply *out, const server_request *req, redstore_client *client);
 
 void api_product_by_sku(server_reply *out, const server_request *req, redstore_client *c);
