@@ -20,6 +20,7 @@
 #include "redstore/events.h"
 #include "redstore/jobs.h"
 #include "redstore/sync.h"
+#include "redstore/hub.h"
 #include "redstore/analytics.h"
 #include "redstore/maintenance.h"
 #include "redstore/terminal.h"

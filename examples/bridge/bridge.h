@@ -3,10 +3,10 @@
  *
  *   uplink.c  the terminal clients (redstore/terminal.h) that talk to the central server: one owns the
  *             journal and sends sales (one thread at a time, under a mutex), a pool serves reads; the
- *             replay thread sends pending sales again, with backoff, until the server has settled them
- *   fanout.c  ONE upstream event stream of the store, kept in a bounded ring, re-served to every local
- *             terminal as Server-Sent Events (Last-Event-ID from the ring, or resync; heartbeats; a
- *             client further behind than its buffer is cut off with resync)
+ *             replay thread sends pending sales again, with backoff, until the server has settled them;
+ *             and ONE upstream event stream of the store feeding the library's fan-out hub (redstore/hub.h),
+ *             which re-serves it to every local terminal (Last-Event-ID from its ring, or resync;
+ *             heartbeats; a client further behind than its buffer is cut off with resync)
  *   http.c    the local HTTP API (libmicrohttpd, a thread per connection): local authentication, routes,
  *             sales into the journal, reads forwarded, the journal, health
  *   main.c    options (flags over the bridge.* configuration keys), start and stop
@@ -86,21 +86,20 @@ uplink_state uplink_current(void);
 /* Counters for /healthz. */
 void uplink_counts(long *replayed, long *replay_attempts);
 
-/* ------------------------------------------------------------ fanout.c */
-
-/* Starts the upstream event stream (its own terminal client). 0 or -1. */
-int fanout_start(void);
+/* The upstream event stream and the hub of the local streams (uplink.c). */
+/* Creates the hub and starts the upstream stream (its own terminal client). 0 or -1. */
+int upstream_start_events(void);
 /* Ends every local stream (they get nothing more) and stops the upstream stream. */
-void fanout_stop(void);
-/* Frees the ring and the upstream client, once libmicrohttpd has closed every connection. */
-void fanout_free(void);
+void upstream_stop_events(void);
+/* Releases the hub (kept until the last local stream closes) and the upstream client. */
+void upstream_free_events(void);
 /* Restarts the upstream stream with the current token, continuing after the last event. */
-void fanout_restart(void);
-/* GET /v1/stores/{store}/events: the local stream (or an error reply). */
-void fanout_open(httpkit_reply *out, struct MHD_Connection *conn);
-/* For /healthz: events kept, local streams open, resyncs sent, the last upstream id, and whether the
- * upstream stream was started (after the first snapshot). */
-void fanout_stats(size_t *ring, long *clients, long *resyncs, char last_id[HTTPKIT_STREAM_ID_SIZE], int *streaming);
+void upstream_restart(void);
+/* The hub the local streams are opened on. */
+redstore_hub *upstream_hub(void);
+/* For /healthz: the last upstream id, and whether the upstream stream was started (after the first
+ * snapshot). */
+void upstream_status(char last_id[HTTPKIT_STREAM_ID_SIZE], int *streaming);
 
 /* ------------------------------------------------------------ http.c */
 

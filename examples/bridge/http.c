@@ -3,7 +3,7 @@
  * point at either).
  *
  *   GET  /healthz                              open: the bridge, its uplink, its journal and its streams
- *   GET  /v1/stores/{store}/events             the store's events (SSE, Last-Event-ID), see fanout.c
+ *   GET  /v1/stores/{store}/events             the store's events (SSE, Last-Event-ID) from the hub
  *   POST /v1/stores/{store}/sales              Idempotency-Key: <sale id>; journaled, then forwarded:
  *                                              201 + receipt, 202 + journal entry (pending), or the
  *                                              server's refusal (rejected, with the reason)
@@ -25,6 +25,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,23 +421,108 @@ static void h_token(httpkit_reply *out, const breq *req)
 	} else if (uplink_set_token(tok->valuestring)) {
 		httpkit_reply_error(out, 500, "internal", "out of memory");
 	} else {
-		fanout_restart();
+		upstream_restart();
 		httpkit_reply_json(out, 200, strdup("{\"status\":\"ok\"}"));
 	}
 	redstore_config_free(cfg);
 	cJSON_Delete(root);
 }
 
+/* A local event stream: libmicrohttpd gives each connection a thread, so the content reader simply
+ * blocks until the hub makes the stream ready (heartbeats included). */
+typedef struct lstream {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int woken;
+	redstore_hub_conn *hc;
+} lstream;
+
+static void ls_ready(void *payload)
+{
+	lstream *s = payload;
+	pthread_mutex_lock(&s->mu);
+	s->woken = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Called by the hub before its pull says WAIT: the ready() that follows sets woken again. */
+static void ls_wait(void *payload)
+{
+	lstream *s = payload;
+	pthread_mutex_lock(&s->mu);
+	s->woken = 0;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static ssize_t ls_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	lstream *s = cls;
+	size_t n;
+	(void)pos;
+	for (;;) {
+		redstore_hub_pulled p = redstore_hub_pull(&n, s->hc, buf, max);
+		if (p == REDSTORE_HUB_BYTES)
+			return (ssize_t)n;
+		if (p == REDSTORE_HUB_END)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		pthread_mutex_lock(&s->mu);
+		while (!s->woken)
+			pthread_cond_wait(&s->cv, &s->mu);
+		pthread_mutex_unlock(&s->mu);
+	}
+}
+
+static void ls_free(void *cls)
+{
+	lstream *s = cls;
+	redstore_hub_close(s->hc);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}
+
 static void h_events(httpkit_reply *out, const breq *req)
 {
-	fanout_open(out, req->conn);
+	const char *last = httpkit_last_event_id(req->conn);
+	redstore_hub_io io = { .ready = ls_ready, .wait = ls_wait };
+	struct MHD_Response *resp;
+	lstream *s;
+	int rc;
+	if (last && !httpkit_stream_id_valid(last)) {
+		httpkit_reply_error(out, 400, "invalid_last_event_id", "Last-Event-ID \"%.60s\" is not a stream id (<ms>-<seq>)",
+		                    last);
+		return;
+	}
+	if (!(s = calloc(1, sizeof(*s)))) {
+		httpkit_reply_error(out, 500, "internal", "out of memory");
+		return;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	io.payload = s;
+	if ((rc = redstore_hub_open(&s->hc, upstream_hub(), g_opt.store, last, &io))) {
+		httpkit_reply_error(out, rc == REDSTORE_ELIMIT ? 503 : 500, rc == REDSTORE_ELIMIT ? "unavailable" : "internal",
+		                    "%s", redstore_error_last());
+		ls_free(s);
+		return;
+	}
+	if (!(resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, ls_read, s, ls_free))) {
+		ls_free(s);
+		httpkit_reply_error(out, 500, "internal", "out of memory");
+		return;
+	}
+	httpkit_sse_headers(resp);
+	out->status = 200;
+	out->response = resp;
 }
 
 static void health(httpkit_reply *out)
 {
 	redstore_journal_entry *v;
-	size_t n, ring;
-	long counts[3] = { 0, 0, 0 }, clients, resyncs, replayed, attempts;
+	size_t n;
+	long counts[3] = { 0, 0, 0 }, replayed, attempts;
+	redstore_hub_stats st;
 	char last[HTTPKIT_STREAM_ID_SIZE];
 	int streaming;
 	cJSON *root = cJSON_CreateObject(), *j, *ev;
@@ -449,7 +535,8 @@ static void health(httpkit_reply *out)
 		if ((int)v[i].state >= 0 && (int)v[i].state < 3)
 			counts[v[i].state]++;
 	redstore_free(v);
-	fanout_stats(&ring, &clients, &resyncs, last, &streaming);
+	redstore_hub_get_stats(&st, upstream_hub());
+	upstream_status(last, &streaming);
 	uplink_counts(&replayed, &attempts);
 	cJSON_AddStringToObject(root, "status", "ok");
 	cJSON_AddStringToObject(root, "store", g_opt.store);
@@ -462,9 +549,9 @@ static void health(httpkit_reply *out)
 	ev = cJSON_AddObjectToObject(root, "events");
 	cJSON_AddBoolToObject(ev, "upstream", streaming);
 	cJSON_AddStringToObject(ev, "last_id", last);
-	cJSON_AddNumberToObject(ev, "ring", (double)ring);
-	cJSON_AddNumberToObject(ev, "clients", (double)clients);
-	cJSON_AddNumberToObject(ev, "resyncs", (double)resyncs);
+	cJSON_AddNumberToObject(ev, "ring", (double)st.ring_events);
+	cJSON_AddNumberToObject(ev, "clients", (double)st.streams);
+	cJSON_AddNumberToObject(ev, "resyncs", (double)st.resyncs);
 	reply_cjson(out, 200, root);
 }
 

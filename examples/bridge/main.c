@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 	addr.sin_family = AF_INET;
 	addr.sin_port = htons((uint16_t)g_opt.listen_port);
 	inet_pton(AF_INET, g_opt.listen_addr, &addr.sin_addr); /* checked by the configuration's validator */
-	if (uplink_start() || fanout_start())
+	if (uplink_start() || upstream_start_events())
 		goto out;
 	/* a stream writes at least a heartbeat per heartbeat_ms: only a dead connection outlives this */
 	timeout_s = (unsigned)(g_opt.heartbeat_ms / 1000) * 3 + 60;
@@ -220,10 +220,10 @@ int main(int argc, char **argv)
 	fprintf(stderr, "redstore-bridge: stopping\n");
 	rc = 0;
 out:
-	fanout_stop();
+	upstream_stop_events();
 	if (d)
 		MHD_stop_daemon(d);
-	fanout_free();
+	upstream_free_events();
 	uplink_stop();
 	redstore_config_free(cfg);
 	return rc;

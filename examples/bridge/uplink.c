@@ -15,6 +15,7 @@
  */
 #include "bridge.h"
 
+#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -362,4 +363,195 @@ void uplink_stop(void)
 		redstore_terminal_free(up.pool[--up.pool_n]);
 	free(up.token);
 	up.token = NULL;
+}
+
+/* ------------------------------------------------------------ the upstream event stream
+ *
+ * ONE event stream of the server (a terminal client's event thread: reconnect with backoff and
+ * Last-Event-ID, resync -> snapshot) feeds the library's fan-out hub (redstore_hub_new_fed), which serves
+ * every local terminal: rings for Last-Event-ID, per-stream buffers of bridge.client_buffer_kib (a slower
+ * stream is cut off with resync), heartbeats. The stream starts after the id of a snapshot of the store,
+ * so the hub knows where its ring begins; an upstream resync resyncs every local stream. */
+
+static struct {
+	pthread_mutex_t mu; /* last_id, streaming, stop */
+	pthread_cond_t cv;
+	pthread_mutex_t start_mu; /* serialises starting and restarting the upstream stream */
+	redstore_hub *hub;
+	redstore_terminal *t;
+	char last_id[HTTPKIT_STREAM_ID_SIZE];
+	int streaming, stop;
+	pthread_t starter;
+	int starter_running;
+} ev = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .start_mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* The terminal client's event callback, on its stream thread. */
+static void on_upstream(const char *event, const char *id, const char *data, void *payload)
+{
+	int rc = 0;
+	(void)payload;
+	if (!strcmp(event, "change"))
+		rc = redstore_hub_publish(ev.hub, g_opt.store, "change", id, data);
+	else if (!strcmp(event, "resync")) /* the bridge fell out of the server's stream; a snapshot follows */
+		rc = redstore_hub_reset(ev.hub, g_opt.store, NULL, 1);
+	else if (!strcmp(event, "snapshot"))
+		rc = redstore_hub_reset(ev.hub, g_opt.store, id, 0);
+	else
+		return;
+	if (rc)
+		fprintf(stderr, "redstore-bridge: upstream %s %s: %s\n", event, id ? id : "", redstore_error_last());
+	pthread_mutex_lock(&ev.mu);
+	snprintf(ev.last_id, sizeof(ev.last_id), "%s", strcmp(event, "resync") && id ? id : "");
+	pthread_mutex_unlock(&ev.mu);
+}
+
+/* The snapshot's stream id: where the ring begins. 0 or -1 (the server cannot give one now). */
+static int snapshot_id(char out[HTTPKIT_STREAM_ID_SIZE])
+{
+	char path[128], *resp = NULL;
+	long status = 0;
+	int ok = -1;
+	snprintf(path, sizeof(path), "/v1/stores/%s/snapshot", g_opt.store);
+	if (uplink_get(&resp, &status, path) == 0 && status == 200) {
+		cJSON *root = cJSON_Parse(resp);
+		const cJSON *sid = cJSON_GetObjectItemCaseSensitive(root, "stream_id");
+		if (cJSON_IsString(sid) && (!sid->valuestring[0] || httpkit_stream_id_valid(sid->valuestring))) {
+			snprintf(out, HTTPKIT_STREAM_ID_SIZE, "%s", sid->valuestring[0] ? sid->valuestring : "0");
+			ok = 0;
+		}
+		cJSON_Delete(root);
+	}
+	if (ok)
+		fprintf(stderr, "redstore-bridge: no snapshot from the server yet (HTTP %ld): %s\n", status,
+		        redstore_error_last());
+	free(resp);
+	redstore_error_clear();
+	return ok;
+}
+
+/* Starts the upstream stream after `after` with the current token (ev.start_mu held). */
+static int upstream_start(const char *after)
+{
+	char *tok = uplink_token();
+	int rc = redstore_terminal_set_token(ev.t, tok);
+	free(tok);
+	if (!rc)
+		rc = redstore_terminal_events_start(ev.t, after, on_upstream, NULL);
+	if (rc)
+		fprintf(stderr, "redstore-bridge: upstream event stream: %s\n", redstore_error_last());
+	pthread_mutex_lock(&ev.mu);
+	ev.streaming = rc == 0;
+	pthread_mutex_unlock(&ev.mu);
+	return rc;
+}
+
+/* The starter: until the server gives a snapshot (it may be down when the bridge starts), then the
+ * upstream stream from the snapshot's id. */
+static void *starter_main(void *arg)
+{
+	int64_t backoff = 100;
+	(void)arg;
+	for (;;) {
+		char id[HTTPKIT_STREAM_ID_SIZE];
+		struct timespec ts;
+		pthread_mutex_lock(&ev.mu);
+		if (ev.stop) {
+			pthread_mutex_unlock(&ev.mu);
+			return NULL;
+		}
+		pthread_mutex_unlock(&ev.mu);
+		if (snapshot_id(id) == 0) {
+			if (redstore_hub_reset(ev.hub, g_opt.store, id, 0))
+				fprintf(stderr, "redstore-bridge: %s\n", redstore_error_last());
+			pthread_mutex_lock(&ev.mu);
+			snprintf(ev.last_id, sizeof(ev.last_id), "%s", id);
+			pthread_mutex_unlock(&ev.mu);
+			pthread_mutex_lock(&ev.start_mu);
+			upstream_start(id);
+			pthread_mutex_unlock(&ev.start_mu);
+			return NULL;
+		}
+		ts = bridge_deadline(backoff);
+		backoff = backoff * 2 > g_opt.retry_max_ms ? g_opt.retry_max_ms : backoff * 2;
+		pthread_mutex_lock(&ev.mu);
+		if (!ev.stop)
+			pthread_cond_timedwait(&ev.cv, &ev.mu, &ts);
+		pthread_mutex_unlock(&ev.mu);
+	}
+}
+
+int upstream_start_events(void)
+{
+	redstore_hub_options o;
+	redstore_hub_options_init(&o);
+	o.ring_events = g_opt.ring_events;
+	o.conn_buffer_bytes = g_opt.client_buffer;
+	o.heartbeat_ms = g_opt.heartbeat_ms;
+	o.max_streams = g_opt.max_connections;
+	if (redstore_hub_new_fed(&ev.hub, &o) ||
+	    redstore_terminal_new(&ev.t, g_opt.upstream, g_opt.store, g_opt.journal) ||
+	    redstore_terminal_set_timeout(ev.t, g_opt.upstream_timeout_ms)) {
+		fprintf(stderr, "redstore-bridge: %s\n", redstore_error_last());
+		return -1;
+	}
+	if (pthread_create(&ev.starter, NULL, starter_main, NULL)) {
+		perror("redstore-bridge: starter thread");
+		return -1;
+	}
+	ev.starter_running = 1;
+	return 0;
+}
+
+void upstream_restart(void)
+{
+	char after[HTTPKIT_STREAM_ID_SIZE];
+	int streaming;
+	pthread_mutex_lock(&ev.start_mu);
+	pthread_mutex_lock(&ev.mu);
+	streaming = ev.streaming;
+	pthread_mutex_unlock(&ev.mu);
+	if (streaming) { /* else the starter starts it, with the current token */
+		redstore_terminal_events_stop(ev.t); /* after this, nothing is delivered: last_id is final */
+		pthread_mutex_lock(&ev.mu);
+		snprintf(after, sizeof(after), "%s", ev.last_id);
+		pthread_mutex_unlock(&ev.mu);
+		upstream_start(after[0] ? after : NULL);
+	}
+	pthread_mutex_unlock(&ev.start_mu);
+}
+
+void upstream_stop_events(void)
+{
+	pthread_mutex_lock(&ev.mu);
+	ev.stop = 1;
+	pthread_cond_broadcast(&ev.cv);
+	pthread_mutex_unlock(&ev.mu);
+	if (ev.starter_running)
+		pthread_join(ev.starter, NULL);
+	ev.starter_running = 0;
+	pthread_mutex_lock(&ev.start_mu);
+	redstore_terminal_events_stop(ev.t);
+	pthread_mutex_unlock(&ev.start_mu);
+	redstore_hub_stop(ev.hub);
+}
+
+void upstream_free_events(void)
+{
+	redstore_hub_free(ev.hub); /* the local streams still open keep it until they close */
+	ev.hub = NULL;
+	redstore_terminal_free(ev.t);
+	ev.t = NULL;
+}
+
+redstore_hub *upstream_hub(void)
+{
+	return ev.hub;
+}
+
+void upstream_status(char last_id[HTTPKIT_STREAM_ID_SIZE], int *streaming)
+{
+	pthread_mutex_lock(&ev.mu);
+	snprintf(last_id, HTTPKIT_STREAM_ID_SIZE, "%s", ev.last_id);
+	*streaming = ev.streaming;
+	pthread_mutex_unlock(&ev.mu);
 }

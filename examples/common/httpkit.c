@@ -116,6 +116,9 @@ void httpkit_body_free(httpkit_body *b)
 	if (!b)
 		return;
 	free(b->data);
+	free(b->deferred.json); /* completed, but the connection ended before it was sent */
+	if (b->deferred.response)
+		MHD_destroy_response(b->deferred.response);
 	free(b);
 }
 
@@ -145,6 +148,17 @@ MHD_RESULT httpkit_serve(struct MHD_Connection *conn, const char *url, const cha
 	case HTTPKIT_BODY_DONE:
 		break;
 	}
+	switch (__atomic_load_n(&(*ctx)->async, __ATOMIC_ACQUIRE)) {
+	case 1:
+		return MHD_YES; /* suspended: the answer comes from httpkit_complete */
+	case 2:
+		(*ctx)->async = 0;
+		reply = (*ctx)->deferred;
+		memset(&(*ctx)->deferred, 0, sizeof((*ctx)->deferred));
+		return send_counted(conn, &reply, count);
+	default:
+		break;
+	}
 	{
 		httpkit_request req = { 0 };
 		req.conn = conn;
@@ -152,9 +166,29 @@ MHD_RESULT httpkit_serve(struct MHD_Connection *conn, const char *url, const cha
 		req.path = url;
 		req.body = (*ctx)->data ? (*ctx)->data : "";
 		req.body_len = (*ctx)->len;
+		req.ctx = *ctx;
 		handle(&reply, &req);
 	}
+	if (__atomic_load_n(&(*ctx)->async, __ATOMIC_ACQUIRE))
+		return MHD_YES; /* taken asynchronously (the path parameters must not outlive this call) */
 	return send_counted(conn, &reply, count);
+}
+
+httpkit_ticket *httpkit_suspend(const httpkit_request *req)
+{
+	httpkit_body *b = req->ctx;
+	b->conn = req->conn;
+	__atomic_store_n(&b->async, 1, __ATOMIC_RELEASE);
+	MHD_suspend_connection(req->conn);
+	return b;
+}
+
+void httpkit_complete(httpkit_ticket *t, httpkit_reply *r)
+{
+	t->deferred = *r;
+	memset(r, 0, sizeof(*r));
+	__atomic_store_n(&t->async, 2, __ATOMIC_RELEASE);
+	MHD_resume_connection(t->conn);
 }
 
 void httpkit_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)

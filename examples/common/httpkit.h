@@ -49,6 +49,10 @@ typedef struct httpkit_body {
 	char *data; /* NUL-terminated once anything arrived, else NULL */
 	size_t len, cap;
 	int too_large;
+	/* an asynchronous answer (httpkit_suspend, httpkit_complete) */
+	struct MHD_Connection *conn;
+	int async;                /* 1: the handler suspended the request; 2: httpkit_complete answered it */
+	httpkit_reply deferred;   /* that answer */
 } httpkit_body;
 
 typedef enum httpkit_body_step {
@@ -78,7 +82,21 @@ typedef struct httpkit_request {
 	size_t body_len;
 	const char *params[HTTPKIT_MAX_PARAMS]; /* the path's {placeholders}, in order (httpkit_match) */
 	int n_params;
+	httpkit_body *ctx;     /* the request's state (httpkit_suspend) */
 } httpkit_request;
+
+/* A request answered later (httpkit_suspend). */
+typedef httpkit_body httpkit_ticket;
+
+/* From a handler: takes the request asynchronously. The connection is suspended (no libmicrohttpd thread
+ * waits for the work), the handler returns with its reply untouched, and httpkit_complete() answers once,
+ * from any thread (a completion callback). The body stays valid until then; the path parameters do not
+ * (copy what the work needs). The daemon needs MHD_ALLOW_SUSPEND_RESUME. A request whose client went away
+ * stays until it is completed, so every suspended request must be completed. */
+httpkit_ticket *httpkit_suspend(const httpkit_request *req);
+/* Answers a suspended request: takes r's contents (as httpkit_send does) and resumes the connection,
+ * whose access handler then sends it (counted as any reply). Thread-safe; exactly once per ticket. */
+void httpkit_complete(httpkit_ticket *t, httpkit_reply *r);
 
 /* Handles a request whose body was read whole. */
 typedef void (*httpkit_handler)(httpkit_reply *out, httpkit_request *req);

@@ -47,7 +47,7 @@ static cJSON *parse_optional_object(server_reply *out, const server_request *req
 {
 	cJSON *o;
 	if (req->body_len)
-		return parse_object(out, req);
+		return srv_parse_object(out, req);
 	if (!(o = cJSON_CreateObject()))
 		httpkit_reply_error(out, 500, "internal", "out of memory");
 	return o;
@@ -70,18 +70,18 @@ static int product_from_body(server_reply *out, const cJSON *root, const char *p
 	int active = 1, favourite = 0;
 	memset(p, 0, sizeof(*p));
 	*custom = NULL;
-	if (check_members(out, root, "product", PRODUCT_FIELDS) ||
-	    get_str(out, root, "product", "sku", !path_sku, 64, &p->sku) ||
-	    get_str(out, root, "product", "barcode", 0, 64, &p->barcode) ||
-	    get_str(out, root, "product", "name", 1, 200, &p->name) ||
-	    get_str(out, root, "product", "brand", 0, 100, &p->brand) ||
-	    get_str(out, root, "product", "category", 0, 100, &p->category) ||
-	    get_str(out, root, "product", "currency", 0, 3, &p->currency) ||
-	    get_str(out, root, "product", "tax_class", 0, 32, &p->tax_class) ||
-	    get_int(out, root, "product", "price", 1, 0, MAX_PRICE, &p->price) ||
-	    get_int(out, root, "product", "low_stock_threshold", 0, 0, 1000000000, &p->low_stock_threshold) ||
-	    get_str(out, root, "product", "stock_policy", 0, 8, &policy) ||
-	    get_bool(out, root, "product", "active", &active) || get_bool(out, root, "product", "favourite", &favourite))
+	if (srv_check_members(out, root, "product", PRODUCT_FIELDS) ||
+	    srv_get_str(out, root, "product", "sku", !path_sku, 64, &p->sku) ||
+	    srv_get_str(out, root, "product", "barcode", 0, 64, &p->barcode) ||
+	    srv_get_str(out, root, "product", "name", 1, 200, &p->name) ||
+	    srv_get_str(out, root, "product", "brand", 0, 100, &p->brand) ||
+	    srv_get_str(out, root, "product", "category", 0, 100, &p->category) ||
+	    srv_get_str(out, root, "product", "currency", 0, 3, &p->currency) ||
+	    srv_get_str(out, root, "product", "tax_class", 0, 32, &p->tax_class) ||
+	    srv_get_int(out, root, "product", "price", 1, 0, MAX_PRICE, &p->price) ||
+	    srv_get_int(out, root, "product", "low_stock_threshold", 0, 0, 1000000000, &p->low_stock_threshold) ||
+	    srv_get_str(out, root, "product", "stock_policy", 0, 8, &policy) ||
+	    srv_get_bool(out, root, "product", "active", &active) || srv_get_bool(out, root, "product", "favourite", &favourite))
 		return -1;
 	if (path_sku) {
 		if (p->sku && strcmp(p->sku, path_sku)) {
@@ -130,7 +130,7 @@ static void reply_stored_product(server_reply *out, redstore_client *c, const ch
 		server_reply_lib_error(out, rc);
 		return;
 	}
-	httpkit_reply_json(out, status, print(api_product_json(p)));
+	httpkit_reply_json(out, status, srv_print(api_product_json(p)));
 	redstore_product_free(p);
 }
 
@@ -139,7 +139,7 @@ static void product_write(server_reply *out, const server_request *req, redstore
 {
 	redstore_product p;
 	char *custom = NULL;
-	cJSON *root = parse_object(out, req);
+	cJSON *root = srv_parse_object(out, req);
 	int rc;
 	if (!root)
 		return;
@@ -190,7 +190,7 @@ static void reply_stock(server_reply *out, int rc, redstore_stock_result **rp)
 		server_reply_lib_error(out, rc);
 		return;
 	}
-	reply_stock_result(out, r);
+	srv_reply_stock_result(out, r);
 	redstore_stock_result_free(r);
 }
 
@@ -203,10 +203,10 @@ void api_transfer_send(server_reply *out, const server_request *req, redstore_cl
 	redstore_stock_result *r = NULL;
 	cJSON *root;
 	size_t n;
-	if (idempotency_key(out, req, 1, &key) || !(root = parse_object(out, req)))
+	if (srv_idempotency_key(out, req, 1, &key) || !(root = srv_parse_object(out, req)))
 		return;
-	if (!check_members(out, root, "transfer", fields) && !get_str(out, root, "transfer", "to_store", 1, 64, &to) &&
-	    (lines = stock_lines(out, root, 1, 0, &n)))
+	if (!srv_check_members(out, root, "transfer", fields) && !srv_get_str(out, root, "transfer", "to_store", 1, 64, &to) &&
+	    (lines = srv_stock_lines(out, root, 1, 0, &n)))
 		reply_stock(out, redstore_transfer_send(&r, c, key, to, n, lines), &r);
 	free(lines);
 	cJSON_Delete(root);
@@ -221,10 +221,10 @@ void api_transfer_receive(server_reply *out, const server_request *req, redstore
 	redstore_stock_result *r = NULL;
 	cJSON *root;
 	size_t n;
-	if (id_param(out, req->params[1], "transfer id") || idempotency_key(out, req, 0, &key) ||
-	    !(root = parse_object(out, req)))
+	if (id_param(out, req->params[1], "transfer id") || srv_idempotency_key(out, req, 0, &key) ||
+	    !(root = srv_parse_object(out, req)))
 		return;
-	if (!check_members(out, root, "transfer receipt", fields) && (lines = stock_lines(out, root, 1, 0, &n)))
+	if (!srv_check_members(out, root, "transfer receipt", fields) && (lines = srv_stock_lines(out, root, 1, 0, &n)))
 		reply_stock(out, redstore_transfer_receive(&r, c, key, req->params[1], n, lines), &r);
 	free(lines);
 	cJSON_Delete(root);
@@ -240,11 +240,11 @@ void api_reservation_create(server_reply *out, const server_request *req, redsto
 	int64_t expires = 0;
 	cJSON *root;
 	size_t n;
-	if (idempotency_key(out, req, 1, &key) || !(root = parse_object(out, req)))
+	if (srv_idempotency_key(out, req, 1, &key) || !(root = srv_parse_object(out, req)))
 		return;
-	if (!check_members(out, root, "reservation", fields) &&
-	    !get_int(out, root, "reservation", "expires_at_ms", 1, 1, MAX_EPOCH_MS, &expires) &&
-	    (lines = stock_lines(out, root, 1, 0, &n)))
+	if (!srv_check_members(out, root, "reservation", fields) &&
+	    !srv_get_int(out, root, "reservation", "expires_at_ms", 1, 1, MAX_EPOCH_MS, &expires) &&
+	    (lines = srv_stock_lines(out, root, 1, 0, &n)))
 		reply_stock(out, redstore_reservation_create(&r, c, key, expires, n, lines), &r);
 	free(lines);
 	cJSON_Delete(root);
@@ -260,11 +260,11 @@ void api_reservation_release(server_reply *out, const server_request *req, redst
 	redstore_stock_result *r = NULL;
 	cJSON *root;
 	size_t n = 0;
-	if (id_param(out, req->params[1], "reservation id") || idempotency_key(out, req, 0, &key) ||
+	if (id_param(out, req->params[1], "reservation id") || srv_idempotency_key(out, req, 0, &key) ||
 	    !(root = parse_optional_object(out, req)))
 		return;
-	if (!check_members(out, root, "release", fields) &&
-	    (!cJSON_GetObjectItemCaseSensitive(root, "lines") || (lines = stock_lines(out, root, 1, 0, &n))))
+	if (!srv_check_members(out, root, "release", fields) &&
+	    (!cJSON_GetObjectItemCaseSensitive(root, "lines") || (lines = srv_stock_lines(out, root, 1, 0, &n))))
 		reply_stock(out, redstore_reservation_release(&r, c, key, req->params[1], n, lines), &r);
 	free(lines);
 	cJSON_Delete(root);
@@ -277,7 +277,7 @@ static int role_member(server_reply *out, const cJSON *root, const char *where, 
 {
 	const char *name = NULL;
 	*set = 0;
-	if (get_str(out, root, where, "role", required, 16, &name))
+	if (srv_get_str(out, root, where, "role", required, 16, &name))
 		return -1;
 	if (!name)
 		return 0;
@@ -310,18 +310,18 @@ void api_employee_add(server_reply *out, const server_request *req, redstore_cli
 	static const char *const fields[] = { "employee_id", "name", "role", "pin", NULL };
 	const char *id = NULL, *name = NULL, *pin = NULL;
 	redstore_role role = REDSTORE_ROLE_CASHIER;
-	cJSON *root = parse_object(out, req);
+	cJSON *root = srv_parse_object(out, req);
 	int set, rc;
 	if (!root)
 		return;
-	if (check_members(out, root, "employee", fields) || get_str(out, root, "employee", "employee_id", 1, 64, &id) ||
-	    get_str(out, root, "employee", "name", 1, 100, &name) || role_member(out, root, "employee", 1, &set, &role) ||
-	    get_str(out, root, "employee", "pin", 1, 12, &pin))
+	if (srv_check_members(out, root, "employee", fields) || srv_get_str(out, root, "employee", "employee_id", 1, 64, &id) ||
+	    srv_get_str(out, root, "employee", "name", 1, 100, &name) || role_member(out, root, "employee", 1, &set, &role) ||
+	    srv_get_str(out, root, "employee", "pin", 1, 12, &pin))
 		goto done;
 	if ((rc = redstore_auth_employee_add(c, id, name, role, pin)))
 		server_reply_lib_error(out, rc);
 	else
-		httpkit_reply_json(out, 201, print(employee_json(id, name, 1, role, 1, 1)));
+		httpkit_reply_json(out, 201, srv_print(employee_json(id, name, 1, role, 1, 1)));
 done:
 	cJSON_Delete(root);
 }
@@ -333,12 +333,12 @@ void api_employee_change(server_reply *out, const server_request *req, redstore_
 	static const char *const fields[] = { "role", "active", NULL };
 	const char *id = req->params[1];
 	redstore_role role = REDSTORE_ROLE_CASHIER;
-	cJSON *root = parse_object(out, req);
+	cJSON *root = srv_parse_object(out, req);
 	int role_set, active = -1, rc = 0;
 	if (!root)
 		return;
-	if (check_members(out, root, "employee", fields) || role_member(out, root, "employee", 0, &role_set, &role) ||
-	    get_bool(out, root, "employee", "active", &active))
+	if (srv_check_members(out, root, "employee", fields) || role_member(out, root, "employee", 0, &role_set, &role) ||
+	    srv_get_bool(out, root, "employee", "active", &active))
 		goto done;
 	if (!role_set && active < 0) {
 		httpkit_reply_error(out, 400, "invalid_body", "employee: \"role\" or \"active\" is required");
@@ -351,7 +351,7 @@ void api_employee_change(server_reply *out, const server_request *req, redstore_
 	if (rc)
 		server_reply_lib_error(out, rc);
 	else
-		httpkit_reply_json(out, 200, print(employee_json(id, NULL, role_set, role, active >= 0, active > 0)));
+		httpkit_reply_json(out, 200, srv_print(employee_json(id, NULL, role_set, role, active >= 0, active > 0)));
 done:
 	cJSON_Delete(root);
 }
@@ -386,7 +386,7 @@ void api_terminal_list(server_reply *out, const server_request *req, redstore_cl
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, terminal_json(&t[i]));
 	redstore_free(t);
-	httpkit_reply_json(out, 200, print(o));
+	httpkit_reply_json(out, 200, srv_print(o));
 }
 
 /* POST /terminals/{id}/revoke (no body, or {}): 200 with the terminal, revoked. Revoking a revoked
@@ -401,7 +401,7 @@ void api_terminal_revoke(server_reply *out, const server_request *req, redstore_
 	int rc;
 	if (id_param(out, id, "terminal id") || !(root = parse_optional_object(out, req)))
 		return;
-	rc = check_members(out, root, "revoke", fields);
+	rc = srv_check_members(out, root, "revoke", fields);
 	cJSON_Delete(root);
 	if (rc)
 		return;
@@ -416,7 +416,7 @@ void api_terminal_revoke(server_reply *out, const server_request *req, redstore_
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(t[i].terminal_id, id) && t[i].revoked) {
-			httpkit_reply_json(out, 200, print(terminal_json(&t[i])));
+			httpkit_reply_json(out, 200, srv_print(terminal_json(&t[i])));
 			redstore_free(t);
 			return;
 		}
@@ -442,5 +442,5 @@ void api_audit_verify(server_reply *out, const server_request *req, redstore_cli
 	cJSON_AddBoolToObject(o, "ok", a.ok);
 	cJSON_AddNumberToObject(o, "bad_seq", (double)a.bad_seq);
 	cJSON_AddStringToObject(o, "problem", a.problem);
-	httpkit_reply_json(out, 200, print(o));
+	httpkit_reply_json(out, 200, srv_print(o));
 }

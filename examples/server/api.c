@@ -23,7 +23,7 @@
 /* ------------------------------------------------------------ strict decoding */
 
 /* Parses the body into an object; 400 on anything else. */
-cJSON *parse_object(server_reply *out, const server_request *req)
+cJSON *srv_parse_object(server_reply *out, const server_request *req)
 {
 	const char *end = NULL;
 	cJSON *root;
@@ -61,7 +61,7 @@ cJSON *parse_object(server_reply *out, const server_request *req)
 }
 
 /* Refuses repeated and unknown members of obj. `allowed` ends with NULL. */
-int check_members(server_reply *out, const cJSON *obj, const char *where, const char *const *allowed)
+int srv_check_members(server_reply *out, const cJSON *obj, const char *where, const char *const *allowed)
 {
 	const cJSON *a, *b;
 	int n = 0;
@@ -87,7 +87,7 @@ int check_members(server_reply *out, const cJSON *obj, const char *where, const 
 }
 
 /* An integer member in [min, max]; absent: *v untouched and 0 unless required. */
-int get_int(server_reply *out, const cJSON *obj, const char *where, const char *name, int required,
+int srv_get_int(server_reply *out, const cJSON *obj, const char *where, const char *name, int required,
             int64_t min, int64_t max, int64_t *v)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -110,7 +110,7 @@ int get_int(server_reply *out, const cJSON *obj, const char *where, const char *
 }
 
 /* A string member of at most maxlen bytes; absent: *v untouched. */
-int get_str(server_reply *out, const cJSON *obj, const char *where, const char *name, int required,
+int srv_get_str(server_reply *out, const cJSON *obj, const char *where, const char *name, int required,
             size_t maxlen, const char **v)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -130,7 +130,7 @@ int get_str(server_reply *out, const cJSON *obj, const char *where, const char *
 	return 0;
 }
 
-int get_bool(server_reply *out, const cJSON *obj, const char *where, const char *name, int *v)
+int srv_get_bool(server_reply *out, const cJSON *obj, const char *where, const char *name, int *v)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
 	if (!x)
@@ -144,7 +144,7 @@ int get_bool(server_reply *out, const cJSON *obj, const char *where, const char 
 }
 
 /* An array member of 1..max elements. */
-const cJSON *get_array(server_reply *out, const cJSON *obj, const char *name, int max)
+const cJSON *srv_get_array(server_reply *out, const cJSON *obj, const char *name, int max)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
 	int n = cJSON_GetArraySize(x);
@@ -169,7 +169,7 @@ static int tender_parse(redstore_tender_kind *k, const char *s)
 }
 
 /* The Idempotency-Key header: a UUID, or NULL when absent (and not required). */
-int idempotency_key(server_reply *out, const server_request *req, int required, const char **key)
+int srv_idempotency_key(server_reply *out, const server_request *req, int required, const char **key)
 {
 	const char *k = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Idempotency-Key");
 	*key = NULL;
@@ -191,7 +191,7 @@ int idempotency_key(server_reply *out, const server_request *req, int required, 
 
 /* ------------------------------------------------------------ encoding */
 
-char *print(cJSON *root)
+char *srv_print(cJSON *root)
 {
 	char *s = root ? cJSON_PrintUnformatted(root) : NULL;
 	cJSON_Delete(root);
@@ -229,7 +229,7 @@ static cJSON *level_json(const redstore_stock_level *l)
 	return o;
 }
 
-void reply_stock_result(server_reply *out, const redstore_stock_result *r)
+void srv_reply_stock_result(server_reply *out, const redstore_stock_result *r)
 {
 	cJSON *o = cJSON_CreateObject(), *levels = cJSON_AddArrayToObject(o, "levels");
 	cJSON_AddStringToObject(o, "op_id", r->op_id);
@@ -240,7 +240,7 @@ void reply_stock_result(server_reply *out, const redstore_stock_result *r)
 		cJSON_AddNumberToObject(l, "delta", (double)r->levels[i].delta);
 		cJSON_AddItemToArray(levels, l);
 	}
-	httpkit_reply_json(out, r->duplicate ? 200 : 201, print(o));
+	httpkit_reply_json(out, r->duplicate ? 200 : 201, srv_print(o));
 }
 
 static void reply_receipt(server_reply *out, const redstore_receipt *r, unsigned created)
@@ -264,7 +264,7 @@ static void reply_product(server_reply *out, int rc, redstore_product *p)
 		server_reply_lib_error(out, rc);
 		return;
 	}
-	httpkit_reply_json(out, 200, print(api_product_json(p)));
+	httpkit_reply_json(out, 200, srv_print(api_product_json(p)));
 	redstore_product_free(p);
 }
 
@@ -291,7 +291,7 @@ void api_stock_get(server_reply *out, const server_request *req, redstore_client
 		server_reply_lib_error(out, rc);
 		return;
 	}
-	httpkit_reply_json(out, 200, print(level_json(&l)));
+	httpkit_reply_json(out, 200, srv_print(level_json(&l)));
 }
 
 void api_snapshot(server_reply *out, const server_request *req, redstore_client *c)
@@ -315,7 +315,7 @@ void api_snapshot(server_reply *out, const server_request *req, redstore_client 
 		cJSON_AddItemToArray(arr, l);
 	}
 	redstore_snapshot_free(s);
-	httpkit_reply_json(out, 200, print(o));
+	httpkit_reply_json(out, 200, srv_print(o));
 }
 
 /* ------------------------------------------------------------ sales */
@@ -327,7 +327,7 @@ static redstore_sale *sale_from_body(server_reply *out, const server_request *re
 	redstore_sale *sale;
 	cJSON *root;
 	int rc;
-	if (!(root = parse_object(out, req)))
+	if (!(root = srv_parse_object(out, req)))
 		return NULL;
 	cJSON_Delete(root);
 	if ((rc = redstore_sale_from_request(&sale, req->body, req->body_len, sale_id))) {
@@ -346,7 +346,7 @@ void api_sale_create(server_reply *out, const server_request *req, redstore_clie
 	redstore_sale *sale;
 	redstore_receipt *r;
 	int rc;
-	if (idempotency_key(out, req, 1, &key) || !(sale = sale_from_body(out, req, key)))
+	if (srv_idempotency_key(out, req, 1, &key) || !(sale = sale_from_body(out, req, key)))
 		return;
 	rc = redstore_sale_commit(&r, c, sale);
 	redstore_sale_free(sale);
@@ -400,9 +400,9 @@ void api_sale_void(server_reply *out, const server_request *req, redstore_client
 	cJSON *root;
 	redstore_receipt *r = NULL;
 	int rc;
-	if (idempotency_key(out, req, 0, &key) || !(root = parse_object(out, req)))
+	if (srv_idempotency_key(out, req, 0, &key) || !(root = srv_parse_object(out, req)))
 		return;
-	if (check_members(out, root, "void", fields) || get_str(out, root, "void", "reason", 1, 500, &reason)) {
+	if (srv_check_members(out, root, "void", fields) || srv_get_str(out, root, "void", "reason", 1, 500, &reason)) {
 		cJSON_Delete(root);
 		return;
 	}
@@ -429,11 +429,11 @@ void api_sale_refund(server_reply *out, const server_request *req, redstore_clie
 	int restock = 1, rc;
 	size_t n = 0;
 	char where[32];
-	if (idempotency_key(out, req, 0, &key) || !(root = parse_object(out, req)))
+	if (srv_idempotency_key(out, req, 0, &key) || !(root = srv_parse_object(out, req)))
 		return;
-	if (check_members(out, root, "refund", fields) || !(lines = get_array(out, root, "lines", MAX_LINES)) ||
-	    get_bool(out, root, "refund", "restock", &restock) || get_str(out, root, "refund", "tender", 0, 8, &tender) ||
-	    get_str(out, root, "refund", "reference", 0, 64, &ref))
+	if (srv_check_members(out, root, "refund", fields) || !(lines = srv_get_array(out, root, "lines", MAX_LINES)) ||
+	    srv_get_bool(out, root, "refund", "restock", &restock) || srv_get_str(out, root, "refund", "tender", 0, 8, &tender) ||
+	    srv_get_str(out, root, "refund", "reference", 0, 64, &ref))
 		goto done;
 	if (tender_parse(&kind, tender)) {
 		httpkit_reply_error(out, 400, "invalid_body", "refund: \"tender\" must be cash, card or other");
@@ -450,8 +450,8 @@ void api_sale_refund(server_reply *out, const server_request *req, redstore_clie
 			httpkit_reply_error(out, 400, "invalid_body", "%s must be an object", where);
 			goto done;
 		}
-		if (check_members(out, x, where, line_fields) || get_int(out, x, where, "line", 1, 0, 9999, &line) ||
-		    get_int(out, x, where, "qty", 1, 1, 1000000, &qty))
+		if (srv_check_members(out, x, where, line_fields) || srv_get_int(out, x, where, "line", 1, 0, 9999, &line) ||
+		    srv_get_int(out, x, where, "qty", 1, 1, 1000000, &qty))
 			goto done;
 		rl[n].line = (size_t)line;
 		rl[n].qty = qty;
@@ -471,12 +471,12 @@ done:
 /* ------------------------------------------------------------ stock operations */
 
 /* Decodes "lines": [{"sku", "qty", "unit_cost"?}] into lines (borrowing the body's strings). */
-redstore_stock_line *stock_lines(server_reply *out, const cJSON *root, int64_t min_qty, int with_cost,
+redstore_stock_line *srv_stock_lines(server_reply *out, const cJSON *root, int64_t min_qty, int with_cost,
                                  size_t *n)
 {
 	static const char *const fields_cost[] = { "sku", "qty", "unit_cost", NULL };
 	static const char *const fields[] = { "sku", "qty", NULL };
-	const cJSON *lines = get_array(out, root, "lines", MAX_LINES), *x;
+	const cJSON *lines = srv_get_array(out, root, "lines", MAX_LINES), *x;
 	redstore_stock_line *v;
 	char where[32];
 	*n = 0;
@@ -493,10 +493,10 @@ redstore_stock_line *stock_lines(server_reply *out, const cJSON *root, int64_t m
 			httpkit_reply_error(out, 400, "invalid_body", "%s must be an object", where);
 			goto bad;
 		}
-		if (check_members(out, x, where, with_cost ? fields_cost : fields) ||
-		    get_str(out, x, where, "sku", 1, 64, &l->sku) ||
-		    get_int(out, x, where, "qty", 1, min_qty, 1000000000, &l->qty) ||
-		    get_int(out, x, where, "unit_cost", 0, 0, 1000000000000LL, &l->unit_cost))
+		if (srv_check_members(out, x, where, with_cost ? fields_cost : fields) ||
+		    srv_get_str(out, x, where, "sku", 1, 64, &l->sku) ||
+		    srv_get_int(out, x, where, "qty", 1, min_qty, 1000000000, &l->qty) ||
+		    srv_get_int(out, x, where, "unit_cost", 0, 0, 1000000000000LL, &l->unit_cost))
 			goto bad;
 		(*n)++;
 	}
@@ -515,15 +515,15 @@ void api_stock_receive(server_reply *out, const server_request *req, redstore_cl
 	redstore_stock_result *r;
 	size_t n;
 	int rc;
-	if (idempotency_key(out, req, 0, &key) || !(root = parse_object(out, req)))
+	if (srv_idempotency_key(out, req, 0, &key) || !(root = srv_parse_object(out, req)))
 		return;
-	if (!check_members(out, root, "receipt", fields) &&
-	    !get_str(out, root, "receipt", "supplier_ref", 0, 100, &ref) &&
-	    (lines = stock_lines(out, root, 1, 1, &n))) {
+	if (!srv_check_members(out, root, "receipt", fields) &&
+	    !srv_get_str(out, root, "receipt", "supplier_ref", 0, 100, &ref) &&
+	    (lines = srv_stock_lines(out, root, 1, 1, &n))) {
 		if ((rc = redstore_stock_receive(&r, c, key, ref, n, lines))) {
 			server_reply_lib_error(out, rc);
 		} else {
-			reply_stock_result(out, r);
+			srv_reply_stock_result(out, r);
 			redstore_stock_result_free(r);
 		}
 	}
@@ -540,12 +540,12 @@ void api_stock_adjust(server_reply *out, const server_request *req, redstore_cli
 	redstore_stock_result *r;
 	int64_t delta = 0;
 	int k = -1, rc;
-	if (idempotency_key(out, req, 0, &key) || !(root = parse_object(out, req)))
+	if (srv_idempotency_key(out, req, 0, &key) || !(root = srv_parse_object(out, req)))
 		return;
-	if (check_members(out, root, "adjustment", fields) || get_str(out, root, "adjustment", "sku", 1, 64, &sku) ||
-	    get_int(out, root, "adjustment", "delta", 1, -1000000000, 1000000000, &delta) ||
-	    get_str(out, root, "adjustment", "reason", 1, 16, &reason) ||
-	    get_str(out, root, "adjustment", "note", 0, 500, &note))
+	if (srv_check_members(out, root, "adjustment", fields) || srv_get_str(out, root, "adjustment", "sku", 1, 64, &sku) ||
+	    srv_get_int(out, root, "adjustment", "delta", 1, -1000000000, 1000000000, &delta) ||
+	    srv_get_str(out, root, "adjustment", "reason", 1, 16, &reason) ||
+	    srv_get_str(out, root, "adjustment", "note", 0, 500, &note))
 		goto done;
 	for (int i = 0; i < 5; i++)
 		if (!strcmp(reason, reasons[i]))
@@ -559,7 +559,7 @@ void api_stock_adjust(server_reply *out, const server_request *req, redstore_cli
 		server_reply_lib_error(out, rc);
 		goto done;
 	}
-	reply_stock_result(out, r);
+	srv_reply_stock_result(out, r);
 	redstore_stock_result_free(r);
 done:
 	cJSON_Delete(root);
@@ -574,13 +574,13 @@ void api_stock_count(server_reply *out, const server_request *req, redstore_clie
 	redstore_stock_result *r;
 	size_t n;
 	int rc;
-	if (idempotency_key(out, req, 0, &key) || !(root = parse_object(out, req)))
+	if (srv_idempotency_key(out, req, 0, &key) || !(root = srv_parse_object(out, req)))
 		return;
-	if (!check_members(out, root, "count", fields) && (lines = stock_lines(out, root, 0, 0, &n))) {
+	if (!srv_check_members(out, root, "count", fields) && (lines = srv_stock_lines(out, root, 0, 0, &n))) {
 		if ((rc = redstore_stock_count(&r, c, key, n, lines))) {
 			server_reply_lib_error(out, rc);
 		} else {
-			reply_stock_result(out, r);
+			srv_reply_stock_result(out, r);
 			redstore_stock_result_free(r);
 		}
 	}
@@ -596,11 +596,11 @@ void api_pair(server_reply *out, const server_request *req, redstore_client *c)
 	static const char *const fields[] = { "code", NULL };
 	const char *code = NULL;
 	char token[REDSTORE_DEVICE_TOKEN_SIZE], terminal[REDSTORE_ID_SIZE];
-	cJSON *root = parse_object(out, req), *o;
+	cJSON *root = srv_parse_object(out, req), *o;
 	int rc;
 	if (!root)
 		return;
-	if (check_members(out, root, "pairing", fields) || get_str(out, root, "pairing", "code", 1, 32, &code))
+	if (srv_check_members(out, root, "pairing", fields) || srv_get_str(out, root, "pairing", "code", 1, 32, &code))
 		goto done;
 	if ((rc = redstore_auth_pair(token, terminal, c, code))) {
 		server_reply_lib_error(out, rc);
@@ -609,7 +609,7 @@ void api_pair(server_reply *out, const server_request *req, redstore_client *c)
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "device_token", token);
 	cJSON_AddStringToObject(o, "terminal_id", terminal);
-	httpkit_reply_json(out, 201, print(o));
+	httpkit_reply_json(out, 201, srv_print(o));
 	memset(token, 0, sizeof(token)); /* best effort: the reply holds its own copy */
 done:
 	cJSON_Delete(root);
@@ -621,13 +621,13 @@ void api_login(server_reply *out, const server_request *req, redstore_client *c)
 	static const char *const fields[] = { "device_token", "employee_id", "pin", NULL };
 	const char *device = NULL, *employee = NULL, *pin = NULL;
 	char *token = NULL;
-	cJSON *root = parse_object(out, req), *o;
+	cJSON *root = srv_parse_object(out, req), *o;
 	int rc;
 	if (!root)
 		return;
-	if (check_members(out, root, "login", fields) ||
-	    get_str(out, root, "login", "device_token", 1, REDSTORE_DEVICE_TOKEN_SIZE, &device) ||
-	    get_str(out, root, "login", "employee_id", 1, 64, &employee) || get_str(out, root, "login", "pin", 1, 12, &pin))
+	if (srv_check_members(out, root, "login", fields) ||
+	    srv_get_str(out, root, "login", "device_token", 1, REDSTORE_DEVICE_TOKEN_SIZE, &device) ||
+	    srv_get_str(out, root, "login", "employee_id", 1, 64, &employee) || srv_get_str(out, root, "login", "pin", 1, 12, &pin))
 		goto done;
 	if ((rc = redstore_auth_login(&token, c, device, employee, pin))) {
 		server_reply_lib_error(out, rc);
@@ -635,7 +635,7 @@ void api_login(server_reply *out, const server_request *req, redstore_client *c)
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "session_token", token);
-	httpkit_reply_json(out, 201, print(o));
+	httpkit_reply_json(out, 201, srv_print(o));
 	redstore_free(token);
 done:
 	cJSON_Delete(root);
@@ -647,11 +647,11 @@ void api_pairing_code(server_reply *out, const server_request *req, redstore_cli
 	static const char *const fields[] = { "name", NULL };
 	const char *name = NULL;
 	char code[REDSTORE_PAIRING_CODE_SIZE];
-	cJSON *root = parse_object(out, req), *o;
+	cJSON *root = srv_parse_object(out, req), *o;
 	int rc;
 	if (!root)
 		return;
-	if (check_members(out, root, "pairing code", fields) || get_str(out, root, "pairing code", "name", 1, 100, &name))
+	if (srv_check_members(out, root, "pairing code", fields) || srv_get_str(out, root, "pairing code", "name", 1, 100, &name))
 		goto done;
 	if ((rc = redstore_auth_pairing_code_new(code, c, name))) {
 		server_reply_lib_error(out, rc);
@@ -659,7 +659,7 @@ void api_pairing_code(server_reply *out, const server_request *req, redstore_cli
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "code", code);
-	httpkit_reply_json(out, 201, print(o));
+	httpkit_reply_json(out, 201, srv_print(o));
 done:
 	cJSON_Delete(root);
 }

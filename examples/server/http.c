@@ -247,7 +247,9 @@ static const route routes[] = {
 /* Healthy while the hub holds its Redis subscription: without it no stream gets live changes. */
 static void health(server_reply *out)
 {
-	if (sse_hub_connected())
+	redstore_hub_stats st;
+	sse_hub_stats(&st);
+	if (st.connected)
 		httpkit_reply_json(out, 200, strdup("{\"status\":\"ok\",\"sync_hub\":\"subscribed\"}"));
 	else
 		httpkit_reply_error(out, 503, "unavailable", "the sync hub has no Redis subscription");
@@ -257,29 +259,31 @@ static void metrics(server_reply *out, struct MHD_Response **resp)
 {
 	size_t cap = 8192, len = 0;
 	char *s = malloc(cap);
+	redstore_hub_stats st;
+	sse_hub_stats(&st);
 	if (!s) {
 		out->status = 500;
 		return;
 	}
 #define M(...) len += (size_t)snprintf(s + len, len < cap ? cap - len : 0, __VA_ARGS__)
 	M("# HELP redstore_sse_connections Open Server-Sent Events streams.\n# TYPE redstore_sse_connections gauge\n");
-	M("redstore_sse_connections %ld\n", atomic_load(&g_metrics.sse_connections));
+	M("redstore_sse_connections %ld\n", st.streams);
 	M("# HELP redstore_sse_events_sent_total Change events written to SSE streams.\n"
 	  "# TYPE redstore_sse_events_sent_total counter\n");
-	M("redstore_sse_events_sent_total %ld\n", atomic_load(&g_metrics.sse_events_sent));
+	M("redstore_sse_events_sent_total %ld\n", st.events_sent);
 	M("# TYPE redstore_sse_resyncs_total counter\nredstore_sse_resyncs_total %ld\n",
-	  atomic_load(&g_metrics.sse_resyncs));
+	  st.resyncs);
 	M("# TYPE redstore_sse_heartbeats_total counter\nredstore_sse_heartbeats_total %ld\n",
-	  atomic_load(&g_metrics.sse_heartbeats));
+	  st.heartbeats);
 	M("# HELP redstore_hub_events_total Changes read from Redis by the hub (once per change).\n"
 	  "# TYPE redstore_hub_events_total counter\nredstore_hub_events_total %ld\n",
-	  atomic_load(&g_metrics.hub_events));
-	M("# TYPE redstore_hub_reads_total counter\nredstore_hub_reads_total %ld\n", atomic_load(&g_metrics.hub_reads));
+	  st.events_read);
+	M("# TYPE redstore_hub_reads_total counter\nredstore_hub_reads_total %ld\n", st.reads);
 	M("# HELP redstore_http_requests_total HTTP requests by status.\n# TYPE redstore_http_requests_total counter\n");
-	for (int st = 100; st < 600 && len < cap - 128; st++) {
-		long v = atomic_load(&g_metrics.status[st]);
+	for (int code = 100; code < 600 && len < cap - 128; code++) {
+		long v = atomic_load(&g_metrics.status[code]);
 		if (v)
-			M("redstore_http_requests_total{status=\"%d\"} %ld\n", st, v);
+			M("redstore_http_requests_total{status=\"%d\"} %ld\n", code, v);
 	}
 #undef M
 	if (len >= cap)

@@ -165,8 +165,6 @@ int main(int argc, char **argv)
 	                     (size_t)12 * 1024, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "redstore-server: cannot listen on 127.0.0.1:%d\n", opt.port);
-		sse_hub_stop();
-		sse_hub_join();
 		sse_hub_free();
 		redstore_config_free(cfg);
 		web_free();
@@ -182,7 +180,6 @@ int main(int argc, char **argv)
 		httpkit_wait_for_stop();
 	fprintf(stderr, "redstore-server: stopping\n");
 	sse_hub_stop();
-	sse_hub_join();
 	MHD_stop_daemon(d);
 	sse_hub_free();
 	server_pool_shutdown();

@@ -152,7 +152,7 @@ void api_product_list(server_reply *out, const server_request *req, redstore_cli
 	else
 		cJSON_AddNullToObject(o, "next_cursor");
 	redstore_product_page_free(page);
-	httpkit_reply_json(out, 200, print(o));
+	httpkit_reply_json(out, 200, srv_print(o));
 }
 
 /* ------------------------------------------------------------ reports */
@@ -191,7 +191,7 @@ static void reply_report(server_reply *out, const redstore_sales_report *r, int6
 	rows = cJSON_AddArrayToObject(o, "rows");
 	for (size_t i = 0; i < r->count; i++)
 		cJSON_AddItemToArray(rows, row_json(&r->rows[i]));
-	httpkit_reply_json(out, 200, print(o));
+	httpkit_reply_json(out, 200, srv_print(o));
 }
 
 /* from and to, both required, to > from; or day (a local day of the store) instead of both: `day`
@@ -307,7 +307,7 @@ void api_report_reorder(server_reply *out, const server_request *req, redstore_c
 		cJSON_AddItemToArray(rows, row);
 	}
 	redstore_reorder_report_free(r);
-	httpkit_reply_json(out, 200, print(o));
+	httpkit_reply_json(out, 200, srv_print(o));
 }
 
 void api_report_transactions(server_reply *out, const server_request *req, redstore_client *c)
@@ -337,7 +337,7 @@ void api_report_transactions(server_reply *out, const server_request *req, redst
 		cJSON_AddItemToArray(rows, row);
 	}
 	redstore_transactions_report_free(r);
-	httpkit_reply_json(out, 200, print(o));
+	httpkit_reply_json(out, 200, srv_print(o));
 }
 
 /* "cells": 7 weekdays (Monday first) of 24 hours of {transactions, total}; "days": local days of each weekday. */
@@ -375,7 +375,7 @@ void api_report_patterns(server_reply *out, const server_request *req, redstore_
 		cJSON_AddItemToArray(days, cJSON_CreateNumber((double)r->days[w]));
 	}
 	free(r);
-	httpkit_reply_json(out, 200, print(o));
+	httpkit_reply_json(out, 200, srv_print(o));
 }
 
 /* at: ms since the epoch (default now); window_days 1..366 (default 30). */
@@ -415,5 +415,5 @@ void api_report_stock_value(server_reply *out, const server_request *req, redsto
 		cJSON_AddItemToArray(rows, row);
 	}
 	redstore_stock_value_report_free(r);
-	httpkit_reply_json(out, 200, print(o));
+	httpkit_reply_json(out, 200, srv_print(o));
 }

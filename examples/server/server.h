@@ -3,8 +3,7 @@
  *
  *   http.c  the libmicrohttpd access handler: request bodies with a size limit, the route table, JSON
  *           errors with stable codes, the one authenticate+authorise step, metrics, the client pool
- *   sse.c   the sync hub (one Redis subscription per process, a bounded buffer of events per store) and
- *           the Server-Sent Events streams that read from it
+ *   sse.c   the event streams: the library's fan-out hub (redstore/hub.h) joined to libmicrohttpd
  *   api.c   the REST handlers (catalog, stock, stock operations, sales, voids, refunds)
  *   admin.c catalog writes, transfers, reservations, employees, terminals, audit verification
  *   shifts.c shifts and the cash drawer: open, paid-in/out, close, X and Z reports
@@ -43,12 +42,6 @@ typedef struct server_options {
 /* ------------------------------------------------------------ metrics (http.c) */
 
 typedef struct server_metrics {
-	atomic_long sse_connections;   /* open SSE streams */
-	atomic_long sse_events_sent;   /* change events written to streams */
-	atomic_long sse_resyncs;       /* resync events sent (too old Last-Event-ID, slow client, gap) */
-	atomic_long sse_heartbeats;
-	atomic_long hub_reads;         /* redstore_sync_read calls made by the hub */
-	atomic_long hub_events;        /* changes the hub read (each once, whatever the number of streams) */
 	atomic_long requests[6];       /* by status class: index 1..5 = 1xx..5xx */
 	atomic_long status[600];       /* by exact status */
 } server_metrics;
@@ -110,6 +103,12 @@ int server_authorize_token(server_reply *reply, const char *token, redstore_clie
 
 /* ------------------------------------------------------------ REST handlers (api.c) */
 
+/* A handler answers in `out` before it returns, or takes the request asynchronously: it calls
+ * httpkit_suspend(req) (the connection is suspended, no worker thread waits), hands the work to another
+ * thread (e.g. a commit queue) and returns; that thread's completion callback answers with
+ * httpkit_complete(ticket, &reply), which resumes the connection and sends the reply through the same
+ * counting as every other. The session was checked before the handler ran; `client` goes back to the
+ * pool when the handler returns, so the asynchronous work uses its own engine connections. */
 typedef void (*server_handler)(server_reply *out, const server_request *req, redstore_client *client);
 
 void api_product_by_sku(server_reply *out, const server_request *req, redstore_client *c);
@@ -133,27 +132,27 @@ struct cJSON *api_product_json(const redstore_product *p);
 
 /* Strict body decoding and encoding (api.c), shared by the handlers of api.c and admin.c. Each fills
  * `out` with a 400 naming the member and returns -1 (or NULL) on a bad body. */
-struct cJSON *parse_object(server_reply *out, const server_request *req);
+struct cJSON *srv_parse_object(server_reply *out, const server_request *req);
 /* Refuses repeated and unknown members of obj. `allowed` ends with NULL. */
-int check_members(server_reply *out, const struct cJSON *obj, const char *where, const char *const *allowed);
+int srv_check_members(server_reply *out, const struct cJSON *obj, const char *where, const char *const *allowed);
 /* An integer member in [min, max]; absent: *v untouched and 0 unless required. */
-int get_int(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int required,
+int srv_get_int(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int required,
             int64_t min, int64_t max, int64_t *v);
 /* A string member of at most maxlen bytes; absent: *v untouched. */
-int get_str(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int required,
+int srv_get_str(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int required,
             size_t maxlen, const char **v);
-int get_bool(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int *v);
+int srv_get_bool(server_reply *out, const struct cJSON *obj, const char *where, const char *name, int *v);
 /* An array member of 1..max elements. */
-const struct cJSON *get_array(server_reply *out, const struct cJSON *obj, const char *name, int max);
+const struct cJSON *srv_get_array(server_reply *out, const struct cJSON *obj, const char *name, int max);
 /* The Idempotency-Key header: a UUID, or NULL when absent (and not required). */
-int idempotency_key(server_reply *out, const server_request *req, int required, const char **key);
+int srv_idempotency_key(server_reply *out, const server_request *req, int required, const char **key);
 /* "lines": [{"sku", "qty", "unit_cost"?}] (1..1000 of them; strings borrowed from root); free() it. */
-redstore_stock_line *stock_lines(server_reply *out, const struct cJSON *root, int64_t min_qty, int with_cost,
+redstore_stock_line *srv_stock_lines(server_reply *out, const struct cJSON *root, int64_t min_qty, int with_cost,
                                  size_t *n);
 /* Prints root unformatted and deletes it. */
-char *print(struct cJSON *root);
+char *srv_print(struct cJSON *root);
 /* A stock operation's result: 201, or 200 for a retry of an applied id (duplicate). */
-void reply_stock_result(server_reply *out, const redstore_stock_result *r);
+void srv_reply_stock_result(server_reply *out, const redstore_stock_result *r);
 
 /* ------------------------------------------------------------ catalog writes, transfers, reservations,
  * employees, terminals, audit (admin.c) */
@@ -207,16 +206,14 @@ int web_serve(server_reply *out, const server_request *req);
 
 /* ------------------------------------------------------------ the sync hub and SSE (sse.c) */
 
-/* Starts the hub thread (its own Redis subscription). 0 or -1 with a message on stderr. */
+/* Starts the library's hub (its own Redis subscription). 0 or -1 with a message on stderr. */
 int sse_hub_start(const server_options *opt, const redstore_config *cfg);
-/* Shutdown, in this order: sse_hub_stop() wakes every stream so it ends and stops the hub thread,
- * sse_hub_join() waits for it, MHD_stop_daemon() closes the connections (which detach their streams),
- * then sse_hub_free() frees the channels. */
+/* Shutdown, in this order: sse_hub_stop() ends every stream and stops the hub's thread,
+ * MHD_stop_daemon() closes the connections (which close their streams), then sse_hub_free(). */
 void sse_hub_stop(void);
-void sse_hub_join(void);
 void sse_hub_free(void);
-/* 1 while the hub holds its Redis subscription. */
-int sse_hub_connected(void);
+/* The hub's counters (connected: it holds its Redis subscription). */
+void sse_hub_stats(redstore_hub_stats *out);
 
 /* GET /v1/stores/{store}/events: builds the streaming response (or an error reply). */
 void sse_open(server_reply *out, const server_request *req, redstore_client *c);

@@ -52,7 +52,7 @@ static cJSON *shift_json(const redstore_shift_info *sh)
 
 static void reply_shift(server_reply *out, const redstore_shift_info *sh, unsigned status)
 {
-	httpkit_reply_json(out, status, print(shift_json(sh)));
+	httpkit_reply_json(out, status, srv_print(shift_json(sh)));
 }
 
 /* The shift id of the path (params[1]) as a UUID; 400 invalid_id naming it otherwise. */
@@ -75,12 +75,12 @@ void api_shift_open(server_reply *out, const server_request *req, redstore_clien
 	redstore_shift_info sh;
 	cJSON *root;
 	int rc;
-	if (api_check_query(out, req, only_token) || idempotency_key(out, req, 0, &key) ||
-	    !(root = parse_object(out, req)))
+	if (api_check_query(out, req, only_token) || srv_idempotency_key(out, req, 0, &key) ||
+	    !(root = srv_parse_object(out, req)))
 		return;
-	if (check_members(out, root, "shift", fields) ||
-	    get_int(out, root, "shift", "opening_float", 1, 0, INT64_C(1000000000000000), &opening) ||
-	    get_str(out, root, "shift", "terminal_id", 0, 64, &terminal)) {
+	if (srv_check_members(out, root, "shift", fields) ||
+	    srv_get_int(out, root, "shift", "opening_float", 1, 0, INT64_C(1000000000000000), &opening) ||
+	    srv_get_str(out, root, "shift", "terminal_id", 0, 64, &terminal)) {
 		cJSON_Delete(root);
 		return;
 	}
@@ -93,7 +93,7 @@ void api_shift_open(server_reply *out, const server_request *req, redstore_clien
 	{
 		cJSON *o = shift_json(&sh);
 		cJSON_AddBoolToObject(o, "duplicate", sh.duplicate);
-		httpkit_reply_json(out, sh.duplicate ? 200 : 201, print(o));
+		httpkit_reply_json(out, sh.duplicate ? 200 : 201, srv_print(o));
 	}
 }
 
@@ -143,13 +143,13 @@ void api_shift_cash_move(server_reply *out, const server_request *req, redstore_
 	int64_t amount = 0;
 	cJSON *root, *o;
 	int rc;
-	if (api_check_query(out, req, only_token) || path_shift_id(out, req) || idempotency_key(out, req, 0, &key) ||
-	    !(root = parse_object(out, req)))
+	if (api_check_query(out, req, only_token) || path_shift_id(out, req) || srv_idempotency_key(out, req, 0, &key) ||
+	    !(root = srv_parse_object(out, req)))
 		return;
-	if (check_members(out, root, "cash move", fields) ||
-	    get_str(out, root, "cash move", "kind", 1, 16, &kind) ||
-	    get_int(out, root, "cash move", "amount", 1, 1, INT64_C(1000000000000000), &amount) ||
-	    get_str(out, root, "cash move", "reason", 1, 200, &reason)) {
+	if (srv_check_members(out, root, "cash move", fields) ||
+	    srv_get_str(out, root, "cash move", "kind", 1, 16, &kind) ||
+	    srv_get_int(out, root, "cash move", "amount", 1, 1, INT64_C(1000000000000000), &amount) ||
+	    srv_get_str(out, root, "cash move", "reason", 1, 200, &reason)) {
 		cJSON_Delete(root);
 		return;
 	}
@@ -181,7 +181,7 @@ void api_shift_cash_move(server_reply *out, const server_request *req, redstore_
 	cJSON_AddNumberToObject(o, "amount", (double)amount);
 	cJSON_AddStringToObject(o, "reason", reason);
 	cJSON_Delete(root);
-	httpkit_reply_json(out, 201, print(o));
+	httpkit_reply_json(out, 201, srv_print(o));
 }
 
 void api_shift_close(server_reply *out, const server_request *req, redstore_client *c)
@@ -191,10 +191,10 @@ void api_shift_close(server_reply *out, const server_request *req, redstore_clie
 	int64_t counted = 0;
 	cJSON *root;
 	int rc;
-	if (api_check_query(out, req, only_token) || path_shift_id(out, req) || !(root = parse_object(out, req)))
+	if (api_check_query(out, req, only_token) || path_shift_id(out, req) || !(root = srv_parse_object(out, req)))
 		return;
-	if (check_members(out, root, "close", fields) ||
-	    get_int(out, root, "close", "counted_cash", 1, 0, INT64_C(1000000000000000), &counted)) {
+	if (srv_check_members(out, root, "close", fields) ||
+	    srv_get_int(out, root, "close", "counted_cash", 1, 0, INT64_C(1000000000000000), &counted)) {
 		cJSON_Delete(root);
 		return;
 	}
