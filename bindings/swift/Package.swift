@@ -1,6 +1,8 @@
 // swift-tools-version:5.5
-// The Swift package of libredstore: CRedstore is the installed C library (found with pkg-config, seen
-// through module.modulemap), RedstoreExample a terminal that sells one item with it.
+// The Swift package of libredstore: CRedstore is the C library as THIS project installs it (found with
+// pkg-config from the redstore.pc of `cmake --install build --prefix <prefix>`, seen through
+// module.modulemap), RedstoreExample a terminal that sells one item with it. No system package provides
+// libredstore: build and install it first (bindings/swift/README.md).
 //
 //   PKG_CONFIG_PATH=<prefix>/lib/pkgconfig swift run RedstoreExample <store> <sku>
 import PackageDescription
@@ -15,8 +17,7 @@ let package = Package(
         .systemLibrary(
             name: "CRedstore",
             path: "Sources/CRedstore",
-            pkgConfig: "redstore",
-            providers: [.apt(["libredstore-dev"])]
+            pkgConfig: "redstore"
         ),
         .executableTarget(
             name: "RedstoreExample",
