@@ -645,6 +645,15 @@ REDSTORE_OUT(redstore_journal_entry)
 %include "redstore/auth.h"
 %include "redstore/shift.h"
 
+/* The committer and the hub: their callbacks run on the library's threads, so from Python they are C
+ * function pointers (a C program's or NULL); Python code commits with redstore_sale_commit on a client
+ * given a committer (redstore_client_set_committer), which batches Python threads' sales too. */
+REDSTORE_OUT(redstore_committer)
+REDSTORE_OUT(redstore_hub)
+REDSTORE_OUT(redstore_hub_conn)
+%include "redstore/commit.h"
+%include "redstore/hub.h"
+
 /* ------------------------------------------------------------------ items of result arrays (borrowed) */
 %extend redstore_product_page {
 	redstore_product *item_at(size_t i) { return i < $self->count ? $self->items[i] : NULL; }
