@@ -95,7 +95,7 @@ REDSTORE_EXTERN(int) redstore_hub_new_fed(redstore_hub *REDSTORE_NULLABLE *REDST
  * known, the first event sets it (a Last-Event-ID before it gets resync).
  *
  * @param event  the SSE event name (1..47 bytes of [a-z0-9_.-])
- * @param id     its stream id (<ms>-<seq>)
+ * @param id     its stream id (`MS-SEQ`: milliseconds, a dash, a sequence number)
  * @param data   one line of data (no CR or LF), at most 1 MiB
  * @return 0, REDSTORE_EINVALID (a bad store, name, id or data; not a fed hub) or REDSTORE_ENOMEM
  */
@@ -159,7 +159,8 @@ typedef struct redstore_hub_io {
  *
  * @param out             receives the stream; close it with redstore_hub_close()
  * @param store           the store id (1..64 of [A-Za-z0-9_-]); the caller has authorised it
- * @param last_event_id   NULL or "": none; else a stream id (<ms>-<seq>)
+ * @param last_event_id   NULL or "": none; else a stream id (`MS-SEQ`: milliseconds, a dash, a
+ *                        sequence number)
  * @param io              copied
  * @return 0, REDSTORE_EINVALID (bad store or id, no ready callback, hub stopped), REDSTORE_ELIMIT
  *         (max_streams), REDSTORE_ENOMEM, or a Redis error (finding the present)
